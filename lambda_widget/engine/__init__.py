@@ -1,0 +1,26 @@
+"""The engine: functions, execution environments, the Runtime API, the clock and the records.
+
+Nothing here imports a widget; views only read what the engine records.
+"""
+
+from lambda_widget.engine.errors import (
+    InvalidParameterValueException,
+    InvalidRequestContentException,
+    RequestTooLargeException,
+    ResourceNotFoundException,
+)
+from lambda_widget.engine.manager import ContainerManager, get_manager
+from lambda_widget.engine.records import Function, Invocation, LifecycleEvent, Step
+
+__all__ = [
+    "ContainerManager",
+    "Function",
+    "InvalidParameterValueException",
+    "InvalidRequestContentException",
+    "Invocation",
+    "LifecycleEvent",
+    "RequestTooLargeException",
+    "ResourceNotFoundException",
+    "Step",
+    "get_manager",
+]

@@ -1,0 +1,308 @@
+"""One execution environment: a real OS process, its /tmp, its log pipe, freeze and thaw.
+
+The process runs the runtime (bundled, or awslambdaric) against the manager's
+Runtime API. While idle it is stopped with SIGSTOP, as Lambda freezes an
+environment between invocations.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from traitlets import HasTraits, Int, Unicode
+
+from lambda_widget.engine.records import Function
+
+OUTPUT_CAP = 1024 * 1024  # bytes of handler output kept per invocation
+LINE_CAP = 256 * 1024  # CloudWatch's largest event
+PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
+RUNTIME_DIR = str(Path(__file__).resolve().parents[1] / "runtime")
+
+
+class Output:
+    """Bytes read from the environment's stdout/stderr pipe, capped, taken in segments."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.buffer = bytearray()
+        self.dropped = 0
+
+    def feed(self, data: bytes) -> None:
+        room = OUTPUT_CAP - len(self.buffer)
+        if room > 0:
+            self.buffer += data[:room]
+        self.dropped += max(0, len(data) - max(room, 0))
+
+    def take(self, final: bool = True) -> tuple[list[str], int]:
+        """Lines so far (a partial last line only if ``final``) and the bytes dropped."""
+        data = bytes(self.buffer)
+        if not final:
+            cut = data.rfind(b"\n") + 1
+            data, rest = data[:cut], data[cut:]
+        else:
+            rest = b""
+        self.buffer = bytearray(rest)
+        dropped, self.dropped = self.dropped, 0
+        lines = []
+        for raw in data.split(b"\n"):
+            if len(raw) > LINE_CAP:
+                raw = raw[:LINE_CAP]
+            lines.append(raw.decode("utf-8", "replace"))
+        if lines and lines[-1] == "":
+            lines.pop()
+        return lines, dropped
+
+
+class ExecutionEnvironment(HasTraits):
+    """A sandbox for one function version; serves one invocation at a time."""
+
+    state = Unicode("initializing")  # initializing | busy | idle | terminated
+    revision = Int(0)
+
+    def __init__(self, env_id: str, function: Function, root: Path, created_at: float,
+                 reason: str, provisioned: bool, log_stream_name: str) -> None:
+        super().__init__()
+        self.id = env_id
+        self.function = function
+        self.function_name = function.name
+        self.version = function.version
+        self.created_at = created_at
+        self.last_used_at = created_at
+        self.create_reason = reason
+        self.provisioned = provisioned
+        self.init_type = "provisioned-concurrency" if provisioned else "on-demand"
+        self.log_stream_name = log_stream_name
+        self.invocations = 0
+        self.inits = 0
+        self.ended_at: float | None = None
+        self.end_reason: str | None = None
+        self.reset_reason: str | None = None  # set while the process is gone but the environment lives
+        self.last_invocation = None
+        self.current = None  # the Invocation being served
+        self.retiring = False  # a newer version exists: terminate after this invocation
+        self.dir = root / env_id
+        self.tmp = self.dir / "tmp"
+        self.trace_path = self.dir / "trace.jsonl"
+        self.trace_offset = 0
+        self.tmp.mkdir(parents=True, mode=0o700)
+        os.chmod(self.tmp, 0o700)
+        self.proc: subprocess.Popen | None = None
+        self.pid: int | None = None
+        self.lock = threading.RLock()
+        self.output = Output()
+        self.outcomes: queue.Queue = queue.Queue()
+        self.delivery: queue.Queue = queue.Queue()
+        self.polling = False
+        self.frozen = False
+        self.killing = False
+        self.spawned_at_perf = 0.0
+
+    # -- facts -----------------------------------------------------------------
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.returncode is None and not self.killing
+
+    def touch(self) -> None:
+        self.revision += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "function_name": self.function_name,
+            "version": self.version,
+            "state": self.state,
+            "pid": self.pid,
+            "provisioned": self.provisioned,
+            "init_type": self.init_type,
+            "created_at": self.created_at,
+            "last_used_at": self.last_used_at,
+            "create_reason": self.create_reason,
+            "invocations": self.invocations,
+            "inits": self.inits,
+            "ended_at": self.ended_at,
+            "end_reason": self.end_reason,
+            "reset_reason": self.reset_reason,
+            "frozen": self.frozen,
+            "idle_timeout": self.function.idle_timeout,
+        }
+
+    def __repr__(self) -> str:
+        return f"<ExecutionEnvironment {self.id} {self.function_name} v{self.version} {self.state}>"
+
+    # -- process ---------------------------------------------------------------
+    def environ(self, runtime_api: str, region: str, account: str) -> dict[str, str]:
+        fn = self.function
+        version = sys.version_info
+        env = {
+            "_HANDLER": fn.handler_spec,
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version.major}.{version.minor}",
+            "AWS_LAMBDA_FUNCTION_NAME": fn.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": self.init_type,
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream_name,
+            "AWS_LAMBDA_RUNTIME_API": runtime_api,
+            # Placeholder credentials: nothing of the kernel's own may reach handler code.
+            "AWS_ACCESS_KEY_ID": "ASIALAMBDAWIDGETLOCAL",
+            "AWS_SECRET_ACCESS_KEY": "lambda-widget-local-secret",
+            "AWS_SESSION_TOKEN": "lambda-widget-local-session",
+            "LAMBDA_TASK_ROOT": str(self.task_root),
+            "LAMBDA_RUNTIME_DIR": RUNTIME_DIR,
+            "LANG": "en_US.UTF-8",
+            "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
+            "PYTHONPATH": PACKAGE_PARENT,
+            "TZ": ":UTC",
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
+            "TMPDIR": str(self.tmp),
+            "PWD": str(self.task_root),
+        }
+        # The interpreter itself may need its library path to start at all.
+        if os.environ.get("LD_LIBRARY_PATH"):
+            env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
+        env.update(fn.env)
+        return env
+
+    @property
+    def task_root(self) -> Path:
+        return self.dir.parent.parent / "functions" / self.function_name / f"v{self.version}"
+
+    def command(self) -> list[str]:
+        fn = self.function
+        if fn.runtime == "awslambdaric":
+            return [sys.executable, "-m", "awslambdaric", fn.handler_spec]
+        cmd = [sys.executable, "-u", "-m", "lambda_widget.runtime", "--parent", str(os.getpid())]
+        if fn.trace:
+            cmd += ["--trace-file", str(self.trace_path), "--max-steps", str(fn.max_steps),
+                    "--track", json.dumps(list(fn.track))]
+        return cmd
+
+    def spawn(self, environ: dict[str, str]) -> None:
+        """Start a fresh process (a new init). ``/tmp`` is kept."""
+        self.output = Output()
+        self.outcomes = queue.Queue()
+        self.delivery = queue.Queue()
+        self.polling = False
+        self.frozen = False
+        self.killing = False
+        self.inits += 1
+        self.proc = subprocess.Popen(
+            self.command(), env=environ, cwd=self.task_root, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, close_fds=True,
+            start_new_session=True)
+        self.pid = self.proc.pid
+        os.set_blocking(self.proc.stdout.fileno(), False)
+
+    def read_output(self) -> bool:
+        """Move what the pipe holds into the buffer. False at end of file."""
+        proc = self.proc
+        if proc is None or proc.stdout is None:
+            return False
+        with self.output.lock:
+            while not proc.stdout.closed:
+                try:
+                    data = os.read(proc.stdout.fileno(), 65536)
+                except BlockingIOError:
+                    return True
+                except (OSError, ValueError):
+                    return False
+                if not data:
+                    return False
+                self.output.feed(data)
+            return False
+
+    def take_output(self, final: bool = True) -> tuple[list[str], int]:
+        self.read_output()
+        with self.output.lock:
+            return self.output.take(final)
+
+    def freeze(self) -> None:
+        if self.alive and not self.frozen:
+            try:
+                os.kill(self.pid, signal.SIGSTOP)
+                self.frozen = True
+            except ProcessLookupError:
+                pass
+
+    def thaw(self) -> None:
+        if self.frozen:
+            self.frozen = False
+            try:
+                os.kill(self.pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+
+    def kill(self) -> int | None:
+        """Kill the process and everything it started; wait for it. Returns the exit code."""
+        proc = self.proc
+        if proc is None:
+            return None
+        self.killing = True
+        self.delivery.put(None)  # release a /next waiter
+        if proc.returncode is None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                try:
+                    proc.kill()
+                except ProcessLookupError:
+                    pass
+        try:
+            code = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.read_output()
+        return code
+
+    def close(self) -> None:
+        """Remove the environment's directory (its /tmp goes with it)."""
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def peak_memory_mb(self) -> int | None:
+        """Peak resident set size (VmHWM) of the process, in MB as Lambda counts them."""
+        if self.pid is None:
+            return None
+        try:
+            with open(f"/proc/{self.pid}/status", encoding="ascii") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        kb = int(line.split()[1])
+                        return -(-kb // 1024)
+        except (OSError, ValueError):
+            return None
+        return None
+
+    def read_trace(self) -> list[dict]:
+        """Trace records written since the last read."""
+        try:
+            with open(self.trace_path, "rb") as f:
+                f.seek(self.trace_offset)
+                data = f.read()
+        except OSError:
+            return []
+        cut = data.rfind(b"\n") + 1
+        self.trace_offset += cut
+        records = []
+        for raw in data[:cut].splitlines():
+            try:
+                records.append(json.loads(raw))
+            except ValueError:
+                continue
+        return records
+
+
+def log_stream_name(now: datetime.datetime, hex32: str) -> str:
+    return f"{now:%Y/%m/%d}/[$LATEST]{hex32}"

@@ -1,0 +1,866 @@
+"""The container manager: functions and versions, the pool of environments, routing, the clock.
+
+One per kernel (``get_manager()``), or as many independent ones as you like.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime
+import json
+import math
+import os
+import queue
+import random
+import re
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+import weakref
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from traitlets import HasTraits, Int
+
+from lambda_widget.engine import logs, steps
+from lambda_widget.engine.clock import Clock
+from lambda_widget.engine.environment import ExecutionEnvironment, log_stream_name
+from lambda_widget.engine.errors import (
+    InvalidParameterValueException,
+    InvalidRequestContentException,
+    RequestTooLargeException,
+    ResourceNotFoundException,
+)
+from lambda_widget.engine.monitor import Monitor
+from lambda_widget.engine.records import Function, Invocation, LifecycleEvent
+from lambda_widget.engine.runtime_api import Delivery, RuntimeApiServer
+
+INIT_LIMIT = 10.0  # seconds Lambda allows an on-demand init before it retries inside the invoke
+MAX_SYNC_REQUEST = 6 * 1024 * 1024
+RESERVED_ENV = {
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_LAMBDA_RUNTIME_API",
+    "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+}
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_HANDLER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+_managers: weakref.WeakSet = weakref.WeakSet()
+
+
+class ContainerManager(HasTraits):
+    """Runs Lambda functions in real execution environments (one OS process each).
+
+    ``seed`` makes request ids reproducible; ``virtual_clock`` stops real time from
+    ageing idle environments (only ``advance()`` moves the clock); ``max_concurrency``
+    is how many invocations run at once (more wait their turn).
+    """
+
+    revision = Int(0)
+
+    def __init__(self, *, seed: int | None = None, region: str = "us-east-1",
+                 account_id: str = "123456789012", max_concurrency: int = 64,
+                 virtual_clock: bool = False, max_history: int = 10_000) -> None:
+        super().__init__()
+        self.region = region
+        self.account_id = account_id
+        self.seed = seed
+        self.clock = Clock(virtual=virtual_clock)
+        self.max_history = max_history
+        self._rng = random.Random(seed) if seed is not None else random.Random()
+        self._lock = threading.RLock()
+        self._functions: dict[str, Function] = {}
+        self._versions: dict[str, list[Function]] = {}
+        self._envs: list[ExecutionEnvironment] = []
+        self._ended: list[ExecutionEnvironment] = []
+        self._last_end: dict[tuple[str, int], str] = {}
+        self._had_env: set[tuple[str, int]] = set()
+        self.history: list[Invocation] = []
+        self.events: list[LifecycleEvent] = []
+        self._counters = {"env": 0, "inv": 0}
+        self._closed = False
+        self._root = Path(tempfile.mkdtemp(prefix="lambda-widget-"))
+        (self._root / "envs").mkdir()
+        (self._root / "functions").mkdir()
+        self._server = RuntimeApiServer(self._live_envs, self._on_next, self._on_outcome)
+        self._server.start()
+        self._monitor = Monitor(self._on_exit, self._reap)
+        self._monitor.start()
+        self._executor = ThreadPoolExecutor(max_workers=max_concurrency,
+                                            thread_name_prefix="lambda-invoke")
+        _managers.add(self)
+
+    # ------------------------------------------------------------------ records
+    @property
+    def containers(self) -> list[ExecutionEnvironment]:
+        """Live environments (not terminated), oldest first."""
+        with self._lock:
+            return list(self._envs)
+
+    @property
+    def all_containers(self) -> list[ExecutionEnvironment]:
+        """Every environment this manager ever created, oldest first."""
+        with self._lock:
+            return sorted(self._envs + self._ended, key=lambda e: int(e.id.split("-")[1]))
+
+    @property
+    def functions(self) -> dict[str, Function]:
+        with self._lock:
+            return dict(self._functions)
+
+    @property
+    def runtime_api(self) -> str:
+        return self._server.address
+
+    def versions(self, name: str) -> list[Function]:
+        return list(self._versions.get(name, []))
+
+    def function(self, name: str) -> Function:
+        with self._lock:
+            fn = self._functions.get(name)
+            if fn is None:
+                raise ResourceNotFoundException(self._not_found(name))
+            return fn
+
+    def _not_found(self, name: str) -> str:
+        known = ", ".join(sorted(self._functions)) or "none yet"
+        return (f"Function not found: arn:aws:lambda:{self.region}:{self.account_id}:function:{name}"
+                f" (registered: {known})")
+
+    def to_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "functions": {n: f.to_dict() for n, f in self._functions.items()},
+                "containers": [e.to_dict() for e in self.all_containers],
+                "history": [i.to_dict() for i in self.history],
+                "events": [e.to_dict() for e in self.events],
+                "clock": self.clock.now(),
+            }
+
+    def _event(self, env: ExecutionEnvironment, kind: str, reason: str = "",
+               request_id: str = "") -> None:
+        self.events.append(LifecycleEvent(self.clock.now(), env.id, env.function_name,
+                                          env.version, kind, reason, request_id))
+
+    def _changed(self, *records) -> None:
+        for record in records:
+            if record is not None:
+                record.touch()
+        self.revision += 1
+
+    def _request_id(self) -> str:
+        with self._lock:
+            return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+
+    # ------------------------------------------------------------------ register
+    def register(self, name: str, source: str, *, handler: str = "lambda_handler",
+                 timeout: float = 3.0, memory_mb: int = 128, idle_timeout: float = 600.0,
+                 env: dict[str, str] | None = None, track: tuple[str, ...] | list[str] = (),
+                 trace: bool = True, reserved_concurrency: int | None = None,
+                 provisioned_concurrency: int = 0, runtime: str = "bundled",
+                 max_steps: int = 500) -> Function:
+        """Register ``source`` as function ``name``; registering a name again publishes a new version."""
+        self._check_open()
+        env = dict(env or {})
+        _validate(name, source, handler, timeout, memory_mb, idle_timeout, env,
+                  reserved_concurrency, provisioned_concurrency, runtime, max_steps)
+        with self._lock:
+            previous = self._functions.get(name)
+            fn = Function(name=name, version=(previous.version + 1) if previous else 1,
+                          source=source, handler=handler, timeout=float(timeout),
+                          memory_mb=int(memory_mb), idle_timeout=float(idle_timeout), env=env,
+                          track=tuple(track), trace=trace,
+                          reserved_concurrency=reserved_concurrency,
+                          provisioned_concurrency=int(provisioned_concurrency), runtime=runtime,
+                          max_steps=int(max_steps), registered_at=self.clock.now())
+            self._write_task_root(fn)
+            self._functions[name] = fn
+            self._versions.setdefault(name, []).append(fn)
+            retire_now = []
+            for e in self._envs:
+                if e.function_name == name and e.version < fn.version:
+                    if e.state == "idle":
+                        retire_now.append(e)
+                        e.state = "terminated"
+                    else:
+                        e.retiring = True
+        for e in retire_now:
+            self._terminate(e, "new-version", already_marked=True)
+        if fn.provisioned_concurrency:
+            self._provision(fn)
+        self._changed()
+        return fn
+
+    def _write_task_root(self, fn: Function) -> None:
+        root = self._root / "functions" / fn.name / f"v{fn.version}"
+        path = root / (fn.module.replace(".", "/") + ".py")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(fn.source, encoding="utf-8")
+        path.chmod(0o444)  # the task root is read-only on Lambda
+
+    def _provision(self, fn: Function) -> None:
+        created = []
+        with self._lock:
+            for _ in range(fn.provisioned_concurrency):
+                created.append(self._new_env(fn, "provisioned", provisioned=True))
+        threads = [threading.Thread(target=self._init_env, args=(e, INIT_LIMIT)) for e in created]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for e in created:
+            with self._lock:
+                if e.state == "initializing":
+                    self._release(e)
+        self._changed()
+
+    # ------------------------------------------------------------------ invoke
+    def invoke(self, name: str, event: Any = None, *, invocation_type: str = "RequestResponse",
+               client_context: dict | None = None) -> Invocation:
+        """Invoke and wait. Ctrl-C (KeyboardInterrupt) cancels the invocation and re-raises."""
+        future = self.submit(name, event, invocation_type=invocation_type,
+                             client_context=client_context)
+        try:
+            return future.result()
+        except KeyboardInterrupt:
+            self.cancel(future.invocation)
+            raise
+
+    def submit(self, name: str, event: Any = None, *, invocation_type: str = "RequestResponse",
+               client_context: dict | None = None) -> Future:
+        """Queue one invocation; returns a Future of its Invocation (``future.invocation`` at once)."""
+        self._check_open()
+        if invocation_type not in ("RequestResponse", "DryRun"):
+            raise InvalidParameterValueException(
+                f"Unsupported invocation type {invocation_type!r}: use 'RequestResponse' or 'DryRun'")
+        fn = self.function(name)
+        payload = encode_event(event)
+        if len(payload) > MAX_SYNC_REQUEST:
+            raise RequestTooLargeException(
+                f"{len(payload)} byte payload is too large for the RequestResponse invocation "
+                f"type (limit {MAX_SYNC_REQUEST} bytes)")
+        with self._lock:
+            self._counters["inv"] += 1
+            inv = Invocation(self._counters["inv"], self._request_id(), fn, json.loads(payload),
+                             self.clock.now(), invocation_type)
+            if invocation_type == "DryRun":
+                inv.status = "dry-run"
+            self.history.append(inv)
+            if len(self.history) > self.max_history:
+                del self.history[: len(self.history) - self.max_history]
+        self._changed(inv)
+        if invocation_type == "DryRun":
+            future: Future = Future()
+            future.set_result(inv)
+        else:
+            future = self._executor.submit(self._run, inv, payload, client_context)
+        future.invocation = inv  # type: ignore[attr-defined]
+        return future
+
+    def cancel(self, inv: Invocation) -> None:
+        """Stop a running invocation: its environment is killed and reset."""
+        with self._lock:
+            env = next((e for e in self._envs if e.current is inv), None)
+        if env is not None:
+            env.outcomes.put(("cancel",))
+        else:
+            inv._cancel_requested = True
+
+    # ------------------------------------------------------------------ routing
+    def _run(self, inv: Invocation, payload: bytes, client_context: dict | None) -> Invocation:
+        try:
+            if getattr(inv, "_cancel_requested", False) or self._closed:
+                self._finish_unrun(inv, "cancelled")
+                return inv
+            inv.status = "running"
+            self._changed(inv)
+            env, fn, cold, reason = self._acquire(inv)
+            if env is None:
+                self._throttle(inv, fn)
+                return inv
+            self._execute(inv, env, fn, payload, cold, reason, client_context)
+        except Exception as exc:  # noqa: BLE001 - never lose an invocation
+            if not inv.done:
+                inv.error = {"errorMessage": f"lambda_widget internal error: {exc!r}",
+                             "errorType": "ServiceException", "requestId": inv.request_id,
+                             "stackTrace": []}
+                inv.status = "failed"
+                self._changed(inv)
+        return inv
+
+    def _acquire(self, inv: Invocation):
+        with self._lock:
+            fn = self._functions[inv.function_name]
+            inv.version = fn.version
+            inv.source = fn.source
+            mine = [e for e in self._envs if e.function_name == fn.name]
+            idle = [e for e in mine if e.version == fn.version and e.state == "idle" and not e.retiring]
+            if idle:
+                idle.sort(key=lambda e: (not e.provisioned, not e.alive, int(e.id.split("-")[1])))
+                env = idle[0]
+                cold = not env.alive
+                reason = env.reset_reason if cold else None
+                env.state = "busy"
+                env.current = inv
+                prev = env.last_invocation
+                if prev is not None:
+                    self._append_end(prev, "reused")
+                return env, fn, cold, reason
+            running = [e for e in mine if e.state in ("initializing", "busy")]
+            if fn.reserved_concurrency is not None and len(running) >= fn.reserved_concurrency:
+                return None, fn, True, None
+            if any(e.version == fn.version for e in mine):
+                reason = "all-busy"
+            elif self._last_end.get((fn.name, fn.version)) == "idle-timeout":
+                reason = "idle-expired"
+            elif (fn.name, fn.version) in self._had_env:
+                reason = "all-busy"
+            elif fn.version > 1:
+                reason = "new-version"
+            else:
+                reason = "first-invocation"
+            env = self._new_env(fn, reason)
+            env.current = inv
+            return env, fn, True, reason
+
+    def _new_env(self, fn: Function, reason: str, provisioned: bool = False) -> ExecutionEnvironment:
+        self._counters["env"] += 1
+        hex32 = "%032x" % self._rng.getrandbits(128)
+        stream = log_stream_name(datetime.datetime.now(datetime.timezone.utc), hex32)
+        env = ExecutionEnvironment(f"env-{self._counters['env']}", fn, self._root / "envs",
+                                   self.clock.now(), reason, provisioned, stream)
+        self._envs.append(env)
+        self._had_env.add((fn.name, fn.version))
+        self._event(env, "create", reason)
+        self._changed(env)
+        return env
+
+    def _live_envs(self) -> list[ExecutionEnvironment]:
+        with self._lock:
+            return list(self._envs)
+
+    # ------------------------------------------------------------------ init
+    def _init_env(self, env: ExecutionEnvironment, limit: float) -> tuple[str, float, Any]:
+        """Start the process and wait for its first ``/next``. Returns (outcome, ms, detail)."""
+        with env.lock:
+            env.state = "initializing"
+            env.reset_reason = None
+        self._event(env, "init-start")
+        self._changed(env)
+        t0 = time.perf_counter()
+        env.spawn(env.environ(self._server.address, self.region, self.account_id))
+        self._monitor.watch(env)
+        try:
+            item = _get(env.outcomes, limit)
+        except queue.Empty:
+            item = ("timeout",)
+        ms = (time.perf_counter() - t0) * 1000
+        kind = item[0]
+        if kind == "ready":
+            self._event(env, "init-done")
+            return "ready", ms, None
+        if kind == "init-error":
+            error = _load_error(item[1], item[2])
+            env.kill()
+            self._event(env, "init-error", error.get("errorType", ""))
+            return "error", ms, error
+        if kind == "exit":
+            self._event(env, "init-error", "Runtime.ExitError")
+            return "exit", ms, item[1]
+        env.kill()
+        self._event(env, "init-error", "timeout")
+        return "timeout", ms, None
+
+    # ------------------------------------------------------------------ execute
+    def _execute(self, inv: Invocation, env: ExecutionEnvironment, fn: Function, payload: bytes,
+                 cold: bool, reason: str | None, client_context: dict | None) -> None:
+        rid = inv.request_id
+        inv.cold, inv.cold_reason, inv.container_id = cold, reason, env.id
+        inv.started_at = self.clock.now()
+        self._changed(inv)
+        log: list[str] = []
+        init_output: list[str] = []
+        init_error: dict | None = None
+        extra_ms = 0.0  # a suppressed init counts inside Duration
+        budget = fn.timeout
+        if cold:
+            suppressed = env.inits > 0
+            if not suppressed:
+                log.append(logs.init_start())
+            outcome, ms, detail = self._init_env(env, INIT_LIMIT if not suppressed else budget)
+            lines, _ = env.take_output()
+            init_output += lines
+            log += lines
+            if outcome != "ready" and not suppressed:
+                # Lambda retries a failed init once, inside the invoke, under the function timeout.
+                log.append(logs.init_report(ms, "init", "timeout" if outcome == "timeout" else "error",
+                                            _init_error_type(outcome, detail)))
+                outcome, ms2, detail = self._init_env(env, budget)
+                lines, _ = env.take_output()
+                log += lines
+                extra_ms = ms2
+                if outcome != "ready":
+                    log.append(logs.init_report(ms2, "invoke", "timeout" if outcome == "timeout"
+                                                else "error", _init_error_type(outcome, detail)))
+            elif suppressed:
+                extra_ms = ms
+            else:
+                inv.init_duration_ms = round(ms, 2)
+            if outcome != "ready":
+                init_error = _init_error_payload(outcome, detail, rid, fn.timeout)
+                self._finish_init_failure(inv, env, fn, log, init_output, init_error, extra_ms)
+                return
+        else:
+            self._event(env, "thaw", request_id=rid)
+
+        # Deliver the event.
+        budget_left = max(0.0, fn.timeout - extra_ms / 1000)
+        deadline_ms = int(time.time() * 1000 + budget_left * 1000)
+        headers = {
+            "Lambda-Runtime-Aws-Request-Id": rid,
+            "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
+            "Lambda-Runtime-Invoked-Function-Arn": fn.arn(self.region, self.account_id),
+            "Lambda-Runtime-Trace-Id": _trace_id(self._rng),
+            "Content-Type": "application/json",
+        }
+        if client_context is not None:
+            headers["Lambda-Runtime-Client-Context"] = json.dumps(client_context)
+        log.append(logs.start(rid))
+        env.trace_offset = 0
+        _truncate(env.trace_path)
+        with env.lock:
+            env.state = "busy"
+            env.current = inv
+            env.polling = False
+            env.thaw()
+            env.invocations += 1
+            env.delivery.put(Delivery(rid, payload, headers))
+        self._event(env, "invoke", request_id=rid)
+        self._changed(env)
+        t0 = time.perf_counter()
+        try:
+            item = _get(env.outcomes, budget_left, skip=("ready",))
+        except queue.Empty:
+            item = ("timeout",)
+        duration = (time.perf_counter() - t0) * 1000 + extra_ms
+        kind = item[0]
+        memory = env.peak_memory_mb()
+        status, result, error, crash_msg = "succeeded", None, None, ""
+        if kind == "response":
+            body, ctype = item[2], item[3]
+            if ctype == "application/json":
+                try:
+                    result = json.loads(body)
+                except ValueError:
+                    result = body.decode("utf-8", "replace")
+            else:
+                result = body
+        elif kind == "error":
+            status, error = "failed", _load_error(item[2], item[3])
+        elif kind == "too-large":
+            status = "failed"
+            error = {"errorMessage": f"Response payload size ({item[2]} bytes) exceeded maximum "
+                                     f"allowed payload size (6291556 bytes).",
+                     "errorType": "Function.ResponseSizeTooLarge"}
+        elif kind == "timeout":
+            status, duration = "timed-out", fn.timeout * 1000
+            env.kill()
+            error = {"errorMessage": f"RequestId: {rid} Error: Task timed out after "
+                                     f"{fn.timeout:.2f} seconds", "errorType": "Sandbox.Timedout"}
+        elif kind == "cancel":
+            status = "cancelled"
+            env.kill()
+            crash_msg = "Invocation cancelled by KeyboardInterrupt in the kernel"
+            error = {"errorMessage": f"RequestId: {rid} Error: {crash_msg}",
+                     "errorType": "Client.Cancelled"}
+        else:  # exit
+            status = "crashed"
+            crash_msg = logs.exit_message(item[1])
+            error = {"errorMessage": f"RequestId: {rid} Error: {crash_msg}",
+                     "errorType": "Runtime.ExitError"}
+        lines, dropped = env.take_output()
+        log += lines
+        if dropped:
+            log.append(f"[lambda_widget] {dropped} more bytes of output were not kept "
+                       f"(each invocation keeps its first 1 MiB)")
+        if status in ("crashed", "cancelled"):
+            log += [f"RequestId: {rid} Error: {crash_msg}", error["errorType"]]
+        log.append(logs.end(rid))
+        if memory is None:
+            memory = getattr(env, "last_memory_mb", None) or 0
+        env.last_memory_mb = memory
+        if status == "timed-out":
+            report_status, report_type = "timeout", None
+        elif status != "succeeded":
+            report_status, report_type = "error", error["errorType"]
+        else:
+            report_status = report_type = None
+        billed = logs.billed(duration, inv.init_duration_ms)
+        log.append(logs.report(rid, duration, billed, fn.memory_mb, memory, inv.init_duration_ms,
+                               report_status, report_type))
+
+        records = env.read_trace() if inv.traced else []
+        body_steps, facts = steps.from_trace(records, rid)
+        if not inv.traced:
+            body_steps = [steps.untraced(lines)]
+        all_steps = steps.opening(cold, reason, "\n".join(init_output)) + body_steps + \
+            steps.closing(body_steps, status, result, error, fn.timeout, crash_msg, inv.traced)
+        all_steps = steps.number_and_fill(all_steps, facts["entry"], list(fn.track))
+
+        with inv._lock:
+            inv.result, inv.error = result, error
+            inv.logs = log
+            inv.steps = all_steps
+            inv.duration_ms = round(duration, 2)
+            inv.billed_duration_ms = billed
+            inv.max_memory_used_mb = memory
+            inv.globals_before = facts["globals_before"]
+            inv.globals_after = facts["globals_after"]
+            inv.trace_truncated = facts["truncated"]
+            inv.ended_at = self.clock.now()
+            inv.status = status
+        self._after_invocation(env, inv, status)
+
+    def _after_invocation(self, env: ExecutionEnvironment, inv: Invocation, status: str) -> None:
+        reset = status in ("timed-out", "crashed", "cancelled")
+        with self._lock:
+            env.current = None
+            env.last_invocation = inv
+            env.last_used_at = self.clock.now()
+            if reset:
+                env.reset_reason = "reset-after-timeout" if status == "timed-out" else "reset-after-crash"
+                self._event(env, "reset", env.reset_reason, inv.request_id)
+            retire = env.retiring
+            if retire:
+                env.state = "terminated"
+            else:
+                self._release(env)
+        if retire:
+            self._terminate(env, "new-version", already_marked=True)
+        self._changed(inv, env)
+
+    def _release(self, env: ExecutionEnvironment) -> None:
+        """Back to the pool: idle, and frozen once the runtime waits on ``/next``."""
+        with env.lock:
+            env.state = "idle"
+            env.current = None
+            if env.polling and env.delivery.empty():
+                env.freeze()
+        self._event(env, "idle", env.reset_reason or "")
+
+    def _finish_init_failure(self, inv, env, fn, log, init_output, error, extra_ms) -> None:
+        rid = inv.request_id
+        log.append(logs.start(rid))
+        log.append(logs.end(rid))
+        duration = extra_ms
+        billed = logs.billed(duration, inv.init_duration_ms)
+        log.append(logs.report(rid, duration, billed, fn.memory_mb, 0, None, "error",
+                               error["errorType"]))
+        all_steps = steps.opening(True, inv.cold_reason, "\n".join(init_output), error) + \
+            steps.closing([], "init-failed", error=error)
+        all_steps = steps.number_and_fill(all_steps, {}, list(fn.track))
+        with inv._lock:
+            inv.error = error
+            inv.logs = log
+            inv.steps = all_steps
+            inv.duration_ms = round(duration, 2)
+            inv.billed_duration_ms = billed
+            inv.max_memory_used_mb = 0
+            inv.ended_at = self.clock.now()
+            inv.status = "failed"
+        with self._lock:
+            env.current = None
+            env.last_invocation = inv
+            env.last_used_at = self.clock.now()
+            env.reset_reason = "reset-after-init-error"
+            self._event(env, "reset", env.reset_reason, rid)
+            retire = env.retiring
+            if retire:
+                env.state = "terminated"
+            else:
+                self._release(env)
+        if retire:
+            self._terminate(env, "new-version", already_marked=True)
+        self._changed(inv, env)
+
+    def _throttle(self, inv: Invocation, fn: Function) -> None:
+        error = {"errorMessage": "Rate Exceeded.", "errorType": "TooManyRequestsException",
+                 "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User"}
+        all_steps = steps.number_and_fill(steps.opening(True, None, throttled=True), {}, list(fn.track))
+        with inv._lock:
+            inv.error = error
+            inv.steps = all_steps
+            inv.cold = None
+            inv.ended_at = self.clock.now()
+            inv.status = "throttled"
+        self._changed(inv)
+
+    def _finish_unrun(self, inv: Invocation, status: str) -> None:
+        inv.error = {"errorMessage": "The invocation was cancelled before it ran",
+                     "errorType": "Client.Cancelled", "requestId": inv.request_id, "stackTrace": []}
+        inv.ended_at = self.clock.now()
+        inv.status = status
+        self._changed(inv)
+
+    # ------------------------------------------------------------------ runtime API callbacks
+    def _on_next(self, env: ExecutionEnvironment) -> Delivery | None:
+        with env.lock:
+            if env.killing:
+                return None
+            env.polling = True
+            if env.state == "initializing":
+                env.outcomes.put(("ready",))
+            elif env.state == "idle" and env.delivery.empty():
+                env.freeze()
+        return env.delivery.get()
+
+    def _on_outcome(self, env: ExecutionEnvironment, item: tuple) -> None:
+        env.outcomes.put(item)
+
+    def _on_exit(self, env: ExecutionEnvironment, code: int | None) -> None:
+        if env.killing:
+            return
+        with self._lock, env.lock:
+            if env.state in ("initializing", "busy"):
+                env.outcomes.put(("exit", code))
+                return
+            if env.state == "idle":
+                env.reset_reason = "reset-after-crash"
+                self._event(env, "reset", "exited while idle")
+                if env.last_invocation is not None:
+                    self._append_end(env.last_invocation, "crashed-idle")
+        self._changed(env)
+
+    # ------------------------------------------------------------------ reaping
+    def advance(self, seconds: float) -> list[ExecutionEnvironment]:
+        """Move the clock forward and reap at once; returns the environments reaped."""
+        self._check_open()
+        self.clock.advance(seconds)
+        reaped = self._reap()
+        self._changed()
+        return reaped
+
+    def _reap(self) -> list[ExecutionEnvironment]:
+        if self._closed:
+            return []
+        now = self.clock.now()
+        doomed = []
+        with self._lock:
+            for env in self._envs:
+                if env.state == "idle" and not env.provisioned and \
+                        now - env.last_used_at >= env.function.idle_timeout - 1e-9:
+                    env.state = "terminated"
+                    doomed.append(env)
+        for env in doomed:
+            self._terminate(env, "idle-timeout", already_marked=True)
+        return doomed
+
+    def _terminate(self, env: ExecutionEnvironment, reason: str, already_marked: bool = False) -> None:
+        with self._lock:
+            env.state = "terminated"
+            env.ended_at = self.clock.now()
+            env.end_reason = reason
+            if env in self._envs:
+                self._envs.remove(env)
+                self._ended.append(env)
+            self._last_end[(env.function_name, env.version)] = reason
+            if env.last_invocation is not None:
+                self._append_end(env.last_invocation, reason)
+            self._event(env, "terminate", reason)
+        env.kill()
+        env.close()
+        self._changed(env)
+
+    def _append_end(self, inv: Invocation, reason: str) -> None:
+        with inv._lock:
+            if getattr(inv, "_ended", False) or not inv.steps:
+                return
+            if inv.steps[-1].kind not in ("warm", "stop", "error"):
+                return
+            inv._ended = True
+            inv.steps.append(steps.end_step(len(inv.steps) + 1, reason, inv.steps[-1]))
+        inv.touch()
+
+    # ------------------------------------------------------------------ shutdown
+    def reset(self) -> None:
+        """Terminate every environment and forget functions and history (a fresh start)."""
+        with self._lock:
+            envs = list(self._envs)
+            for e in envs:
+                e.state = "terminated"
+        for e in envs:
+            self._terminate(e, "shutdown", already_marked=True)
+        with self._lock:
+            self._functions.clear()
+            self._versions.clear()
+            self.history.clear()
+            self.events.clear()
+            self._ended.clear()
+            self._last_end.clear()
+            self._had_env.clear()
+        self._changed()
+
+    def shutdown(self) -> None:
+        """Kill and reap every environment and stop the server. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        with self._lock:
+            envs = list(self._envs)
+            for e in envs:
+                e.state = "terminated"
+        for e in envs:
+            self._terminate(e, "shutdown", already_marked=True)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._monitor.stop()
+        self._server.stop()
+        shutil.rmtree(self._root, ignore_errors=True)
+        self._changed()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this ContainerManager has been shut down")
+
+    def __enter__(self) -> ContainerManager:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.shutdown()
+
+    def __repr__(self) -> str:
+        with self._lock:
+            return (f"<ContainerManager functions={len(self._functions)} "
+                    f"containers={len(self._envs)} invocations={len(self.history)}>")
+
+
+# ---------------------------------------------------------------------- helpers
+def encode_event(event: Any) -> bytes:
+    """The Invoke payload: JSON text. Bytes must already be JSON."""
+    if isinstance(event, (bytes, bytearray)):
+        try:
+            json.loads(event)
+        except ValueError as exc:
+            raise InvalidRequestContentException(
+                f"Could not parse request body into json: {exc}") from None
+        return bytes(event)
+    try:
+        return json.dumps(event, allow_nan=False).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        raise InvalidRequestContentException(
+            f"Could not parse request body into json: {exc}") from None
+
+
+def _get(q: queue.Queue, timeout: float, skip: tuple[str, ...] = ()) -> tuple:
+    deadline = time.monotonic() + max(0.0, timeout)
+    while True:
+        item = q.get(timeout=max(0.0, deadline - time.monotonic()))
+        if item[0] not in skip:
+            return item
+
+
+def _load_error(body: bytes, error_type: str) -> dict:
+    try:
+        error = json.loads(body)
+        if not isinstance(error, dict):
+            raise ValueError
+    except ValueError:
+        error = {"errorMessage": body.decode("utf-8", "replace"), "errorType": error_type or "Runtime.Unknown"}
+    return error
+
+
+def _init_error_type(outcome: str, detail: Any) -> str:
+    if outcome == "error" and isinstance(detail, dict):
+        return detail.get("errorType") or "Runtime.Unknown"
+    if outcome == "timeout":
+        return "Runtime.Unknown"
+    return "Runtime.ExitError"
+
+
+def _init_error_payload(outcome: str, detail: Any, rid: str, timeout: float) -> dict:
+    if outcome == "error":
+        return {"errorMessage": detail.get("errorMessage", ""), "errorType": detail.get("errorType", ""),
+                "requestId": rid, "stackTrace": detail.get("stackTrace", [])}
+    if outcome == "timeout":
+        return {"errorMessage": f"RequestId: {rid} Error: Task timed out after {timeout:.2f} seconds",
+                "errorType": "Sandbox.Timedout"}
+    return {"errorMessage": f"RequestId: {rid} Error: {logs.exit_message(detail)}",
+            "errorType": "Runtime.ExitError"}
+
+
+def _trace_id(rng: random.Random) -> str:
+    return (f"Root=1-{int(time.time()):08x}-{rng.getrandbits(96):024x};"
+            f"Parent={rng.getrandbits(64):016x};Sampled=0;Lineage=1:00000000:0")
+
+
+def _truncate(path: Path) -> None:
+    try:
+        os.truncate(path, 0)
+    except OSError:
+        pass
+
+
+def _validate(name, source, handler, timeout, memory_mb, idle_timeout, env,
+              reserved, provisioned, runtime, max_steps) -> None:
+    bad = InvalidParameterValueException
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise bad(f"Invalid function name {name!r}: use 1-64 letters, digits, hyphens or underscores")
+    if not isinstance(source, str):
+        raise bad("source must be the handler module's code, as a string")
+    if not isinstance(handler, str) or not _HANDLER.match(handler):
+        raise bad(f"Invalid handler {handler!r}: give a function name, or module.function")
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 1 <= timeout <= 900:
+        raise bad(f"Invalid timeout {timeout!r}: it must be between 1 and 900 seconds")
+    if not isinstance(memory_mb, int) or isinstance(memory_mb, bool) or not 128 <= memory_mb <= 10240:
+        raise bad(f"Invalid memory size {memory_mb!r}: it must be a whole number of MB from 128 to 10240")
+    if not isinstance(idle_timeout, (int, float)) or idle_timeout <= 0 or math.isnan(idle_timeout):
+        raise bad(f"Invalid idle timeout {idle_timeout!r}: it must be a positive number of seconds")
+    for key, value in env.items():
+        if not isinstance(key, str) or not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", key):
+            raise bad(f"Invalid environment variable name {key!r}")
+        if not isinstance(value, str):
+            raise bad(f"Environment variable {key} must be a string, not {type(value).__name__}")
+    reserved_keys = sorted(set(env) & RESERVED_ENV)
+    if reserved_keys:
+        raise bad("Lambda was unable to configure your environment variables because the "
+                  "environment variables you have provided contains reserved keys that are "
+                  "currently not supported for modification. Reserved keys used in this "
+                  f"request: {', '.join(reserved_keys)}")
+    if sum(len(k) + len(v) for k, v in env.items()) > 4096:
+        raise bad("Environment variables exceed the 4 KB limit")
+    if reserved is not None and (not isinstance(reserved, int) or reserved < 0):
+        raise bad(f"Invalid reserved concurrency {reserved!r}: a whole number >= 0")
+    if not isinstance(provisioned, int) or provisioned < 0:
+        raise bad(f"Invalid provisioned concurrency {provisioned!r}: a whole number >= 0")
+    if reserved is not None and provisioned > reserved:
+        raise bad(f"Provisioned concurrency ({provisioned}) cannot exceed reserved concurrency ({reserved})")
+    if runtime not in ("bundled", "awslambdaric"):
+        raise bad(f"Unknown runtime {runtime!r}: use 'bundled' or 'awslambdaric'")
+    if not isinstance(max_steps, int) or max_steps < 1:
+        raise bad(f"Invalid max_steps {max_steps!r}: a whole number >= 1")
+
+
+_default: ContainerManager | None = None
+_default_lock = threading.Lock()
+
+
+def get_manager() -> ContainerManager:
+    """The kernel's manager, created on first use."""
+    global _default
+    with _default_lock:
+        if _default is None or _default._closed:
+            _default = ContainerManager()
+        return _default
+
+
+@atexit.register
+def _shutdown_all() -> None:
+    for mgr in list(_managers):
+        try:
+            mgr.shutdown()
+        except Exception:  # noqa: BLE001 - best effort at exit
+            pass

@@ -1,0 +1,187 @@
+"""Plain records of what happened. Every record has ``to_dict()`` that ``json.dumps`` accepts.
+
+Invocations and environments are traitlets objects so views can observe them:
+``revision`` goes up by one on every change.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from traitlets import HasTraits, Int, Unicode
+
+UNDEFINED = "undefined"
+
+
+@dataclass
+class Step:
+    """One row of the step table; ``variables`` is the tracker column after the step."""
+
+    number: int
+    action: str
+    container_state: str
+    handler_execution: str
+    output: str = ""
+    variables: dict[str, str] = field(default_factory=dict)
+    kind: str = "line"  # event | init | reuse | line | return | error | stop | warm | end | truncated
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class LifecycleEvent:
+    """A transition of one environment, at a time on the manager's clock."""
+
+    time: float
+    container_id: str
+    function_name: str
+    version: int
+    kind: str  # create | init-start | init-done | init-error | invoke | idle | freeze | thaw | reset | terminate
+    reason: str = ""
+    request_id: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Function:
+    """A registered function version and its configuration."""
+
+    name: str
+    version: int
+    source: str
+    handler: str = "lambda_handler"
+    timeout: float = 3.0
+    memory_mb: int = 128
+    idle_timeout: float = 600.0
+    env: dict[str, str] = field(default_factory=dict)
+    track: tuple[str, ...] = ()
+    trace: bool = True
+    reserved_concurrency: int | None = None
+    provisioned_concurrency: int = 0
+    runtime: str = "bundled"
+    max_steps: int = 500
+    registered_at: float = 0.0
+
+    @property
+    def module(self) -> str:
+        return self.handler.rsplit(".", 1)[0] if "." in self.handler else "lambda_function"
+
+    @property
+    def handler_spec(self) -> str:
+        """The ``_HANDLER`` value: ``module.function``."""
+        return self.handler if "." in self.handler else f"lambda_function.{self.handler}"
+
+    @property
+    def handler_name(self) -> str:
+        return self.handler_spec.rsplit(".", 1)[1]
+
+    def arn(self, region: str, account: str) -> str:
+        return f"arn:aws:lambda:{region}:{account}:function:{self.name}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["track"] = list(self.track)
+        return data
+
+
+class Invocation(HasTraits):
+    """One event's journey: routing, the steps, the logs, the result or the error."""
+
+    status = Unicode("queued")  # queued | running | succeeded | failed | timed-out | crashed | throttled
+    revision = Int(0)
+
+    def __init__(self, number: int, request_id: str, function: Function, event: Any,
+                 submitted_at: float, invocation_type: str = "RequestResponse") -> None:
+        super().__init__()
+        self._lock = threading.RLock()
+        self.number = number
+        self.request_id = request_id
+        self.function_name = function.name
+        self.version = function.version
+        self.memory_size_mb = function.memory_mb
+        self.timeout = function.timeout
+        self.event = event
+        self.invocation_type = invocation_type
+        self.submitted_at = submitted_at
+        self.started_at: float | None = None
+        self.ended_at: float | None = None
+        self.cold: bool | None = None
+        self.cold_reason: str | None = None
+        self.container_id: str | None = None
+        self.result: Any = None
+        self.error: dict | None = None
+        self.logs: list[str] = []
+        self.steps: list[Step] = []
+        self.duration_ms: float | None = None
+        self.billed_duration_ms: int | None = None
+        self.init_duration_ms: float | None = None
+        self.max_memory_used_mb: int | None = None
+        self.globals_before: dict[str, str] = {}
+        self.globals_after: dict[str, str] = {}
+        self.trace_truncated = False
+        self.source = function.source
+        self.track = list(function.track)
+        self.traced = function.trace and function.runtime == "bundled"
+
+    @property
+    def done(self) -> bool:
+        return self.status not in ("queued", "running")
+
+    def touch(self) -> None:
+        """Tell observers something changed."""
+        self.revision += 1
+
+    def variable_names(self) -> list[str]:
+        """Tracker rows: handler locals in order of appearance, tracked expressions, container_state."""
+        names: list[str] = []
+        for step in self.steps:
+            for name in step.variables:
+                if name not in names:
+                    names.append(name)
+        tail = [n for n in self.track if n in names] + (["container_state"] if "container_state" in names else [])
+        return [n for n in names if n not in tail] + tail
+
+    def to_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "number": self.number,
+                "request_id": self.request_id,
+                "function_name": self.function_name,
+                "version": self.version,
+                "invocation_type": self.invocation_type,
+                "status": self.status,
+                "event": copy.deepcopy(self.event) if not isinstance(self.event, bytes) else self.event.decode("utf-8", "replace"),
+                "cold": self.cold,
+                "cold_reason": self.cold_reason,
+                "container_id": self.container_id,
+                "result": self.result if not isinstance(self.result, bytes) else self.result.decode("utf-8", "replace"),
+                "error": copy.deepcopy(self.error),
+                "logs": list(self.logs),
+                "steps": [s.to_dict() for s in self.steps],
+                "duration_ms": self.duration_ms,
+                "billed_duration_ms": self.billed_duration_ms,
+                "init_duration_ms": self.init_duration_ms,
+                "max_memory_used_mb": self.max_memory_used_mb,
+                "memory_size_mb": self.memory_size_mb,
+                "timeout": self.timeout,
+                "submitted_at": self.submitted_at,
+                "started_at": self.started_at,
+                "ended_at": self.ended_at,
+                "globals_before": dict(self.globals_before),
+                "globals_after": dict(self.globals_after),
+                "trace_truncated": self.trace_truncated,
+                "traced": self.traced,
+                "track": list(self.track),
+                "source": self.source,
+            }
+
+    def __repr__(self) -> str:
+        kind = "throttled" if self.status == "throttled" else ("cold" if self.cold else "warm")
+        return f"<Invocation {self.function_name} v{self.version} #{self.number} {self.status} {kind}>"

@@ -1,0 +1,158 @@
+"""The Lambda Runtime API, served on loopback to the manager's own environment processes.
+
+Same paths, headers and status codes as Lambda's (``/2018-06-01/runtime/...``), so the
+bundled runtime and awslambdaric are both clients. A connection is served only if the
+process at its other end is one of the manager's environments (checked with psutil);
+any other local process gets 403 and never sees an event.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
+
+import psutil
+
+if TYPE_CHECKING:
+    from lambda_widget.engine.environment import ExecutionEnvironment
+
+PREFIX = "/2018-06-01/runtime"
+_INVOCATION = re.compile(r"^/2018-06-01/runtime/invocation/([^/]+)/(response|error)$")
+MAX_RESPONSE = 6 * 1024 * 1024  # 6,291,456 bytes; Lambda quotes 6,291,556 in its error
+
+
+class Delivery:
+    """An event on its way to a runtime: the body and the /next headers."""
+
+    __slots__ = ("request_id", "body", "headers")
+
+    def __init__(self, request_id: str, body: bytes, headers: dict[str, str]) -> None:
+        self.request_id = request_id
+        self.body = body
+        self.headers = headers
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: RuntimeApiServer
+    env: ExecutionEnvironment | None = None
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+        pass
+
+    def _send(self, code: int, payload: dict | bytes | None = None,
+              headers: dict[str, str] | None = None) -> None:
+        body = payload if isinstance(payload, bytes) else json.dumps(payload or {}).encode()
+        self.send_response(code)
+        for key, value in (headers or {}).items():
+            self.send_header(key, value)
+        if "Content-Type" not in (headers or {}):
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _environment(self) -> ExecutionEnvironment | None:
+        if self.env is None:
+            self.env = self.server.identify(self.client_address, self.connection)
+        if self.env is None:
+            self._send(403, {"errorMessage": "This Runtime API serves only the manager's "
+                             "execution environments", "errorType": "Forbidden"})
+        return self.env
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        env = self._environment()
+        if env is None:
+            return
+        if self.path != PREFIX + "/invocation/next":
+            self._send(404, {"errorMessage": "Not found", "errorType": "NotFound"})
+            return
+        delivery = self.server.on_next(env)
+        if delivery is None:  # the environment is being shut down
+            self.close_connection = True
+            return
+        headers = dict(delivery.headers)
+        self._send(200, delivery.body, headers)
+
+    def do_POST(self) -> None:  # noqa: N802
+        env = self._environment()
+        if env is None:
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        error_type = self.headers.get("Lambda-Runtime-Function-Error-Type", "")
+        if self.path == PREFIX + "/init/error":
+            self._send(202, {"status": "OK"})
+            self.server.on_outcome(env, ("init-error", body, error_type))
+            return
+        match = _INVOCATION.match(self.path)
+        if not match:
+            self._send(404, {"errorMessage": "Not found", "errorType": "NotFound"})
+            return
+        request_id, kind = match.groups()
+        current = env.current
+        if current is None or current.request_id != request_id:
+            self._send(400, {"errorMessage": "Invalid request ID", "errorType": "InvalidRequestID"})
+            return
+        if kind == "response":
+            content_type = self.headers.get("Content-Type", "application/json")
+            if length > MAX_RESPONSE:
+                self._send(413, {"errorMessage": "Payload Too Large", "errorType": "RequestEntityTooLarge"})
+                self.server.on_outcome(env, ("too-large", request_id, length))
+                return
+            self._send(202, {"status": "OK"})
+            self.server.on_outcome(env, ("response", request_id, body, content_type))
+        else:
+            self._send(202, {"status": "OK"})
+            self.server.on_outcome(env, ("error", request_id, body, error_type))
+
+
+class RuntimeApiServer(ThreadingHTTPServer):
+    """Loopback HTTP server; one thread per environment connection."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, environments: Callable[[], list[ExecutionEnvironment]],
+                 on_next: Callable[[ExecutionEnvironment], Delivery | None],
+                 on_outcome: Callable[[ExecutionEnvironment, tuple], None]) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.environments = environments
+        self.on_next = on_next
+        self.on_outcome = on_outcome
+        self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.5},
+                                       name="lambda-runtime-api", daemon=True)
+
+    @property
+    def address(self) -> str:
+        host, port = self.server_address[:2]
+        return f"{host}:{port}"
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+    def identify(self, peer: tuple, conn: socket.socket) -> ExecutionEnvironment | None:
+        """The environment whose process owns the other end of this connection."""
+        peer_port = peer[1]
+        candidates = [e for e in self.environments() if e.pid is not None and e.alive]
+        candidates.sort(key=lambda e: e.state != "initializing")
+        for env in candidates:
+            try:
+                conns = psutil.Process(env.pid).net_connections(kind="tcp4")
+            except (psutil.Error, OSError):
+                continue
+            for c in conns:
+                if c.laddr and c.laddr.port == peer_port and c.raddr and \
+                        c.raddr.port == self.server_address[1]:
+                    return env
+        return None

@@ -1,0 +1,177 @@
+"""Line tracer: records one step per executed line of the handler's module.
+
+Records are JSON lines appended to a file the manager reads. Each line is written
+when it happens, so the steps survive a timeout or a crash that kills the process.
+Record types (``t``):
+
+- ``entry``: variables when the handler is called (before its first line)
+- ``globals``: module globals before / after the call
+- ``step``: a line starts (``n``, ``line``, ``src``, ``fn``)
+- ``post``: a line finished (``n``, ``vars``, ``out``)
+- ``return`` / ``raise``: the handler frame returned or raised
+- ``truncated``: the step cap was reached; tracing stopped
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import reprlib
+import sys
+import types
+
+UNDEFINED = "undefined"
+MAX_REPR = 80
+
+_repr = reprlib.Repr()
+_repr.maxstring = 60
+_repr.maxother = 60
+_repr.maxlong = 40
+_repr.maxlevel = 3
+for _name in ("maxlist", "maxtuple", "maxdict", "maxset", "maxfrozenset", "maxdeque", "maxarray"):
+    setattr(_repr, _name, 8)
+
+_SKIP_GLOBAL_TYPES = (types.ModuleType, types.FunctionType, types.BuiltinFunctionType, type)
+
+
+def safe_repr(value) -> str:
+    try:
+        text = _repr.repr(value)
+    except Exception as exc:  # noqa: BLE001 - a user __repr__ may raise anything
+        text = f"<repr failed: {type(exc).__name__}>"
+    if len(text) > MAX_REPR:
+        text = text[: MAX_REPR - 1] + "…"
+    return text
+
+
+def user_globals(namespace: dict) -> dict[str, str]:
+    """Module globals a learner would call state: not dunders, modules, functions or classes."""
+    out = {}
+    for name, value in list(namespace.items()):
+        if name.startswith("__") or isinstance(value, _SKIP_GLOBAL_TYPES):
+            continue
+        out[name] = safe_repr(value)
+    return out
+
+
+class StepRecorder:
+    """Traces one handler call at a time and writes its records to ``fd``."""
+
+    def __init__(self, fd: int, filename: str, max_steps: int, track: list[str]) -> None:
+        self.fd = fd
+        self.filename = filename
+        self.max_steps = max_steps
+        self.track = []
+        for expr in track:
+            try:
+                self.track.append((expr, compile(expr, "<track>", "eval")))
+            except SyntaxError:
+                self.track.append((expr, None))
+        try:
+            with open(filename, encoding="utf-8") as f:
+                self.lines = f.read().splitlines()
+        except OSError:
+            self.lines = []
+        self.active = False
+        self.out: list[str] = []
+
+    # -- writing ---------------------------------------------------------------
+    def _write(self, record: dict) -> None:
+        data = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+        while data:
+            written = os.write(self.fd, data)
+            data = data[written:]
+
+    def output(self, text: str) -> None:
+        """Called by the stdout wrapper: attribute printed text to the current step."""
+        if self.active and self.step_open:
+            self.out.append(text)
+
+    # -- snapshots -------------------------------------------------------------
+    def _variables(self, frame) -> dict[str, str]:
+        local_ns = frame.f_locals
+        snap = {}
+        for name, value in local_ns.items():
+            if value is self.context:
+                continue
+            snap[name] = safe_repr(value)
+        for expr, code in self.track:
+            if code is None:
+                snap[expr] = "<invalid expression>"
+                continue
+            try:
+                snap[expr] = safe_repr(eval(code, frame.f_globals, dict(local_ns)))  # noqa: S307
+            except (NameError, UnboundLocalError):
+                snap[expr] = UNDEFINED
+            except Exception as exc:  # noqa: BLE001
+                snap[expr] = f"<{type(exc).__name__}>"
+        return snap
+
+    # -- the run ---------------------------------------------------------------
+    def run(self, handler, event, context, request_id: str):
+        self.request_id = request_id
+        self.context = context
+        self.handler_frame = None
+        self.n = 0
+        self.step_open = False
+        self.out = []
+        self.active = True
+        module_globals = getattr(handler, "__globals__", None)
+        if module_globals is not None:
+            self._write({"t": "globals", "rid": request_id, "when": "before",
+                         "vars": user_globals(module_globals)})
+        sys.settrace(self._global_trace)
+        try:
+            return handler(event, context)
+        finally:
+            sys.settrace(None)
+            self._close_step(None)
+            self.active = False
+            if module_globals is not None:
+                self._write({"t": "globals", "rid": request_id, "when": "after",
+                             "vars": user_globals(module_globals)})
+
+    def _global_trace(self, frame, event, arg):
+        if frame.f_code.co_filename != self.filename:
+            return None
+        if self.handler_frame is None:
+            self.handler_frame = frame
+            self._write({"t": "entry", "rid": self.request_id, "vars": self._variables(frame)})
+        return self._local_trace
+
+    def _local_trace(self, frame, event, arg):
+        if event == "line":
+            self._close_step(frame)
+            if self.n >= self.max_steps:
+                self._stop(frame)
+                return None
+            self.n += 1
+            lineno = frame.f_lineno
+            src = self.lines[lineno - 1].strip() if 0 < lineno <= len(self.lines) else ""
+            self._write({"t": "step", "rid": self.request_id, "n": self.n, "line": lineno,
+                         "src": src, "fn": frame.f_code.co_name})
+            self.step_open = True
+        elif frame is self.handler_frame:
+            if event == "exception":
+                self.exc_seen = arg[0].__name__
+            elif event == "return":
+                self._close_step(frame)
+                self._write({"t": "return", "rid": self.request_id, "line": frame.f_lineno})
+        return self._local_trace
+
+    def _close_step(self, frame) -> None:
+        if not self.step_open:
+            return
+        self.step_open = False
+        target = self.handler_frame if self.handler_frame is not None else frame
+        variables = self._variables(target) if target is not None else {}
+        self._write({"t": "post", "rid": self.request_id, "n": self.n, "vars": variables,
+                     "out": "".join(self.out)})
+        self.out = []
+
+    def _stop(self, frame) -> None:
+        self._write({"t": "truncated", "rid": self.request_id, "n": self.n})
+        sys.settrace(None)
+        while frame is not None:
+            frame.f_trace = None
+            frame = frame.f_back
