@@ -330,7 +330,7 @@ class ContainerManager(HasTraits):
 
     def _new_env(self, fn: Function, reason: str, provisioned: bool = False) -> ExecutionEnvironment:
         self._counters["env"] += 1
-        hex32 = "%032x" % self._rng.getrandbits(128)
+        hex32 = f"{self._rng.getrandbits(128):032x}"
         stream = log_stream_name(datetime.datetime.now(datetime.timezone.utc), hex32)
         env = ExecutionEnvironment(f"env-{self._counters['env']}", fn, self._root / "envs",
                                    self.clock.now(), reason, provisioned, stream)

@@ -120,7 +120,7 @@ def load_handler(handler: str):
         raise FaultException(FaultException.IMPORT_MODULE_ERROR,
                              f"Unable to import module '{modname}': {exc}") from None
     except SyntaxError as exc:
-        trace = ['  File "%s" Line %s\n    %s' % (exc.filename, exc.lineno, exc.text)]
+        trace = [f'  File "{exc.filename}" Line {exc.lineno}\n    {exc.text}']
         raise FaultException(FaultException.USER_CODE_SYNTAX_ERROR,
                              f"Syntax error in module '{modname}': {exc}", trace) from None
     try:
