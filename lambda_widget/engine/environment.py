@@ -63,6 +63,44 @@ class Output:
         return lines, dropped
 
 
+class Launcher:
+    """Starts every environment process from one long-lived thread.
+
+    The runtime asks for SIGKILL when its parent dies (PR_SET_PDEATHSIG), and Linux
+    means the parent *thread*: a process started from a short-lived thread would die
+    with that thread.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._loop, name="lambda-launcher", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            args, kwargs, box, done = job
+            try:
+                box.append(subprocess.Popen(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001 - handed back to the caller
+                box.append(exc)
+            done.set()
+
+    def popen(self, *args, **kwargs) -> subprocess.Popen:
+        box: list = []
+        done = threading.Event()
+        self._jobs.put((args, kwargs, box, done))
+        done.wait()
+        if isinstance(box[0], BaseException):
+            raise box[0]
+        return box[0]
+
+    def stop(self) -> None:
+        self._jobs.put(None)
+
+
 class ExecutionEnvironment(HasTraits):
     """A sandbox for one function version; serves one invocation at a time."""
 
@@ -190,7 +228,7 @@ class ExecutionEnvironment(HasTraits):
                     "--track", json.dumps(list(fn.track))]
         return cmd
 
-    def spawn(self, environ: dict[str, str]) -> None:
+    def spawn(self, environ: dict[str, str], launcher: Launcher) -> None:
         """Start a fresh process (a new init). ``/tmp`` is kept."""
         self.output = Output()
         self.outcomes = queue.Queue()
@@ -199,7 +237,7 @@ class ExecutionEnvironment(HasTraits):
         self.frozen = False
         self.killing = False
         self.inits += 1
-        self.proc = subprocess.Popen(
+        self.proc = launcher.popen(
             self.command(), env=environ, cwd=self.task_root, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, close_fds=True,
             start_new_session=True)
@@ -251,6 +289,7 @@ class ExecutionEnvironment(HasTraits):
         if proc is None:
             return None
         self.killing = True
+        proc.lw_killed = True  # type: ignore[attr-defined]
         self.delivery.put(None)  # release a /next waiter
         if proc.returncode is None:
             try:

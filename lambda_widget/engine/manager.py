@@ -27,7 +27,7 @@ from traitlets import HasTraits, Int
 
 from lambda_widget.engine import logs, steps
 from lambda_widget.engine.clock import Clock
-from lambda_widget.engine.environment import ExecutionEnvironment, log_stream_name
+from lambda_widget.engine.environment import ExecutionEnvironment, Launcher, log_stream_name
 from lambda_widget.engine.errors import (
     InvalidParameterValueException,
     InvalidRequestContentException,
@@ -87,6 +87,7 @@ class ContainerManager(HasTraits):
         self._root = Path(tempfile.mkdtemp(prefix="lambda-widget-"))
         (self._root / "envs").mkdir()
         (self._root / "functions").mkdir()
+        self._launcher = Launcher()
         self._server = RuntimeApiServer(self._live_envs, self._on_next, self._on_outcome)
         self._server.start()
         self._monitor = Monitor(self._on_exit, self._reap)
@@ -353,7 +354,7 @@ class ContainerManager(HasTraits):
         self._event(env, "init-start")
         self._changed(env)
         t0 = time.perf_counter()
-        env.spawn(env.environ(self._server.address, self.region, self.account_id))
+        env.spawn(env.environ(self._server.address, self.region, self.account_id), self._launcher)
         self._monitor.watch(env)
         try:
             item = _get(env.outcomes, limit)
@@ -508,7 +509,9 @@ class ContainerManager(HasTraits):
         body_steps, facts = steps.from_trace(records, rid)
         if not inv.traced:
             body_steps = [steps.untraced(lines)]
-        all_steps = steps.opening(cold, reason, "\n".join(init_output)) + body_steps + \
+        first_use = env.provisioned and env.invocations == 1 and not cold
+        all_steps = steps.opening(cold, reason, "\n".join(init_output),
+                                  provisioned_first=first_use) + body_steps + \
             steps.closing(body_steps, status, result, error, fn.timeout, crash_msg, inv.traced)
         all_steps = steps.number_and_fill(all_steps, facts["entry"], list(fn.track))
 
@@ -622,9 +625,9 @@ class ContainerManager(HasTraits):
     def _on_outcome(self, env: ExecutionEnvironment, item: tuple) -> None:
         env.outcomes.put(item)
 
-    def _on_exit(self, env: ExecutionEnvironment, code: int | None) -> None:
-        if env.killing:
-            return
+    def _on_exit(self, env: ExecutionEnvironment, proc, code: int | None) -> None:
+        if getattr(proc, "lw_killed", False) or proc is not env.proc:
+            return  # we killed it, or it is an earlier process of this environment
         with self._lock, env.lock:
             if env.state in ("initializing", "busy"):
                 env.outcomes.put(("exit", code))
@@ -719,6 +722,7 @@ class ContainerManager(HasTraits):
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._monitor.stop()
         self._server.stop()
+        self._launcher.stop()
         shutil.rmtree(self._root, ignore_errors=True)
         self._changed()
 

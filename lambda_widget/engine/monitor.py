@@ -15,7 +15,7 @@ TICK = 0.25
 
 
 class Monitor:
-    def __init__(self, on_exit: Callable[[ExecutionEnvironment, int | None], None],
+    def __init__(self, on_exit: Callable[[ExecutionEnvironment, object, int | None], None],
                  on_tick: Callable[[], None]) -> None:
         self.on_exit = on_exit
         self.on_tick = on_tick
@@ -93,7 +93,7 @@ class Monitor:
                         self._unregister(proc.stdout.fileno())
                         with env.output.lock:
                             proc.stdout.close()
-                    self.on_exit(env, code)
+                    self.on_exit(env, proc, code)
             self.on_tick()
         for key in list(self.selector.get_map().values()):
             if key.data[0] == "exit":

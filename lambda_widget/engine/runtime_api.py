@@ -141,6 +141,15 @@ class RuntimeApiServer(ThreadingHTTPServer):
         self.shutdown()
         self.server_close()
 
+    def handle_error(self, request, client_address) -> None:
+        """A runtime that died mid-request is the manager's business, not stderr's."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError, OSError)):
+            return
+        super().handle_error(request, client_address)
+
     def identify(self, peer: tuple, conn: socket.socket) -> ExecutionEnvironment | None:
         """The environment whose process owns the other end of this connection."""
         peer_port = peer[1]

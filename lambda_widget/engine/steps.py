@@ -44,7 +44,7 @@ def text_of(value, limit: int = 80) -> str:
 
 
 def opening(cold: bool, reason: str | None, init_output: str = "", init_error: dict | None = None,
-            throttled: bool = False) -> list[Step]:
+            throttled: bool = False, provisioned_first: bool = False) -> list[Step]:
     """Steps 1 and 2: the event arrives; a container is created or reused (or none: throttled)."""
     if throttled:
         return [
@@ -63,6 +63,11 @@ def opening(cold: bool, reason: str | None, init_output: str = "", init_error: d
             output = (output + "\n" if output else "") + \
                 f"{init_error.get('errorType')}: {init_error.get('errorMessage')}"
         second = Step(2, action, state, "Not started", output, kind="init")
+    elif provisioned_first:
+        first = Step(1, "Event triggers Lambda", "Provisioned container ready (frozen)", "Not started",
+                     kind="event")
+        second = Step(2, "Use provisioned container (init already done)", ACTIVE, "Not started",
+                      kind="reuse")
     else:
         first = Step(1, "Event triggers Lambda", "Container warm (frozen)", "Not started", kind="event")
         second = Step(2, "Reuse warm container", ACTIVE, "Not started", kind="reuse")
