@@ -50,8 +50,12 @@ def make_error(message: str, error_type: str, stack_trace: list[str] | None,
 
 def error_from_exception(exc: BaseException, request_id: str | None = None) -> dict:
     """The payload for an exception raised by user code, runtime frames dropped."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    frames = [f for f in frames if "/lambda_widget/runtime/" not in f.filename] or frames
+    # Plain tuples, as awslambdaric formats them: no column markers under the line.
+    frames = [(f.filename, f.lineno, f.name, f.line) for f in traceback.extract_tb(exc.__traceback__)]
+    for i, frame in enumerate(frames):
+        if "/lambda_widget/runtime/" not in frame[0]:
+            frames = frames[i:]
+            break
     return make_error(str(exc), type(exc).__name__, traceback.format_list(frames), request_id)
 
 
