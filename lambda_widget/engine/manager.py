@@ -8,11 +8,9 @@ from __future__ import annotations
 import atexit
 import datetime
 import json
-import math
 import os
 import queue
 import random
-import re
 import shutil
 import tempfile
 import threading
@@ -30,26 +28,15 @@ from lambda_widget.engine.clock import Clock
 from lambda_widget.engine.environment import ExecutionEnvironment, Launcher, log_stream_name
 from lambda_widget.engine.errors import (
     InvalidParameterValueException,
-    InvalidRequestContentException,
     RequestTooLargeException,
     ResourceNotFoundException,
 )
 from lambda_widget.engine.monitor import Monitor
 from lambda_widget.engine.records import Function, Invocation, LifecycleEvent
 from lambda_widget.engine.runtime_api import Delivery, RuntimeApiServer
+from lambda_widget.engine.validation import MAX_SYNC_REQUEST, encode_event, validate_config
 
 INIT_LIMIT = 10.0  # seconds Lambda allows an on-demand init before it retries inside the invoke
-MAX_SYNC_REQUEST = 6 * 1024 * 1024
-RESERVED_ENV = {
-    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_LAMBDA_RUNTIME_API",
-    "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
-}
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-_HANDLER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-
 _managers: weakref.WeakSet = weakref.WeakSet()
 
 
@@ -168,7 +155,7 @@ class ContainerManager(HasTraits):
         """Register ``source`` as function ``name``; registering a name again publishes a new version."""
         self._check_open()
         env = dict(env or {})
-        _validate(name, source, handler, timeout, memory_mb, idle_timeout, env,
+        validate_config(name, source, handler, timeout, memory_mb, idle_timeout, env,
                   reserved_concurrency, provisioned_concurrency, runtime, max_steps)
         with self._lock:
             previous = self._functions.get(name)
@@ -743,22 +730,6 @@ class ContainerManager(HasTraits):
 
 
 # ---------------------------------------------------------------------- helpers
-def encode_event(event: Any) -> bytes:
-    """The Invoke payload: JSON text. Bytes must already be JSON."""
-    if isinstance(event, (bytes, bytearray)):
-        try:
-            json.loads(event)
-        except ValueError as exc:
-            raise InvalidRequestContentException(
-                f"Could not parse request body into json: {exc}") from None
-        return bytes(event)
-    try:
-        return json.dumps(event, allow_nan=False).encode("utf-8")
-    except (TypeError, ValueError) as exc:
-        raise InvalidRequestContentException(
-            f"Could not parse request body into json: {exc}") from None
-
-
 def _get(q: queue.Queue, timeout: float, skip: tuple[str, ...] = ()) -> tuple:
     deadline = time.monotonic() + max(0.0, timeout)
     while True:
@@ -806,46 +777,6 @@ def _truncate(path: Path) -> None:
         os.truncate(path, 0)
     except OSError:
         pass
-
-
-def _validate(name, source, handler, timeout, memory_mb, idle_timeout, env,
-              reserved, provisioned, runtime, max_steps) -> None:
-    bad = InvalidParameterValueException
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise bad(f"Invalid function name {name!r}: use 1-64 letters, digits, hyphens or underscores")
-    if not isinstance(source, str):
-        raise bad("source must be the handler module's code, as a string")
-    if not isinstance(handler, str) or not _HANDLER.match(handler):
-        raise bad(f"Invalid handler {handler!r}: give a function name, or module.function")
-    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 1 <= timeout <= 900:
-        raise bad(f"Invalid timeout {timeout!r}: it must be between 1 and 900 seconds")
-    if not isinstance(memory_mb, int) or isinstance(memory_mb, bool) or not 128 <= memory_mb <= 10240:
-        raise bad(f"Invalid memory size {memory_mb!r}: it must be a whole number of MB from 128 to 10240")
-    if not isinstance(idle_timeout, (int, float)) or idle_timeout <= 0 or math.isnan(idle_timeout):
-        raise bad(f"Invalid idle timeout {idle_timeout!r}: it must be a positive number of seconds")
-    for key, value in env.items():
-        if not isinstance(key, str) or not re.match(r"^[A-Za-z][A-Za-z0-9_]*$", key):
-            raise bad(f"Invalid environment variable name {key!r}")
-        if not isinstance(value, str):
-            raise bad(f"Environment variable {key} must be a string, not {type(value).__name__}")
-    reserved_keys = sorted(set(env) & RESERVED_ENV)
-    if reserved_keys:
-        raise bad("Lambda was unable to configure your environment variables because the "
-                  "environment variables you have provided contains reserved keys that are "
-                  "currently not supported for modification. Reserved keys used in this "
-                  f"request: {', '.join(reserved_keys)}")
-    if sum(len(k) + len(v) for k, v in env.items()) > 4096:
-        raise bad("Environment variables exceed the 4 KB limit")
-    if reserved is not None and (not isinstance(reserved, int) or reserved < 0):
-        raise bad(f"Invalid reserved concurrency {reserved!r}: a whole number >= 0")
-    if not isinstance(provisioned, int) or provisioned < 0:
-        raise bad(f"Invalid provisioned concurrency {provisioned!r}: a whole number >= 0")
-    if reserved is not None and provisioned > reserved:
-        raise bad(f"Provisioned concurrency ({provisioned}) cannot exceed reserved concurrency ({reserved})")
-    if runtime not in ("bundled", "awslambdaric"):
-        raise bad(f"Unknown runtime {runtime!r}: use 'bundled' or 'awslambdaric'")
-    if not isinstance(max_steps, int) or max_steps < 1:
-        raise bad(f"Invalid max_steps {max_steps!r}: a whole number >= 1")
 
 
 _default: ContainerManager | None = None
