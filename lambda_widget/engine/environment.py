@@ -143,7 +143,8 @@ class ExecutionEnvironment(HasTraits):
         self.polling = False
         self.frozen = False
         self.killing = False
-        self.spawned_at_perf = 0.0
+        self.peak_rss = 0
+        self.limit_hit: str | None = None
 
     # -- facts -----------------------------------------------------------------
     @property
@@ -236,6 +237,8 @@ class ExecutionEnvironment(HasTraits):
         self.polling = False
         self.frozen = False
         self.killing = False
+        self.peak_rss = 0
+        self.limit_hit = None
         self.inits += 1
         self.proc = launcher.popen(
             self.command(), env=environ, cwd=self.task_root, stdin=subprocess.DEVNULL,

@@ -24,6 +24,15 @@ from typing import Any
 from traitlets import HasTraits, Int
 
 from lambda_widget.engine import logs, steps
+from lambda_widget.engine.asyncq import (
+    FUNCTION_ERRORS,
+    MAX_ASYNC_REQUEST,
+    RETRY_DELAYS,
+    THROTTLE_BACKOFF_MAX,
+    AsyncQueue,
+    deliver,
+    destination_record,
+)
 from lambda_widget.engine.clock import Clock
 from lambda_widget.engine.environment import ExecutionEnvironment, Launcher, log_stream_name
 from lambda_widget.engine.errors import (
@@ -35,6 +44,7 @@ from lambda_widget.engine.monitor import Monitor
 from lambda_widget.engine.records import Function, Invocation, LifecycleEvent
 from lambda_widget.engine.runtime_api import Delivery, RuntimeApiServer
 from lambda_widget.engine.validation import MAX_SYNC_REQUEST, encode_event, validate_config
+from lambda_widget.engine.watchdog import Watchdog
 
 INIT_LIMIT = 10.0  # seconds Lambda allows an on-demand init before it retries inside the invoke
 _managers: weakref.WeakSet = weakref.WeakSet()
@@ -77,8 +87,11 @@ class ContainerManager(HasTraits):
         self._launcher = Launcher()
         self._server = RuntimeApiServer(self._live_envs, self._on_next, self._on_outcome)
         self._server.start()
-        self._monitor = Monitor(self._on_exit, self._reap)
+        self._async = AsyncQueue(self)
+        self._monitor = Monitor(self._on_exit, self._tick)
         self._monitor.start()
+        self._watchdog = Watchdog(self._busy_envs)
+        self._watchdog.start()
         self._executor = ThreadPoolExecutor(max_workers=max_concurrency,
                                             thread_name_prefix="lambda-invoke")
         _managers.add(self)
@@ -151,7 +164,8 @@ class ContainerManager(HasTraits):
                  env: dict[str, str] | None = None, track: tuple[str, ...] | list[str] = (),
                  trace: bool = True, reserved_concurrency: int | None = None,
                  provisioned_concurrency: int = 0, runtime: str = "bundled",
-                 max_steps: int = 500) -> Function:
+                 max_steps: int = 500, max_retry_attempts: int = 2, max_event_age: float = 21600.0,
+                 on_success=None, on_failure=None) -> Function:
         """Register ``source`` as function ``name``; registering a name again publishes a new version."""
         self._check_open()
         env = dict(env or {})
@@ -165,7 +179,10 @@ class ContainerManager(HasTraits):
                           track=tuple(track), trace=trace,
                           reserved_concurrency=reserved_concurrency,
                           provisioned_concurrency=int(provisioned_concurrency), runtime=runtime,
-                          max_steps=int(max_steps), registered_at=self.clock.now())
+                          max_steps=int(max_steps), registered_at=self.clock.now(),
+                          max_retry_attempts=max_retry_attempts,
+                          max_event_age=float(max_event_age), on_success=on_success,
+                          on_failure=on_failure)
             self._write_task_root(fn)
             self._functions[name] = fn
             self._versions.setdefault(name, []).append(fn)
@@ -210,9 +227,15 @@ class ContainerManager(HasTraits):
     # ------------------------------------------------------------------ invoke
     def invoke(self, name: str, event: Any = None, *, invocation_type: str = "RequestResponse",
                client_context: dict | None = None) -> Invocation:
-        """Invoke and wait. Ctrl-C (KeyboardInterrupt) cancels the invocation and re-raises."""
+        """Invoke and wait. Ctrl-C (KeyboardInterrupt) cancels the invocation and re-raises.
+
+        ``invocation_type="Event"`` queues the event and returns its record at once (status
+        ``queued``); ``"DryRun"`` only validates.
+        """
         future = self.submit(name, event, invocation_type=invocation_type,
                              client_context=client_context)
+        if invocation_type == "Event":
+            return future.invocation
         try:
             return future.result()
         except KeyboardInterrupt:
@@ -223,15 +246,17 @@ class ContainerManager(HasTraits):
                client_context: dict | None = None) -> Future:
         """Queue one invocation; returns a Future of its Invocation (``future.invocation`` at once)."""
         self._check_open()
-        if invocation_type not in ("RequestResponse", "DryRun"):
+        if invocation_type not in ("RequestResponse", "Event", "DryRun"):
             raise InvalidParameterValueException(
-                f"Unsupported invocation type {invocation_type!r}: use 'RequestResponse' or 'DryRun'")
+                f"Unsupported invocation type {invocation_type!r}: use 'RequestResponse', "
+                f"'Event' or 'DryRun'")
         fn = self.function(name)
         payload = encode_event(event)
-        if len(payload) > MAX_SYNC_REQUEST:
+        limit = MAX_ASYNC_REQUEST if invocation_type == "Event" else MAX_SYNC_REQUEST
+        if len(payload) > limit:
             raise RequestTooLargeException(
-                f"{len(payload)} byte payload is too large for the RequestResponse invocation "
-                f"type (limit {MAX_SYNC_REQUEST} bytes)")
+                f"{len(payload)} byte payload is too large for the {invocation_type} invocation "
+                f"type (limit {limit} bytes)")
         with self._lock:
             self._counters["inv"] += 1
             inv = Invocation(self._counters["inv"], self._request_id(), fn, json.loads(payload),
@@ -245,6 +270,8 @@ class ContainerManager(HasTraits):
         if invocation_type == "DryRun":
             future: Future = Future()
             future.set_result(inv)
+        elif invocation_type == "Event":
+            future = self._executor.submit(self._run_event, inv, payload, inv, 0)
         else:
             future = self._executor.submit(self._run, inv, payload, client_context)
         future.invocation = inv  # type: ignore[attr-defined]
@@ -258,6 +285,68 @@ class ContainerManager(HasTraits):
             env.outcomes.put(("cancel",))
         else:
             inv._cancel_requested = True
+
+    # ------------------------------------------------------------------ async (Event)
+    def _run_event(self, inv: Invocation, payload: bytes, first: Invocation, throttles: int) -> Invocation:
+        self._run(inv, payload, None)
+        with self._lock:
+            fn = self._functions.get(inv.function_name)
+        if fn is None:
+            return inv
+        arn = fn.arn(self.region, self.account_id)
+        if inv.status == "succeeded":
+            deliver(fn.on_success, destination_record(fn, first, inv, "Success", inv.attempt, arn))
+        elif inv.status == "throttled":
+            delay = min(THROTTLE_BACKOFF_MAX, 2.0 ** throttles)
+            self._schedule_attempt(fn, first, inv, payload, inv.attempt, delay, throttles + 1)
+        elif inv.status in FUNCTION_ERRORS:
+            if inv.attempt <= fn.max_retry_attempts:
+                self._schedule_attempt(fn, first, inv, payload, inv.attempt + 1,
+                                       RETRY_DELAYS[inv.attempt - 1], throttles)
+            else:
+                deliver(fn.on_failure, destination_record(fn, first, inv, "RetriesExhausted",
+                                                          inv.attempt, arn))
+        return inv
+
+    def _schedule_attempt(self, fn: Function, first: Invocation, last: Invocation, payload: bytes,
+                          attempt: int, delay: float, throttles: int) -> None:
+        """Queue the next attempt of an Event invocation ``delay`` seconds from now (clock time)."""
+        due = self.clock.now() + delay
+        with self._lock:
+            self._counters["inv"] += 1
+            nxt = Invocation(self._counters["inv"], first.request_id, fn, first.event, due, "Event")
+            nxt.attempt = attempt
+            self.history.append(nxt)
+        self._changed(nxt)
+
+        def run() -> Future | None:
+            if self._closed:
+                return None
+            if self.clock.now() - first.submitted_at > fn.max_event_age:
+                nxt.error = {"errorMessage": "Event dropped: older than max_event_age",
+                             "errorType": "EventAgeExceeded"}
+                nxt.status = "dropped"
+                self._changed(nxt)
+                deliver(fn.on_failure, destination_record(fn, first, last, "EventAgeExceeded",
+                                                          last.attempt if last.status != "throttled" else 0,
+                                                          fn.arn(self.region, self.account_id)))
+                return None
+            return self._executor.submit(self._run_event, nxt, payload, first, throttles)
+
+        self._async.schedule(due, run)
+
+    def _run_due(self) -> list[Future]:
+        futures = []
+        for action in self._async.due():
+            future = action()
+            if future is not None:
+                futures.append(future)
+        return futures
+
+    def _tick(self) -> None:
+        self._reap()
+        if not self._closed:
+            self._run_due()
 
     # ------------------------------------------------------------------ routing
     def _run(self, inv: Invocation, payload: bytes, client_context: dict | None) -> Invocation:
@@ -327,6 +416,10 @@ class ContainerManager(HasTraits):
         self._event(env, "create", reason)
         self._changed(env)
         return env
+
+    def _busy_envs(self) -> list[ExecutionEnvironment]:
+        with self._lock:
+            return [e for e in self._envs if e.state in ("busy", "initializing") and e.alive]
 
     def _live_envs(self) -> list[ExecutionEnvironment]:
         with self._lock:
@@ -438,6 +531,8 @@ class ContainerManager(HasTraits):
         duration = (time.perf_counter() - t0) * 1000 + extra_ms
         kind = item[0]
         memory = env.peak_memory_mb()
+        if kind in ("response", "error") and memory is not None and memory > fn.memory_mb:
+            kind = "oom"  # the poll missed it, but the peak says the sandbox would have been killed
         status, result, error, crash_msg = "succeeded", None, None, ""
         if kind == "response":
             body, ctype = item[2], item[3]
@@ -460,6 +555,13 @@ class ContainerManager(HasTraits):
             env.kill()
             error = {"errorMessage": f"RequestId: {rid} Error: Task timed out after "
                                      f"{fn.timeout:.2f} seconds", "errorType": "Sandbox.Timedout"}
+        elif kind == "oom":
+            # Over its memory size the sandbox is killed, even if a response was on its way.
+            status, result, memory = "out-of-memory", None, fn.memory_mb
+            env.kill()
+            crash_msg = "Runtime exited with error: signal: killed"
+            error = {"errorMessage": f"RequestId: {rid} Error: {crash_msg}",
+                     "errorType": "Runtime.OutOfMemory"}
         elif kind == "cancel":
             status = "cancelled"
             env.kill()
@@ -469,6 +571,9 @@ class ContainerManager(HasTraits):
         else:  # exit
             status = "crashed"
             crash_msg = logs.exit_message(item[1])
+            if len(item) > 2:  # killed by the watchdog
+                env.kill()
+                crash_msg = f"Runtime exited with error: signal: killed ({item[2]})"
             error = {"errorMessage": f"RequestId: {rid} Error: {crash_msg}",
                      "errorType": "Runtime.ExitError"}
         lines, dropped = env.take_output()
@@ -476,7 +581,7 @@ class ContainerManager(HasTraits):
         if dropped:
             log.append(f"[lambda_widget] {dropped} more bytes of output were not kept "
                        f"(each invocation keeps its first 1 MiB)")
-        if status in ("crashed", "cancelled"):
+        if status in ("crashed", "cancelled", "out-of-memory"):
             log += [f"RequestId: {rid} Error: {crash_msg}", error["errorType"]]
         log.append(logs.end(rid))
         if memory is None:
@@ -517,7 +622,7 @@ class ContainerManager(HasTraits):
         self._after_invocation(env, inv, status)
 
     def _after_invocation(self, env: ExecutionEnvironment, inv: Invocation, status: str) -> None:
-        reset = status in ("timed-out", "crashed", "cancelled")
+        reset = status in ("timed-out", "crashed", "cancelled", "out-of-memory")
         with self._lock:
             env.current = None
             env.last_invocation = inv
@@ -632,6 +737,8 @@ class ContainerManager(HasTraits):
         self._check_open()
         self.clock.advance(seconds)
         reaped = self._reap()
+        for future in self._run_due():  # retries that came due run now, and advance() waits
+            future.result()
         self._changed()
         return reaped
 
@@ -679,6 +786,7 @@ class ContainerManager(HasTraits):
     # ------------------------------------------------------------------ shutdown
     def reset(self) -> None:
         """Terminate every environment and forget functions and history (a fresh start)."""
+        self._async.clear()
         with self._lock:
             envs = list(self._envs)
             for e in envs:
@@ -708,6 +816,7 @@ class ContainerManager(HasTraits):
             self._terminate(e, "shutdown", already_marked=True)
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._monitor.stop()
+        self._watchdog.stop()
         self._server.stop()
         self._launcher.stop()
         shutil.rmtree(self._root, ignore_errors=True)

@@ -68,6 +68,10 @@ class Function:
     runtime: str = "bundled"
     max_steps: int = 500
     registered_at: float = 0.0
+    max_retry_attempts: int = 2
+    max_event_age: float = 21600.0
+    on_success: Any = field(default=None, repr=False)
+    on_failure: Any = field(default=None, repr=False)
 
     @property
     def module(self) -> str:
@@ -86,15 +90,23 @@ class Function:
         return f"arn:aws:lambda:{region}:{account}:function:{self.name}"
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {k: v for k, v in self.__dict__.items() if k not in ("on_success", "on_failure")}
+        data["env"] = dict(self.env)
         data["track"] = list(self.track)
+        for key in ("on_success", "on_failure"):
+            dest = getattr(self, key)
+            data[key] = None if dest is None else (
+                f"callable {getattr(dest, '__qualname__', type(dest).__name__)}" if callable(dest)
+                else f"list ({len(dest)} records)")
         return data
 
 
 class Invocation(HasTraits):
     """One event's journey: routing, the steps, the logs, the result or the error."""
 
-    status = Unicode("queued")  # queued | running | succeeded | failed | timed-out | crashed | throttled
+    # queued | running | succeeded | failed | timed-out | crashed | out-of-memory | throttled
+    # | cancelled | dry-run | dropped (an Event older than max_event_age)
+    status = Unicode("queued")
     revision = Int(0)
 
     def __init__(self, number: int, request_id: str, function: Function, event: Any,
@@ -126,6 +138,7 @@ class Invocation(HasTraits):
         self.globals_before: dict[str, str] = {}
         self.globals_after: dict[str, str] = {}
         self.trace_truncated = False
+        self.attempt = 1  # Event invocations: 1, then 2 and 3 for the retries
         self.source = function.source
         self.track = list(function.track)
         self.traced = function.trace and function.runtime == "bundled"
@@ -177,6 +190,7 @@ class Invocation(HasTraits):
                 "globals_before": dict(self.globals_before),
                 "globals_after": dict(self.globals_after),
                 "trace_truncated": self.trace_truncated,
+                "attempt": self.attempt,
                 "traced": self.traced,
                 "track": list(self.track),
                 "source": self.source,

@@ -130,6 +130,9 @@ def closing(steps: list[Step], status: str, result=None, error: dict | None = No
     elif status == "crashed":
         out.append(Step(0, "Runtime exited", "Container reset (process exited)", "Stopped",
                         message, kind="stop"))
+    elif status == "out-of-memory":
+        out.append(Step(0, "Out of memory", "Container reset (process killed)", "Stopped",
+                        "Runtime.OutOfMemory: memory size exceeded", kind="stop"))
     elif status == "init-failed":
         err = error or {}
         out.append(Step(0, "Return error", "Container reset (init failed)", "Not started",

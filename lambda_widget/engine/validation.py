@@ -39,7 +39,8 @@ def encode_event(event: Any) -> bytes:
 
 
 def validate_config(name, source, handler, timeout, memory_mb, idle_timeout, env,
-                    reserved, provisioned, runtime, max_steps) -> None:
+                    reserved, provisioned, runtime, max_steps, max_retry_attempts=2,
+                    max_event_age=21600, on_success=None, on_failure=None) -> None:
     """Check a function's configuration as CreateFunction would; raise with a clear message."""
     bad = InvalidParameterValueException
     if not isinstance(name, str) or not NAME_RE.match(name):
@@ -79,3 +80,10 @@ def validate_config(name, source, handler, timeout, memory_mb, idle_timeout, env
         raise bad(f"Invalid max_steps {max_steps!r}: a whole number >= 1")
 
 
+    if not isinstance(max_retry_attempts, int) or not 0 <= max_retry_attempts <= 2:
+        raise bad(f"Invalid max_retry_attempts {max_retry_attempts!r}: 0, 1 or 2")
+    if not isinstance(max_event_age, (int, float)) or not 60 <= max_event_age <= 21600:
+        raise bad(f"Invalid max_event_age {max_event_age!r}: between 60 and 21600 seconds")
+    for key, dest in (("on_success", on_success), ("on_failure", on_failure)):
+        if dest is not None and not callable(dest) and not isinstance(dest, list):
+            raise bad(f"{key} must be a callable or a list, not {type(dest).__name__}")
