@@ -219,17 +219,28 @@ class ExecutionEnvironment(HasTraits):
     def task_root(self) -> Path:
         return self.dir.parent.parent / "functions" / self.function_name / f"v{self.version}"
 
+    def runtime_options(self) -> dict[str, Any]:
+        """Options of the bundled runtime (passed outside the environment, which stays Lambda's)."""
+        fn = self.function
+        if not fn.trace:
+            return {}
+        return {"trace_file": str(self.trace_path), "max_steps": fn.max_steps, "track": list(fn.track)}
+
+    def runtime_args(self) -> list[str]:
+        opts = self.runtime_options()
+        if not opts:
+            return []
+        return ["--trace-file", opts["trace_file"], "--max-steps", str(opts["max_steps"]),
+                "--track", json.dumps(opts["track"])]
+
     def command(self) -> list[str]:
         fn = self.function
         if fn.runtime == "awslambdaric":
             return [sys.executable, "-m", "awslambdaric", fn.handler_spec]
-        cmd = [sys.executable, "-u", "-m", "lambda_widget.runtime", "--parent", str(os.getpid())]
-        if fn.trace:
-            cmd += ["--trace-file", str(self.trace_path), "--max-steps", str(fn.max_steps),
-                    "--track", json.dumps(list(fn.track))]
-        return cmd
+        return [sys.executable, "-u", "-m", "lambda_widget.runtime", "--parent",
+                str(os.getpid())] + self.runtime_args()
 
-    def spawn(self, environ: dict[str, str], launcher: Launcher) -> None:
+    def spawn(self, environ: dict[str, str], launcher: Launcher, zygote=None) -> None:
         """Start a fresh process (a new init). ``/tmp`` is kept."""
         self.output = Output()
         self.outcomes = queue.Queue()
@@ -240,10 +251,13 @@ class ExecutionEnvironment(HasTraits):
         self.peak_rss = 0
         self.limit_hit = None
         self.inits += 1
-        self.proc = launcher.popen(
-            self.command(), env=environ, cwd=self.task_root, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, close_fds=True,
-            start_new_session=True)
+        if zygote is not None and self.function.runtime == "bundled":
+            self.proc = zygote.spawn(environ, str(self.task_root), self.runtime_options())
+        else:
+            self.proc = launcher.popen(
+                self.command(), env=environ, cwd=self.task_root, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, close_fds=True,
+                start_new_session=True)
         self.pid = self.proc.pid
         os.set_blocking(self.proc.stdout.fileno(), False)
 
@@ -348,3 +362,16 @@ class ExecutionEnvironment(HasTraits):
 
 def log_stream_name(now: datetime.datetime, hex32: str) -> str:
     return f"{now:%Y/%m/%d}/[$LATEST]{hex32}"
+
+
+def zygote_environ() -> dict[str, str]:
+    """The template process's own environment: just enough to start Python, nothing of the kernel's.
+
+    Forked environments replace it with Lambda's variables, but the initial environment block
+    stays readable in ``/proc/self/environ``, so it must hold no secret.
+    """
+    env = {"PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
+           "PYTHONPATH": PACKAGE_PARENT, "LANG": "C.UTF-8"}
+    if os.environ.get("LD_LIBRARY_PATH"):
+        env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
+    return env

@@ -34,7 +34,7 @@ from lambda_widget.engine.asyncq import (
     destination_record,
 )
 from lambda_widget.engine.clock import Clock
-from lambda_widget.engine.environment import ExecutionEnvironment, Launcher, log_stream_name
+from lambda_widget.engine.environment import ExecutionEnvironment, Launcher, log_stream_name, zygote_environ
 from lambda_widget.engine.errors import (
     InvalidParameterValueException,
     RequestTooLargeException,
@@ -45,6 +45,7 @@ from lambda_widget.engine.records import Function, Invocation, LifecycleEvent
 from lambda_widget.engine.runtime_api import Delivery, RuntimeApiServer
 from lambda_widget.engine.validation import MAX_SYNC_REQUEST, encode_event, validate_config
 from lambda_widget.engine.watchdog import Watchdog
+from lambda_widget.engine.zygote import Zygote
 
 INIT_LIMIT = 10.0  # seconds Lambda allows an on-demand init before it retries inside the invoke
 _managers: weakref.WeakSet = weakref.WeakSet()
@@ -62,7 +63,8 @@ class ContainerManager(HasTraits):
 
     def __init__(self, *, seed: int | None = None, region: str = "us-east-1",
                  account_id: str = "123456789012", max_concurrency: int = 64,
-                 virtual_clock: bool = False, max_history: int = 10_000) -> None:
+                 virtual_clock: bool = False, max_history: int = 10_000,
+                 fork_server: bool = True) -> None:
         super().__init__()
         self.region = region
         self.account_id = account_id
@@ -85,6 +87,7 @@ class ContainerManager(HasTraits):
         (self._root / "envs").mkdir()
         (self._root / "functions").mkdir()
         self._launcher = Launcher()
+        self._zygote = Zygote(self._launcher, zygote_environ()) if fork_server else None
         self._server = RuntimeApiServer(self._live_envs, self._on_next, self._on_outcome)
         self._server.start()
         self._async = AsyncQueue(self)
@@ -434,7 +437,8 @@ class ContainerManager(HasTraits):
         self._event(env, "init-start")
         self._changed(env)
         t0 = time.perf_counter()
-        env.spawn(env.environ(self._server.address, self.region, self.account_id), self._launcher)
+        env.spawn(env.environ(self._server.address, self.region, self.account_id), self._launcher,
+                  self._zygote)
         self._monitor.watch(env)
         try:
             item = _get(env.outcomes, limit)
@@ -818,6 +822,8 @@ class ContainerManager(HasTraits):
         self._monitor.stop()
         self._watchdog.stop()
         self._server.stop()
+        if self._zygote is not None:
+            self._zygote.stop()
         self._launcher.stop()
         shutil.rmtree(self._root, ignore_errors=True)
         self._changed()

@@ -130,7 +130,7 @@ def load_handler(handler: str):
                              f"Handler '{fname}' missing on module '{modname}'") from None
 
 
-def _die_with_parent(parent: int) -> None:
+def die_with_parent(parent: int) -> None:
     """Be killed when the process that started us dies (the kernel, even on SIGKILL)."""
     try:
         import ctypes
@@ -153,9 +153,15 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
-    global _request_id
     args = _parse(argv)
-    _die_with_parent(args.parent)
+    if args.parent:
+        die_with_parent(args.parent)
+    run(args.trace_file, args.max_steps, json.loads(args.track))
+
+
+def run(trace_file: str | None = None, max_steps: int = 500, track: list[str] | None = None) -> None:
+    """Init, then serve invocations until the process is killed."""
+    global _request_id
     sys.stdout = LogStream(1, "<stdout>")
     sys.stderr = LogStream(2, "<stderr>")
     _setup_logging()
@@ -175,12 +181,11 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
 
     recorder = None
-    if args.trace_file:
+    if trace_file:
         from lambda_widget.runtime.tracer import StepRecorder
 
-        fd = os.open(args.trace_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        recorder = StepRecorder(fd, getattr(module, "__file__", "") or "", args.max_steps,
-                                json.loads(args.track))
+        fd = os.open(trace_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        recorder = StepRecorder(fd, getattr(module, "__file__", "") or "", max_steps, track or [])
         sys.stdout.recorder = recorder
         sys.stderr.recorder = recorder
 

@@ -1,0 +1,129 @@
+"""A template process that forks new execution environments (SnapStart-style).
+
+Starting a Python interpreter and importing the runtime costs ~50-100 ms; forking a
+process that has already done so costs ~1 ms. The zygote has no threads, freezes
+its heap (``gc.freeze()``) so children share its pages, and takes commands from the
+manager over a Unix socket: each command carries the environment's variables, its
+task root, the runtime's options and (as a passed file descriptor) the write end of
+the environment's log pipe. It reaps its children and reports their exit codes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import gc
+
+# Preload what every environment needs, so children inherit it already imported.
+import http.client  # noqa: F401
+import importlib  # noqa: F401
+import json
+import logging  # noqa: F401
+import os
+import reprlib  # noqa: F401
+import select
+import signal
+import socket
+import sys
+import time
+import traceback  # noqa: F401
+
+from lambda_widget.runtime import bootstrap, tracer  # noqa: F401
+
+
+def _child(cmd: dict, out_fd: int, zygote_pid: int) -> None:
+    """In the forked child: become the environment and run the runtime. Never returns."""
+    code = 1
+    try:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        os.setsid()
+        bootstrap.die_with_parent(zygote_pid)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        os.dup2(out_fd, 1)
+        os.dup2(out_fd, 2)
+        os.close(out_fd)
+        os.chdir(cmd["cwd"])
+        os.environ.clear()
+        os.environ.update(cmd["env"])
+        time.tzset()
+        sys.path[0] = cmd["cwd"]  # as `python -m` puts the working directory first
+        sys.argv = [sys.argv[0]]
+        gc.unfreeze()
+        try:
+            bootstrap.run(**cmd["options"])
+            code = 0
+        except SystemExit as exc:
+            if exc.code is None:
+                code = 0
+            elif isinstance(exc.code, int):
+                code = exc.code
+            else:
+                sys.stderr.write(f"{exc.code}\n")
+                code = 1
+        except BaseException:  # noqa: BLE001 - the process must end with a code
+            traceback.print_exc()
+            code = 1
+        try:
+            atexit._run_exitfuncs()
+        except BaseException:  # noqa: BLE001
+            pass
+    finally:
+        os._exit(code & 0xFF)
+
+
+def serve(sock: socket.socket) -> None:
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    zygote_pid = os.getpid()
+    gc.collect()
+    gc.freeze()
+    while True:
+        try:
+            readable, _, _ = select.select([sock, wake_r], [], [])
+        except InterruptedError:
+            continue
+        if wake_r in readable:
+            os.read(wake_r, 4096)
+            while True:
+                try:
+                    pid, status = os.waitpid(-1, os.WNOHANG)
+                except ChildProcessError:
+                    break
+                if pid == 0:
+                    break
+                sock.send(json.dumps({"exit": pid, "code": os.waitstatus_to_exitcode(status)}).encode())
+        if sock in readable:
+            try:
+                msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, 1)
+            except OSError:
+                return
+            if not msg:
+                return
+            cmd = json.loads(msg)
+            pid = os.fork()
+            if pid == 0:
+                sock.close()
+                os.close(wake_r)
+                os.close(wake_w)
+                signal.set_wakeup_fd(-1)
+                _child(cmd, fds[0], zygote_pid)
+            for fd in fds:
+                os.close(fd)
+            sock.send(json.dumps({"spawned": cmd["id"], "pid": pid}).encode())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="lambda_widget.runtime.zygote")
+    parser.add_argument("--parent", type=int, default=0)
+    parser.add_argument("--fd", type=int, required=True)
+    args = parser.parse_args()
+    bootstrap.die_with_parent(args.parent)
+    serve(socket.socket(fileno=args.fd))
+
+
+if __name__ == "__main__":
+    main()
