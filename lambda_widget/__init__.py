@@ -15,11 +15,30 @@ _ENGINE = {"ContainerManager", "get_manager", "Invocation", "Step", "Function", 
            "InvalidRequestContentException", "RequestTooLargeException"}
 
 
+_API = {"register", "invoke", "burst", "wait", "containers", "history", "reset"}
+_MODULES = {"events"}
+
+
+_QUIZ = {"Quiz", "quiz_from", "QuizError"}
+
+
 def __getattr__(name: str) -> Any:
     if name in _ENGINE:
         from lambda_widget import engine
 
         return getattr(engine, name)
+    if name in _QUIZ:
+        from lambda_widget import quizzes
+
+        return getattr(quizzes, name)
+    if name in _API:
+        from lambda_widget import api
+
+        return getattr(api, name)
+    if name in _MODULES:
+        import importlib
+
+        return importlib.import_module(f"lambda_widget.{name}")
     raise AttributeError(f"module 'lambda_widget' has no attribute {name!r}")
 
 

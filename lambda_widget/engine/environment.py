@@ -285,20 +285,15 @@ class ExecutionEnvironment(HasTraits):
             return self.output.take(final)
 
     def freeze(self) -> None:
+        """Stop every process of the environment (its process group), as Lambda freezes the sandbox."""
         if self.alive and not self.frozen:
-            try:
-                os.kill(self.pid, signal.SIGSTOP)
-                self.frozen = True
-            except ProcessLookupError:
-                pass
+            self.frozen = True
+            _signal_group(self.pid, signal.SIGSTOP)
 
     def thaw(self) -> None:
         if self.frozen:
             self.frozen = False
-            try:
-                os.kill(self.pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
+            _signal_group(self.pid, signal.SIGCONT)
 
     def kill(self) -> int | None:
         """Kill the process and everything it started; wait for it. Returns the exit code."""
@@ -358,6 +353,16 @@ class ExecutionEnvironment(HasTraits):
             except ValueError:
                 continue
         return records
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
 
 
 def log_stream_name(now: datetime.datetime, hex32: str) -> str:

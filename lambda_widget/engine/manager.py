@@ -389,7 +389,7 @@ class ContainerManager(HasTraits):
                 env.current = inv
                 prev = env.last_invocation
                 if prev is not None:
-                    self._append_end(prev, "reused")
+                    self._append_end(prev, "reused" if env.alive else "reinit")
                 return env, fn, cold, reason
             running = [e for e in mine if e.state in ("initializing", "busy")]
             if fn.reserved_concurrency is not None and len(running) >= fn.reserved_concurrency:

@@ -24,6 +24,7 @@ _EVENT_STATE = {
 END_STEPS = {
     "idle-timeout": ("No new event arrives", "Container terminated after idle timeout", "Stopped"),
     "reused": ("Next event arrives", "Container reused by the next invocation", "Finished"),
+    "reinit": ("Next event arrives", "Container re-initialised by the next invocation", "Finished"),
     "new-version": ("New version published", "Container terminated (old version)", "Stopped"),
     "shutdown": ("Manager shut down", "Container terminated", "Stopped"),
     "crashed-idle": ("Process exited while idle", "Container reset (process exited)", "Stopped"),

@@ -62,6 +62,9 @@ class LogStream:
     def flush(self) -> None:
         pass
 
+    def close(self) -> None:
+        pass  # a handler closing sys.stdout must not silence the runtime's own log lines
+
     def isatty(self) -> bool:
         return False
 

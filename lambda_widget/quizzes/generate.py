@@ -1,0 +1,356 @@
+"""Questions generated from a recorded invocation: they read ``to_dict()`` data, never the engine.
+
+Each kind asks about one thing the step table, the tracker or the history shows, with wrong options
+drawn from the same run and a hint naming the row or column that answers it.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from lambda_widget.quizzes.model import Question, Quiz, QuizError
+
+UNDEFINED = "undefined"
+KINDS = ("first-step", "variable", "idle", "cold-warm", "global", "failure")
+
+COLD_REASONS: dict[str, str] = {
+    "warm": "Warm: an idle environment was reused, so init did not run again",
+    "first-invocation": "Cold: it was the function's first invocation, so no environment existed yet",
+    "idle-expired": "Cold: the previous environment had been reaped after its idle timeout",
+    "all-busy": "Cold: every existing environment was busy with another event",
+    "new-version": "Cold: a new version was published, and older environments cannot serve it",
+    "reset-after-timeout": "Cold: the environment had been reset after a timeout",
+    "reset-after-crash": "Cold: the environment had been reset after its runtime crashed",
+    "reset-after-init-error": "Cold: the environment had been reset after an init error",
+}
+_COLD_WHY = {
+    "first-invocation": "no execution environment existed for this function yet",
+    "idle-expired": "the environment that served earlier events sat idle past its idle timeout and was reaped",
+    "all-busy": "every existing environment was busy with another event, so Lambda scaled out",
+    "new-version": "a new version was published; environments of the old version cannot serve it",
+    "reset-after-timeout": "the previous invocation timed out, which killed the process",
+    "reset-after-crash": "the runtime process exited during the previous invocation",
+    "reset-after-init-error": "the previous init failed, so the environment had to start over",
+}
+_IDLE_WRONG = ("It stays warm forever, waiting for the next event",
+               "It is terminated immediately after step {ret}, when the result is returned",
+               "It restarts automatically and runs the handler again")
+_NOT_RUN = ("throttled", "cancelled", "dry-run")
+_EVENT_FIELD = re.compile(r"""event\s*(?:\[\s*|\.get\(\s*)(['"])(.+?)\1""")
+
+
+def quiz_from(invocation: Any, history: Iterable[Any] | None = None, seed: int = 0, *,
+              kinds: Sequence[str] | None = None, idle_timeout: float | None = None,
+              title: str | None = None) -> Quiz:
+    """Questions about one recorded invocation (an ``Invocation`` or its ``to_dict()``).
+
+    ``kinds`` picks and orders the question kinds (default: every one that applies, in ``KINDS``
+    order); ``history`` (oldest first) enables the module-global question; ``idle_timeout`` (seconds)
+    lets the idle question name it. The same record and ``seed`` always give the same quiz.
+    """
+    inv = _as_dict(invocation)
+    if not inv.get("steps"):
+        raise QuizError("this invocation has no recorded steps yet: wait until it is done")
+    past = [_as_dict(h) for h in history] if history is not None else None
+    wanted = list(KINDS if kinds is None else kinds)
+    unknown = [k for k in wanted if k not in KINDS]
+    if unknown:
+        raise QuizError(f"unknown question kind(s) {unknown}; choose from {list(KINDS)}")
+    makers = {"first-step": _first_step, "variable": _variable, "idle": _idle, "cold-warm": _cold_warm,
+              "global": _global, "failure": _failure}
+    questions: list[Question] = []
+    for kind in wanted:
+        rng = random.Random(f"{seed}:{kind}")
+        question = makers[kind](inv, rng, past=past, idle_timeout=idle_timeout)
+        if question is not None:
+            questions.append(question)
+    if not questions:
+        raise QuizError(f"nothing to ask about invocation #{inv.get('number')} ({inv.get('status')}) "
+                        f"with kinds {wanted}")
+    return Quiz(questions, title=title or f"Quiz: invocation #{inv.get('number')} of {inv.get('function_name')}")
+
+
+def quiz_for_last(manager: Any, seed: int = 0, **kwargs: Any) -> Quiz:
+    """A quiz on the manager's last invocation that ran (the ``%lambda quiz`` hook)."""
+    done = [inv for inv in manager.history if inv.done and inv.status not in _NOT_RUN]
+    if not done:
+        raise QuizError("No invocation to quiz on yet: invoke a function first "
+                        "(e.g. `%lambda invoke NAME '{...}'`), then ask for a quiz.")
+    last = done[-1]
+    if "idle_timeout" not in kwargs:
+        kwargs["idle_timeout"] = _idle_timeout_of(manager, last)
+    return quiz_from(last, history=list(manager.history), seed=seed, **kwargs)
+
+
+def _idle_timeout_of(manager: Any, inv: Any) -> float | None:
+    for env in manager.all_containers:
+        if env.id == inv.container_id:
+            return env.function.idle_timeout
+    fn = manager.functions.get(inv.function_name)
+    return fn.idle_timeout if fn is not None else None
+
+
+def _as_dict(record: Any) -> dict[str, Any]:
+    return record.to_dict() if hasattr(record, "to_dict") else dict(record)
+
+
+def _build(kind: str, prompt: str, answer: str, wrong: Sequence[str], rng: random.Random,
+           hint: str, explanation: str) -> Question:
+    options = [answer, *wrong]
+    rng.shuffle(options)
+    return Question(prompt, tuple(options), options.index(answer), hint, explanation, kind)
+
+
+def _pick_wrong(answer: str, pool: Iterable[str], count: int = 3) -> list[str]:
+    """The first ``count`` distinct candidates that differ from the answer, in pool order."""
+    out: list[str] = []
+    for value in pool:
+        if value != answer and value not in out:
+            out.append(value)
+        if len(out) == count:
+            break
+    return out
+
+
+def _code(text: str) -> str:
+    return f"`{text}`"
+
+
+def _first_line_step(steps: list[dict]) -> dict | None:
+    return next((s for s in steps if s["kind"] in ("line", "return") and s.get("line") is not None), None)
+
+
+def _first_step(inv: dict, rng: random.Random, **_: Any) -> Question | None:
+    steps = inv["steps"]
+    first = _first_line_step(steps)
+    if first is None:
+        return None
+    n, last = first["number"], len(steps)
+    near = [m for m in (n - 1, n + 1, n + 2, n - 2, n + 3, n + 4) if 1 <= m <= last]
+    if len(near) < 2:
+        return None
+    before = "; ".join(f"step {s['number']} is '{s['action']}'" for s in steps[: n - 1])
+    return _build(
+        "first-step", "In the step table, at which step does the handler's own code first run?",
+        f"Step {n}", [f"Step {m}" for m in near[:3]], rng,
+        f"Check the 'Handler execution' column of the step table for the first row that shows a line "
+        f"of your code ({_code(first['handler_execution'])}).",
+        f"{before[:1].upper() + before[1:]}: no handler code runs before the event is routed to a ready container. "
+        f"The handler's first line, {_code(first['handler_execution'])}, runs at step {n}.")
+
+
+def _changes(steps: list[dict], name: str) -> list[tuple[int, str, str]]:
+    """(step number, value after it, source line) for each code step that changed ``name``."""
+    out, prev = [], None
+    for s in steps:
+        value = s["variables"].get(name)
+        if s["kind"] in ("line", "return") and value is not None and value != prev and value != UNDEFINED:
+            out.append((s["number"], value, s["handler_execution"]))
+        prev = value
+    return out
+
+
+def _event_values(inv: dict, source_line: str) -> list[str]:
+    """Reprs of event fields: those the line reads first, then the other top-level scalars."""
+    event = inv.get("event")
+    if not isinstance(event, dict):
+        return []
+    keys = [m.group(2) for m in _EVENT_FIELD.finditer(source_line)] + list(event)
+    out: list[str] = []
+    for key in keys:
+        value = event.get(key)
+        if isinstance(value, (int, float, str, bool)) or value is None:
+            text = repr(value)
+            if key in event and text not in out:
+                out.append(text)
+    return out
+
+
+def _variable(inv: dict, rng: random.Random, **_: Any) -> Question | None:
+    steps = inv["steps"]
+    skip = {"event", "context", "container_state", *inv.get("track", [])}
+    names = [n for s in steps for n in s["variables"] if n not in skip]
+    names = list(dict.fromkeys(names))
+    candidates = [(name, k, value, line) for name in names for k, value, line in _changes(steps, name)
+                  if len(value) <= 40]
+    if not candidates:
+        return None
+    name, k, answer, line = rng.choice(candidates)
+    taken = [s["variables"].get(name) for s in steps]
+    others = [s["variables"][n] for s in steps if s["number"] == k for n in names if n != name]
+    pool = [v for v in taken if v is not None] + [UNDEFINED] + _event_values(inv, line) + others + ["None"]
+    wrong = _pick_wrong(answer, [v for v in pool if len(v) <= 40])
+    if len(wrong) < 2:
+        return None
+    return _build(
+        "variable", f"In the variable tracker, what does {_code(name)} hold after step {k}?",
+        answer, wrong, rng,
+        f"Look at the '{name}' row under the 'After step {k}' column of the variable tracker.",
+        f"Step {k} runs {_code(line)}, so right after it {_code(name)} is {answer}. "
+        f"Before the line that assigns it, a local reads 'undefined'; it is created fresh on every invocation.")
+
+
+def _seconds(value: float) -> str:
+    if value >= 60 and value % 60 == 0:
+        minutes = int(value // 60)
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{value:g} s"
+
+
+def _idle(inv: dict, rng: random.Random, idle_timeout: float | None = None, **_: Any) -> Question | None:
+    steps = inv["steps"]
+    warm = next((s for s in steps if s["kind"] == "warm"), None)
+    if warm is None:
+        return None
+    w = warm["number"]
+    ret = w - 1
+    end = steps[w] if len(steps) > w and steps[w]["kind"] == "end" else None
+    span = f"for {_seconds(idle_timeout)} (the idle timeout)" if idle_timeout else "until its idle timeout"
+    answer = f"It is kept warm {span}, then terminated"
+    wrong = [text.format(ret=ret) for text in _IDLE_WRONG]
+    if end is not None and end["action"] == "No new event arrives":
+        hint = f"See steps {w} and {w + 1} in the 'Container state' column of the step table."
+        seen = (f"This run shows it: step {w} reads '{warm['container_state']}' and step {w + 1}, "
+                f"'{end['action']}', reads '{end['container_state']}'.")
+    else:
+        hint = f"See step {w} in the 'Container state' column of the step table, and think about what ends an idle container."
+        seen = f"Step {w} reads '{warm['container_state']}'."
+        if end is not None:
+            seen += f" In this run a next event did arrive (step {w + 1}: '{end['action']}'), so it was reused instead."
+    return _build(
+        "idle", f"After step {w}, if no new event arrives, what happens to the container?",
+        answer, wrong, rng, hint,
+        "After returning, Lambda freezes the environment and keeps it warm so the next event can skip init. "
+        f"If nothing arrives before the idle timeout, it is reaped. {seen}")
+
+
+def _cold_warm(inv: dict, rng: random.Random, **_: Any) -> Question | None:
+    cold, reason = inv.get("cold"), inv.get("cold_reason")
+    if cold is None or inv.get("status") == "throttled":
+        return None
+    key = reason if cold and reason in COLD_REASONS else ("warm" if not cold else "first-invocation")
+    others = [r for r in COLD_REASONS if r not in (key, "warm")]
+    picked = rng.sample(others, 2 if key != "warm" else 3)
+    wrong = ([COLD_REASONS["warm"]] if key != "warm" else []) + [COLD_REASONS[r] for r in picked]
+    steps = inv["steps"]
+    s1 = steps[0]
+    s2 = steps[1] if len(steps) > 1 else s1
+    if key == "warm":
+        why = (f"Step 2 reads '{s2['action']}': an idle environment was thawed and reused, so the module "
+               "was not imported again and globals kept their values.")
+    else:
+        why = (f"Step 1 reads '{s1['container_state']}' and step 2 '{s2['action']}': {_COLD_WHY[key]}. "
+               "A cold start runs init (imports the module) before the handler; a warm one skips it.")
+    return _build(
+        "cold-warm", f"Was invocation #{inv.get('number')} a cold or a warm start, and why?",
+        COLD_REASONS[key], wrong, rng,
+        "Look at steps 1 and 2 of the step table: the 'Container state' of step 1 and the 'Action' of step 2.",
+        why)
+
+
+def _global(inv: dict, rng: random.Random, past: list[dict] | None = None, **_: Any) -> Question | None:
+    if not past:
+        return None
+    after, before = inv.get("globals_after") or {}, inv.get("globals_before") or {}
+    name = next((n for n, v in after.items() if _int(v) is not None and _int(before.get(n)) is not None
+                 and _int(v) != _int(before[n])), None)
+    if name is None:
+        return None
+    served = _since_cold_start(inv, past)
+    if not served:
+        return None
+    start = _int((served[0].get("globals_before") or {}).get(name))
+    value = _int(after[name])
+    n = len(served)
+    answer = str(value)
+    pool = [str(value - _int(before[name]) + (start or 0)), str(start), before[name], str(value + 1),
+            str(value - 1), str(n + 1)]
+    wrong = _pick_wrong(answer, pool)
+    ordinal = _ordinal(n)
+    return _build(
+        "global", f"{_code(name)} is a module global. Invocation #{inv.get('number')} is the {ordinal} event "
+        f"served by its environment since that environment's cold start. What does {_code(name)} hold after it?",
+        answer, wrong, rng,
+        f"Init set {_code(name)} to {start}. Count this environment's invocations since its cold start: "
+        f"step 2 reads 'Create new container (init)' for the cold one and 'Reuse warm container' for the others.",
+        f"Module globals live as long as the environment's process: init set {_code(name)} to {start}, and "
+        f"each of the {n} invocation{'s' if n != 1 else ''} it served since then updated the same object, so it "
+        f"holds {answer}. A local would start over on every invocation; a new environment would start at {start} again.")
+
+
+def _int(text: Any) -> int | None:
+    try:
+        return int(str(text))
+    except (TypeError, ValueError):
+        return None
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def _since_cold_start(inv: dict, past: list[dict]) -> list[dict]:
+    """This environment's invocations from its last (re)initialisation up to ``inv``, oldest first."""
+    same = [h for h in past if h.get("container_id") == inv.get("container_id")
+            and h.get("function_name") == inv.get("function_name") and h.get("number", 0) <= inv.get("number", 0)
+            and h.get("status") not in ("throttled", "queued", "running")]
+    same.sort(key=lambda h: h.get("number", 0))
+    if not same or same[-1].get("number") != inv.get("number"):
+        return []
+    colds = [i for i, h in enumerate(same) if h.get("cold")]
+    return same[colds[-1]:] if colds else []  # without the cold start in view, n is unknown
+
+
+_FAILURE_RESET = "It is reset: the process is gone, and the next invocation runs init again (a cold start)"
+_FAILURE_KEEP = "It stays warm and is reused by the next event; module globals keep their values"
+_FAILURE_WRONG = ("Lambda retries the handler automatically in the same process",
+                  "The function is disabled until you deploy it again")
+
+
+def _failure(inv: dict, rng: random.Random, past: list[dict] | None = None, **_: Any) -> Question | None:
+    status, steps = inv.get("status"), inv["steps"]
+    last = steps[-1]
+    error = inv.get("error") or {}
+    init_failed = any(s["container_state"] == "Container reset (init failed)" for s in steps)
+    if status == "timed-out":
+        what, cause = "timed out", "A timeout kills the runtime process mid-invocation"
+    elif status == "crashed":
+        what, cause = "crashed (its runtime process exited)", "The runtime process exited"
+    elif status == "failed" and init_failed:
+        what, cause = f"failed during init ({error.get('errorType')})", "Init did not finish"
+    elif status == "failed":
+        what = f"raised {error.get('errorType', 'an exception')}"
+        cause = None
+    else:
+        return None
+    stop = next((s for s in steps if s["kind"] in ("stop", "error")), last)
+    if cause is None:
+        answer, wrong = _FAILURE_KEEP, [_FAILURE_RESET, *_FAILURE_WRONG]
+        explain = (f"An exception in the handler is returned to the caller as an error (step {stop['number']}), "
+                   "but the process is fine, so the environment is kept warm like after a success.")
+    else:
+        answer, wrong = _FAILURE_RESET, [_FAILURE_KEEP, *_FAILURE_WRONG]
+        explain = (f"{cause}, so nothing of that environment survives: step {stop['number']} reads "
+                   f"'{stop['container_state']}'. The next invocation is a cold start that re-runs init "
+                   "(a suppressed init), and module globals start over.")
+    later = _next_on(inv, past)
+    if later is not None:
+        explain += (f" Invocation #{later['number']} shows it: it was "
+                    + (f"cold ({later.get('cold_reason')})." if later.get("cold") else "warm."))
+    return _build(
+        "failure", f"Invocation #{inv.get('number')} {what}. What happens to its execution environment?",
+        answer, wrong, rng,
+        f"Look at step {stop['number']} in the 'Container state' column of the step table.", explain)
+
+
+def _next_on(inv: dict, past: list[dict] | None) -> dict | None:
+    """The next invocation served by the same environment after ``inv``, if the history has one."""
+    for h in past or []:
+        if h.get("container_id") == inv.get("container_id") and h.get("number", 0) > inv.get("number", 0) \
+                and h.get("cold") is not None:
+            return h
+    return None

@@ -1,0 +1,215 @@
+"""The quiz model: questions authored in Python or JSON, validated, answered and scored.
+
+Pure data and logic: nothing here imports a widget. ``Quiz`` is a traitlets object whose ``revision``
+goes up on every answer, so a view can observe it; displaying a quiz builds its widget on demand.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from traitlets import HasTraits, Int
+
+_KEYS = {"question": "prompt", "prompt": "prompt", "options": "options", "answer": "answer",
+         "hint": "hint", "explain": "explanation", "explanation": "explanation"}
+
+
+class QuizError(ValueError):
+    """A quiz that cannot be built or answered as asked."""
+
+
+@dataclass(frozen=True)
+class Question:
+    """One multiple-choice question; ``answer`` is the index of the right option."""
+
+    prompt: str
+    options: tuple[str, ...]
+    answer: int
+    hint: str = ""
+    explanation: str = ""
+    kind: str = "authored"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", tuple(self.options))
+        problem = _problem(self)
+        if problem:
+            raise QuizError(problem)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], number: int = 1) -> Question:
+        """Build from ``{"question", "options", "answer", "hint", "explain"}``; ``number`` names it in errors."""
+        if isinstance(data, Question):
+            return data
+        if not isinstance(data, Mapping):
+            raise QuizError(f"Question {number}: expected a dict, got {type(data).__name__}")
+        unknown = sorted(set(data) - set(_KEYS) - {"kind"})
+        if unknown:
+            raise QuizError(f"Question {number}: unknown key(s) {', '.join(map(repr, unknown))}; "
+                            f"use question, options, answer, hint, explain")
+        fields = {_KEYS[k]: v for k, v in data.items() if k in _KEYS}
+        for key in ("prompt", "options", "answer"):
+            if key not in fields:
+                raise QuizError(f"Question {number}: missing {'question' if key == 'prompt' else key!r}")
+        options = fields["options"]
+        if isinstance(options, str) or not isinstance(options, Sequence):
+            raise QuizError(f"Question {number}: options must be a list of strings")
+        try:
+            return cls(prompt=fields["prompt"], options=tuple(options), answer=fields["answer"],
+                       hint=fields.get("hint", "") or "", explanation=fields.get("explanation", "") or "",
+                       kind=data.get("kind", "authored"))
+        except QuizError as exc:
+            raise QuizError(f"Question {number}: {exc}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"question": self.prompt, "options": list(self.options), "answer": self.answer,
+                "hint": self.hint, "explain": self.explanation, "kind": self.kind}
+
+
+def _problem(q: Question) -> str:
+    """What is wrong with a question, or ``""``."""
+    if not isinstance(q.prompt, str) or not q.prompt.strip():
+        return "the question text is empty"
+    if any(not isinstance(o, str) for o in q.options):
+        return "every option must be a string"
+    if len(q.options) < 2:
+        return f"needs at least 2 options, got {len(q.options)}"
+    seen: set[str] = set()
+    for option in q.options:
+        if option.strip() in seen:
+            return f"duplicate option {option!r}"
+        seen.add(option.strip())
+    if isinstance(q.answer, bool) or not isinstance(q.answer, int):
+        return f"answer must be an option index (int), got {q.answer!r}"
+    if not 0 <= q.answer < len(q.options):
+        return f"answer {q.answer} is out of range for {len(q.options)} options (use 0..{len(q.options) - 1})"
+    if not isinstance(q.hint, str) or not isinstance(q.explanation, str):
+        return "hint and explain must be strings"
+    return ""
+
+
+class Quiz(HasTraits):
+    """Questions plus the learner's answers. ``answer(i, option)`` checks one; ``score`` counts
+    the questions answered right at the first try."""
+
+    revision = Int(0)
+
+    def __init__(self, questions: Iterable[Question | Mapping[str, Any]], title: str = "Quiz") -> None:
+        super().__init__()
+        if isinstance(questions, (str, bytes, Mapping)):
+            raise QuizError("Quiz() takes a list of questions; use Quiz.from_json for JSON text or a file")
+        self.questions: list[Question] = [Question.from_dict(q, n) for n, q in enumerate(questions, 1)]
+        if not self.questions:
+            raise QuizError("a quiz needs at least one question")
+        self.title = title
+        self._attempts: dict[int, list[int]] = {}
+        self._view = None
+
+    @classmethod
+    def from_json(cls, source: str | Path, title: str | None = None) -> Quiz:
+        """Load from JSON text or a ``.json`` file: a list of questions, or ``{"title", "questions"}``."""
+        text = str(source)
+        if isinstance(source, Path) or not text.lstrip().startswith(("[", "{")):
+            path = Path(source)
+            if not path.is_file():
+                raise QuizError(f"no such quiz file: {path} (pass JSON text or a path to a .json file)")
+            text = path.read_text(encoding="utf-8")
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise QuizError(f"invalid quiz JSON: {exc}") from None
+        if isinstance(data, dict):
+            if "questions" not in data:
+                raise QuizError('quiz JSON object needs a "questions" list')
+            return cls(data["questions"], title=title or data.get("title", "Quiz"))
+        return cls(data, title=title or "Quiz")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"title": self.title, "questions": [q.to_dict() for q in self.questions]}
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    def __len__(self) -> int:
+        return len(self.questions)
+
+    def __iter__(self):
+        return iter(self.questions)
+
+    def __getitem__(self, index: int) -> Question:
+        return self.questions[index]
+
+    def _question(self, index: int) -> Question:
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < len(self.questions):
+            raise QuizError(f"no question {index!r}: this quiz has questions 0..{len(self.questions) - 1}")
+        return self.questions[index]
+
+    def answer(self, index: int, option: int) -> bool:
+        """Check ``option`` (an index) for question ``index``; record it and return whether it is right."""
+        question = self._question(index)
+        if isinstance(option, bool) or not isinstance(option, int) or not 0 <= option < len(question.options):
+            raise QuizError(f"question {index} has options 0..{len(question.options) - 1}, not {option!r}")
+        self._attempts.setdefault(index, []).append(option)
+        self.revision += 1
+        return option == question.answer
+
+    def attempts(self, index: int) -> list[int]:
+        """Options checked so far for question ``index``, oldest first."""
+        self._question(index)
+        return list(self._attempts.get(index, []))
+
+    def selected(self, index: int) -> int | None:
+        """The last option checked for question ``index``, or ``None``."""
+        tries = self.attempts(index)
+        return tries[-1] if tries else None
+
+    def is_correct(self, index: int) -> bool:
+        """Whether the last checked option for question ``index`` is right."""
+        return self.selected(index) == self.questions[index].answer
+
+    def feedback(self, index: int) -> str:
+        """What the learner is told after the last check: ``""`` before any."""
+        choice = self.selected(index)
+        if choice is None:
+            return ""
+        question = self.questions[index]
+        if choice == question.answer:
+            return "Correct! " + question.explanation if question.explanation else "Correct!"
+        picked = question.options[choice]
+        return f"Incorrect: {picked!r} is not it. Try again" + \
+            (" (the hint shows where to look)." if question.hint else ".")
+
+    @property
+    def score(self) -> int:
+        """Questions answered right at the first try."""
+        return sum(1 for i, tries in self._attempts.items() if tries[0] == self.questions[i].answer)
+
+    @property
+    def answered(self) -> int:
+        return len(self._attempts)
+
+    def score_text(self) -> str:
+        return f"Score: {self.score} / {len(self.questions)}"
+
+    def reset(self) -> None:
+        """Forget every answer."""
+        self._attempts.clear()
+        self.revision += 1
+
+    def widget(self):
+        """The quiz widget for this quiz (built once; imported lazily so this module stays widget-free)."""
+        if self._view is None:
+            from lambda_widget.views.quiz import QuizView
+
+            self._view = QuizView(self)
+        return self._view
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs) -> dict[str, Any]:
+        return self.widget()._repr_mimebundle_(include=include, exclude=exclude, **kwargs)
+
+    def __repr__(self) -> str:
+        n = len(self.questions)
+        return f"<Quiz {self.title!r}: {n} question{'s' if n != 1 else ''}, {self.score_text()}>"

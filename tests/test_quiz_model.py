@@ -1,0 +1,96 @@
+"""The quiz model: authoring in Python and JSON, validation, answering and scoring."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from lambda_widget.quizzes import Question, Quiz, QuizError
+
+QUESTIONS = [
+    {"question": "Which step first runs handler code?", "options": ["Step 2", "Step 3", "Step 4"],
+     "answer": 1, "hint": "Check the 'Handler execution' column.", "explain": "Step 3 prints 'Start'."},
+    {"question": "What does `result` hold after step 4?", "options": ["undefined", "5", "10"], "answer": 2},
+]
+
+
+def test_authored_in_python() -> None:
+    quiz = Quiz(QUESTIONS, title="Seed")
+    assert len(quiz) == 2 and quiz.title == "Seed"
+    first = quiz[0]
+    assert first.prompt == "Which step first runs handler code?"
+    assert first.options == ("Step 2", "Step 3", "Step 4")
+    assert first.answer == 1 and first.hint.startswith("Check") and first.explanation == "Step 3 prints 'Start'."
+    assert quiz[1].hint == "" and quiz[1].kind == "authored"
+    assert repr(quiz) == "<Quiz 'Seed': 2 questions, Score: 0 / 2>"
+
+
+def test_json_text_and_file_round_trip(tmp_path) -> None:
+    quiz = Quiz(QUESTIONS, title="Seed")
+    again = Quiz.from_json(quiz.to_json())
+    assert again.to_dict() == quiz.to_dict()
+    path = tmp_path / "quiz.json"
+    path.write_text(json.dumps(QUESTIONS), encoding="utf-8")
+    for source in (path, str(path)):
+        loaded = Quiz.from_json(source, title="From file")
+        assert loaded.title == "From file"
+        assert [q.options for q in loaded] == [q.options for q in quiz]
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"question": "Q", "options": ["a", "b"], "answer": 2}, "Question 1: answer 2 is out of range for 2 options"),
+    ({"question": "Q", "options": ["a", "b"], "answer": -1}, "out of range"),
+    ({"question": "Q", "options": ["a", "b"], "answer": True}, "answer must be an option index"),
+    ({"question": "Q", "options": ["a", "a"], "answer": 0}, "Question 1: duplicate option 'a'"),
+    ({"question": "Q", "options": ["only"], "answer": 0}, "Question 1: needs at least 2 options, got 1"),
+    ({"question": "Q", "options": "ab", "answer": 0}, "options must be a list of strings"),
+    ({"question": " ", "options": ["a", "b"], "answer": 0}, "the question text is empty"),
+    ({"question": "Q", "options": ["a", "b"]}, "Question 1: missing 'answer'"),
+    ({"question": "Q", "options": ["a", "b"], "answer": 0, "hnit": "x"}, "unknown key(s) 'hnit'"),
+])
+def test_validation_errors_are_clear(bad: dict, message: str) -> None:
+    with pytest.raises(QuizError) as info:
+        Quiz([bad])
+    assert message in str(info.value)
+
+
+def test_validation_names_the_question_and_covers_json() -> None:
+    ok = {"question": "Q", "options": ["a", "b"], "answer": 0}
+    with pytest.raises(QuizError, match="Question 2: duplicate option"):
+        Quiz([ok, {"question": "Q2", "options": ["x", "x "], "answer": 0}])
+    with pytest.raises(QuizError, match="invalid quiz JSON"):
+        Quiz.from_json('[{"question": ')
+    with pytest.raises(QuizError, match="no such quiz file"):
+        Quiz.from_json("missing-quiz.json")
+    with pytest.raises(QuizError, match="at least one question"):
+        Quiz([])
+    with pytest.raises(QuizError, match="Quiz.from_json"):
+        Quiz(json.dumps([ok]))
+    with pytest.raises(QuizError, match="out of range"):
+        Question("Q", ("a", "b"), 5)
+
+
+def test_answer_feedback_and_first_try_score() -> None:
+    quiz = Quiz(QUESTIONS)
+    assert quiz.feedback(0) == "" and quiz.selected(0) is None and quiz.score_text() == "Score: 0 / 2"
+    assert quiz.answer(0, 0) is False
+    assert quiz.feedback(0) == "Incorrect: 'Step 2' is not it. Try again (the hint shows where to look)."
+    assert quiz.answer(0, 1) is True
+    assert quiz.feedback(0) == "Correct! Step 3 prints 'Start'."
+    assert quiz.score == 0, "a question counts only when the first try is right"
+    assert quiz.answer(1, 2) is True and quiz.feedback(1) == "Correct!"
+    assert quiz.score == 1 and quiz.answered == 2 and quiz.score_text() == "Score: 1 / 2"
+    assert quiz.attempts(0) == [0, 1] and quiz.is_correct(0)
+    revision = quiz.revision
+    quiz.reset()
+    assert quiz.revision == revision + 1 and quiz.score == 0 and quiz.attempts(0) == []
+
+
+def test_answer_rejects_bad_indices() -> None:
+    quiz = Quiz(QUESTIONS)
+    with pytest.raises(QuizError, match="no question 2"):
+        quiz.answer(2, 0)
+    with pytest.raises(QuizError, match="question 0 has options 0..2, not 3"):
+        quiz.answer(0, 3)
+    assert quiz.answered == 0 and quiz.revision == 0
