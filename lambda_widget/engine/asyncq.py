@@ -14,11 +14,13 @@ import heapq
 import itertools
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
+
+from lambda_widget.engine.records import Function, Invocation
 
 if TYPE_CHECKING:
     from lambda_widget.engine.manager import ContainerManager
-    from lambda_widget.engine.records import Function, Invocation
 
 RETRY_DELAYS = (60.0, 120.0)
 THROTTLE_BACKOFF_MAX = 300.0
@@ -94,3 +96,69 @@ class AsyncQueue:
     def clear(self) -> None:
         with self._lock:
             self._heap.clear()
+
+
+class AsyncMixin:
+    """Part of ContainerManager: Event invocations, their retries and destinations."""
+
+    def _run_event(self, inv: Invocation, payload: bytes, first: Invocation, throttles: int) -> Invocation:
+        self._run(inv, payload, None)
+        with self._lock:
+            fn = self._functions.get(inv.function_name)
+        if fn is None:
+            return inv
+        arn = fn.arn(self.region, self.account_id)
+        if inv.status == "succeeded":
+            deliver(fn.on_success, destination_record(fn, first, inv, "Success", inv.attempt, arn))
+        elif inv.status == "throttled":
+            delay = min(THROTTLE_BACKOFF_MAX, 2.0 ** throttles)
+            self._schedule_attempt(fn, first, inv, payload, inv.attempt, delay, throttles + 1)
+        elif inv.status in FUNCTION_ERRORS:
+            if inv.attempt <= fn.max_retry_attempts:
+                self._schedule_attempt(fn, first, inv, payload, inv.attempt + 1,
+                                       RETRY_DELAYS[inv.attempt - 1], throttles)
+            else:
+                deliver(fn.on_failure, destination_record(fn, first, inv, "RetriesExhausted",
+                                                          inv.attempt, arn))
+        return inv
+
+    def _schedule_attempt(self, fn: Function, first: Invocation, last: Invocation, payload: bytes,
+                          attempt: int, delay: float, throttles: int) -> None:
+        """Queue the next attempt of an Event invocation ``delay`` seconds from now (clock time)."""
+        due = self.clock.now() + delay
+        with self._lock:
+            self._counters["inv"] += 1
+            nxt = Invocation(self._counters["inv"], first.request_id, fn, first.event, due, "Event")
+            nxt.attempt = attempt
+            self.history.append(nxt)
+        self._changed(nxt)
+
+        def run() -> Future | None:
+            if self._closed:
+                return None
+            if self.clock.now() - first.submitted_at > fn.max_event_age:
+                nxt.error = {"errorMessage": "Event dropped: older than max_event_age",
+                             "errorType": "EventAgeExceeded"}
+                nxt.status = "dropped"
+                self._changed(nxt)
+                deliver(fn.on_failure, destination_record(fn, first, last, "EventAgeExceeded",
+                                                          last.attempt if last.status != "throttled" else 0,
+                                                          fn.arn(self.region, self.account_id)))
+                return None
+            return self._executor.submit(self._run_event, nxt, payload, first, throttles)
+
+        self._async.schedule(due, run)
+
+    def _run_due(self) -> list[Future]:
+        futures = []
+        for action in self._async.due():
+            future = action()
+            if future is not None:
+                futures.append(future)
+        return futures
+
+    def _tick(self) -> None:
+        self._reap()
+        if not self._closed:
+            self._run_due()
+

@@ -1,0 +1,351 @@
+"""Running one invocation in one environment: init, delivery, the outcome, the records."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import random
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from lambda_widget.engine import logs, steps
+from lambda_widget.engine.environment import ExecutionEnvironment
+from lambda_widget.engine.records import Function, Invocation
+from lambda_widget.engine.runtime_api import Delivery
+
+INIT_LIMIT = 10.0  # seconds Lambda allows an on-demand init before it retries inside the invoke
+
+
+class ExecutionMixin:
+    """Part of ContainerManager: what happens between routing and the environment going back to the pool."""
+
+    def _init_env(self, env: ExecutionEnvironment, limit: float) -> tuple[str, float, Any]:
+        """Start the process and wait for its first ``/next``. Returns (outcome, ms, detail)."""
+        with env.lock:
+            env.state = "initializing"
+            env.reset_reason = None
+        self._event(env, "init-start")
+        self._changed(env)
+        t0 = time.perf_counter()
+        env.spawn(env.environ(self._server.address, self.region, self.account_id), self._launcher,
+                  self._zygote)
+        self._monitor.watch(env)
+        try:
+            item = _get(env.outcomes, limit)
+        except queue.Empty:
+            item = ("timeout",)
+        ms = (time.perf_counter() - t0) * 1000
+        kind = item[0]
+        if kind == "ready":
+            self._event(env, "init-done")
+            return "ready", ms, None
+        if kind == "init-error":
+            error = _load_error(item[1], item[2])
+            env.kill()
+            self._event(env, "init-error", error.get("errorType", ""))
+            return "error", ms, error
+        if kind == "exit":
+            self._event(env, "init-error", "Runtime.ExitError")
+            return "exit", ms, item[1]
+        env.kill()
+        self._event(env, "init-error", "timeout")
+        return "timeout", ms, None
+
+    def _execute(self, inv: Invocation, env: ExecutionEnvironment, fn: Function, payload: bytes,
+                 cold: bool, reason: str | None, client_context: dict | None) -> None:
+        rid = inv.request_id
+        inv.cold, inv.cold_reason, inv.container_id = cold, reason, env.id
+        inv.started_at = self.clock.now()
+        self._changed(inv)
+        log: list[str] = []
+        init_output: list[str] = []
+        init_error: dict | None = None
+        extra_ms = 0.0  # a suppressed init counts inside Duration
+        budget = fn.timeout
+        if cold:
+            suppressed = env.inits > 0
+            if not suppressed:
+                log.append(logs.init_start())
+            outcome, ms, detail = self._init_env(env, INIT_LIMIT if not suppressed else budget)
+            lines, _ = env.take_output()
+            init_output += lines
+            log += lines
+            if outcome != "ready" and not suppressed:
+                # Lambda retries a failed init once, inside the invoke, under the function timeout.
+                log.append(logs.init_report(ms, "init", "timeout" if outcome == "timeout" else "error",
+                                            _init_error_type(outcome, detail)))
+                outcome, ms2, detail = self._init_env(env, budget)
+                lines, _ = env.take_output()
+                log += lines
+                extra_ms = ms2
+                if outcome != "ready":
+                    log.append(logs.init_report(ms2, "invoke", "timeout" if outcome == "timeout"
+                                                else "error", _init_error_type(outcome, detail)))
+            elif suppressed:
+                extra_ms = ms
+            else:
+                inv.init_duration_ms = round(ms, 2)
+            if outcome != "ready":
+                init_error = _init_error_payload(outcome, detail, rid, fn.timeout)
+                self._finish_init_failure(inv, env, fn, log, init_output, init_error, extra_ms)
+                return
+        else:
+            self._event(env, "thaw", request_id=rid)
+
+        # Deliver the event.
+        budget_left = max(0.0, fn.timeout - extra_ms / 1000)
+        deadline_ms = int(time.time() * 1000 + budget_left * 1000)
+        headers = {
+            "Lambda-Runtime-Aws-Request-Id": rid,
+            "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
+            "Lambda-Runtime-Invoked-Function-Arn": fn.arn(self.region, self.account_id),
+            "Lambda-Runtime-Trace-Id": _trace_id(self._rng),
+            "Content-Type": "application/json",
+        }
+        if client_context is not None:
+            headers["Lambda-Runtime-Client-Context"] = json.dumps(client_context)
+        log.append(logs.start(rid))
+        env.trace_offset = 0
+        _truncate(env.trace_path)
+        with env.lock:
+            env.state = "busy"
+            env.current = inv
+            env.polling = False
+            env.thaw()
+            env.invocations += 1
+            env.delivery.put(Delivery(rid, payload, headers))
+        self._event(env, "invoke", request_id=rid)
+        self._changed(env)
+        t0 = time.perf_counter()
+        try:
+            item = _get(env.outcomes, budget_left, skip=("ready",))
+        except queue.Empty:
+            item = ("timeout",)
+        duration = (time.perf_counter() - t0) * 1000 + extra_ms
+        kind = item[0]
+        memory = env.peak_memory_mb()
+        if kind in ("response", "error") and memory is not None and memory > fn.memory_mb:
+            kind = "oom"  # the poll missed it, but the peak says the sandbox would have been killed
+        status, result, error, crash_msg = "succeeded", None, None, ""
+        if kind == "response":
+            body, ctype = item[2], item[3]
+            if ctype == "application/json":
+                try:
+                    result = json.loads(body)
+                except ValueError:
+                    result = body.decode("utf-8", "replace")
+            else:
+                result = body
+        elif kind == "error":
+            status, error = "failed", _load_error(item[2], item[3])
+        elif kind == "too-large":
+            status = "failed"
+            error = {"errorMessage": f"Response payload size ({item[2]} bytes) exceeded maximum "
+                                     f"allowed payload size (6291556 bytes).",
+                     "errorType": "Function.ResponseSizeTooLarge"}
+        elif kind == "timeout":
+            status, duration = "timed-out", fn.timeout * 1000
+            env.kill()
+            error = {"errorMessage": f"RequestId: {rid} Error: Task timed out after "
+                                     f"{fn.timeout:.2f} seconds", "errorType": "Sandbox.Timedout"}
+        elif kind == "oom":
+            # Over its memory size the sandbox is killed, even if a response was on its way.
+            status, result, memory = "out-of-memory", None, fn.memory_mb
+            env.kill()
+            crash_msg = "Runtime exited with error: signal: killed"
+            error = {"errorMessage": f"RequestId: {rid} Error: {crash_msg}",
+                     "errorType": "Runtime.OutOfMemory"}
+        elif kind == "cancel":
+            status = "cancelled"
+            env.kill()
+            crash_msg = "Invocation cancelled by KeyboardInterrupt in the kernel"
+            error = {"errorMessage": f"RequestId: {rid} Error: {crash_msg}",
+                     "errorType": "Client.Cancelled"}
+        else:  # exit
+            status = "crashed"
+            crash_msg = logs.exit_message(item[1])
+            if len(item) > 2:  # killed by the watchdog
+                env.kill()
+                crash_msg = f"Runtime exited with error: signal: killed ({item[2]})"
+            error = {"errorMessage": f"RequestId: {rid} Error: {crash_msg}",
+                     "errorType": "Runtime.ExitError"}
+        lines, dropped = env.take_output()
+        log += lines
+        if dropped:
+            log.append(f"[lambda_widget] {dropped} more bytes of output were not kept "
+                       f"(each invocation keeps its first 1 MiB)")
+        if status in ("crashed", "cancelled", "out-of-memory"):
+            log += [f"RequestId: {rid} Error: {crash_msg}", error["errorType"]]
+        log.append(logs.end(rid))
+        if memory is None:
+            memory = getattr(env, "last_memory_mb", None) or 0
+        env.last_memory_mb = memory
+        if status == "timed-out":
+            report_status, report_type = "timeout", None
+        elif status != "succeeded":
+            report_status, report_type = "error", error["errorType"]
+        else:
+            report_status = report_type = None
+        billed = logs.billed(duration, inv.init_duration_ms)
+        log.append(logs.report(rid, duration, billed, fn.memory_mb, memory, inv.init_duration_ms,
+                               report_status, report_type))
+
+        records = env.read_trace() if inv.traced else []
+        body_steps, facts = steps.from_trace(records, rid)
+        if not inv.traced:
+            body_steps = [steps.untraced(lines)]
+        first_use = env.provisioned and env.invocations == 1 and not cold
+        all_steps = steps.opening(cold, reason, "\n".join(init_output),
+                                  provisioned_first=first_use) + body_steps + \
+            steps.closing(body_steps, status, result, error, fn.timeout, crash_msg, inv.traced)
+        all_steps = steps.number_and_fill(all_steps, facts["entry"], list(fn.track))
+
+        with inv._lock:
+            inv.result, inv.error = result, error
+            inv.logs = log
+            inv.steps = all_steps
+            inv.duration_ms = round(duration, 2)
+            inv.billed_duration_ms = billed
+            inv.max_memory_used_mb = memory
+            inv.globals_before = facts["globals_before"]
+            inv.globals_after = facts["globals_after"]
+            inv.trace_truncated = facts["truncated"]
+            inv.ended_at = self.clock.now()
+            inv.status = status
+        self._after_invocation(env, inv, status)
+
+    def _after_invocation(self, env: ExecutionEnvironment, inv: Invocation, status: str) -> None:
+        reset = status in ("timed-out", "crashed", "cancelled", "out-of-memory")
+        with self._lock:
+            env.current = None
+            env.last_invocation = inv
+            env.last_used_at = self.clock.now()
+            if reset:
+                env.reset_reason = "reset-after-timeout" if status == "timed-out" else "reset-after-crash"
+                self._event(env, "reset", env.reset_reason, inv.request_id)
+            retire = env.retiring
+            if retire:
+                env.state = "terminated"
+            else:
+                self._release(env)
+        if retire:
+            self._terminate(env, "new-version", already_marked=True)
+        self._changed(inv, env)
+
+    def _release(self, env: ExecutionEnvironment) -> None:
+        """Back to the pool: idle, and frozen once the runtime waits on ``/next``."""
+        with env.lock:
+            env.state = "idle"
+            env.current = None
+            if env.polling and env.delivery.empty():
+                env.freeze()
+        self._event(env, "idle", env.reset_reason or "")
+
+    def _finish_init_failure(self, inv, env, fn, log, init_output, error, extra_ms) -> None:
+        rid = inv.request_id
+        log.append(logs.start(rid))
+        log.append(logs.end(rid))
+        duration = extra_ms
+        billed = logs.billed(duration, inv.init_duration_ms)
+        log.append(logs.report(rid, duration, billed, fn.memory_mb, 0, None, "error",
+                               error["errorType"]))
+        all_steps = steps.opening(True, inv.cold_reason, "\n".join(init_output), error) + \
+            steps.closing([], "init-failed", error=error)
+        all_steps = steps.number_and_fill(all_steps, {}, list(fn.track))
+        with inv._lock:
+            inv.error = error
+            inv.logs = log
+            inv.steps = all_steps
+            inv.duration_ms = round(duration, 2)
+            inv.billed_duration_ms = billed
+            inv.max_memory_used_mb = 0
+            inv.ended_at = self.clock.now()
+            inv.status = "failed"
+        with self._lock:
+            env.current = None
+            env.last_invocation = inv
+            env.last_used_at = self.clock.now()
+            env.reset_reason = "reset-after-init-error"
+            self._event(env, "reset", env.reset_reason, rid)
+            retire = env.retiring
+            if retire:
+                env.state = "terminated"
+            else:
+                self._release(env)
+        if retire:
+            self._terminate(env, "new-version", already_marked=True)
+        self._changed(inv, env)
+
+    def _throttle(self, inv: Invocation, fn: Function) -> None:
+        error = {"errorMessage": "Rate Exceeded.", "errorType": "TooManyRequestsException",
+                 "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User"}
+        all_steps = steps.number_and_fill(steps.opening(True, None, throttled=True), {}, list(fn.track))
+        with inv._lock:
+            inv.error = error
+            inv.steps = all_steps
+            inv.cold = None
+            inv.ended_at = self.clock.now()
+            inv.status = "throttled"
+        self._changed(inv)
+
+    def _finish_unrun(self, inv: Invocation, status: str) -> None:
+        inv.error = {"errorMessage": "The invocation was cancelled before it ran",
+                     "errorType": "Client.Cancelled", "requestId": inv.request_id, "stackTrace": []}
+        inv.ended_at = self.clock.now()
+        inv.status = status
+        self._changed(inv)
+
+
+def _get(q: queue.Queue, timeout: float, skip: tuple[str, ...] = ()) -> tuple:
+    deadline = time.monotonic() + max(0.0, timeout)
+    while True:
+        item = q.get(timeout=max(0.0, deadline - time.monotonic()))
+        if item[0] not in skip:
+            return item
+
+
+def _load_error(body: bytes, error_type: str) -> dict:
+    try:
+        error = json.loads(body)
+        if not isinstance(error, dict):
+            raise ValueError
+    except ValueError:
+        error = {"errorMessage": body.decode("utf-8", "replace"), "errorType": error_type or "Runtime.Unknown"}
+    return error
+
+
+def _init_error_type(outcome: str, detail: Any) -> str:
+    if outcome == "error" and isinstance(detail, dict):
+        return detail.get("errorType") or "Runtime.Unknown"
+    if outcome == "timeout":
+        return "Runtime.Unknown"
+    return "Runtime.ExitError"
+
+
+def _init_error_payload(outcome: str, detail: Any, rid: str, timeout: float) -> dict:
+    if outcome == "error":
+        return {"errorMessage": detail.get("errorMessage", ""), "errorType": detail.get("errorType", ""),
+                "requestId": rid, "stackTrace": detail.get("stackTrace", [])}
+    if outcome == "timeout":
+        return {"errorMessage": f"RequestId: {rid} Error: Task timed out after {timeout:.2f} seconds",
+                "errorType": "Sandbox.Timedout"}
+    return {"errorMessage": f"RequestId: {rid} Error: {logs.exit_message(detail)}",
+            "errorType": "Runtime.ExitError"}
+
+
+def _trace_id(rng: random.Random) -> str:
+    return (f"Root=1-{int(time.time()):08x}-{rng.getrandbits(96):024x};"
+            f"Parent={rng.getrandbits(64):016x};Sampled=0;Lineage=1:00000000:0")
+
+
+def _truncate(path: Path) -> None:
+    try:
+        os.truncate(path, 0)
+    except OSError:
+        pass
+
+
+_default_lock = threading.Lock()
