@@ -6,7 +6,6 @@ import json
 import os
 import queue
 import random
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -346,6 +345,3 @@ def _truncate(path: Path) -> None:
         os.truncate(path, 0)
     except OSError:
         pass
-
-
-_default_lock = threading.Lock()
