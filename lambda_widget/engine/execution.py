@@ -28,6 +28,8 @@ class ExecutionMixin:
             env.reset_reason = None
         self._event(env, "init-start")
         self._changed(env)
+        if self._zygote is not None and env.function.runtime == "bundled":
+            self._zygote.wait_ready()  # the template's own start-up is not this environment's init
         t0 = time.perf_counter()
         env.spawn(env.environ(self._server.address, self.region, self.account_id), self._launcher,
                   self._zygote)
@@ -107,6 +109,7 @@ class ExecutionMixin:
         if client_context is not None:
             headers["Lambda-Runtime-Client-Context"] = json.dumps(client_context)
         log.append(logs.start(rid))
+        env.last_memory_mb = env.peak_memory_mb() or getattr(env, "last_memory_mb", None)
         env.trace_offset = 0
         _truncate(env.trace_path)
         with env.lock:
@@ -179,8 +182,8 @@ class ExecutionMixin:
         if status in ("crashed", "cancelled", "out-of-memory"):
             log += [f"RequestId: {rid} Error: {crash_msg}", error["errorType"]]
         log.append(logs.end(rid))
-        if memory is None:
-            memory = getattr(env, "last_memory_mb", None) or 0
+        if memory is None:  # the process is gone: what we saw of it while it ran
+            memory = max(getattr(env, "last_memory_mb", None) or 0, -(-env.peak_rss // 2**20))
         env.last_memory_mb = memory
         if status == "timed-out":
             report_status, report_type = "timeout", None
@@ -225,14 +228,21 @@ class ExecutionMixin:
             if reset:
                 env.reset_reason = "reset-after-timeout" if status == "timed-out" else "reset-after-crash"
                 self._event(env, "reset", env.reset_reason, inv.request_id)
-            retire = env.retiring
-            if retire:
-                env.state = "terminated"
-            else:
-                self._release(env)
+            retire = self._settle(env, inv)
         if retire:
             self._terminate(env, "new-version", already_marked=True)
         self._changed(inv, env)
+
+    def _settle(self, env: ExecutionEnvironment, inv: Invocation) -> bool:
+        """After an invocation: back to the pool, or (already) gone. True if it must retire now."""
+        if env.state == "terminated":  # ended while this invocation ran (shutdown, reset)
+            self._append_end(inv, env.end_reason or "shutdown")
+            return False
+        if env.retiring:
+            env.state = "terminated"
+            return True
+        self._release(env)
+        return False
 
     def _release(self, env: ExecutionEnvironment) -> None:
         """Back to the pool: idle, and frozen once the runtime waits on ``/next``."""
@@ -269,11 +279,7 @@ class ExecutionMixin:
             env.last_used_at = self.clock.now()
             env.reset_reason = "reset-after-init-error"
             self._event(env, "reset", env.reset_reason, rid)
-            retire = env.retiring
-            if retire:
-                env.state = "terminated"
-            else:
-                self._release(env)
+            retire = self._settle(env, inv)
         if retire:
             self._terminate(env, "new-version", already_marked=True)
         self._changed(inv, env)

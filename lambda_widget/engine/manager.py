@@ -13,7 +13,7 @@ import tempfile
 import threading
 import uuid
 import weakref
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from lambda_widget.engine.routing import RoutingMixin
 from lambda_widget.engine.runtime_api import Delivery, RuntimeApiServer
 from lambda_widget.engine.validation import MAX_SYNC_REQUEST, encode_event, validate_config
 from lambda_widget.engine.watchdog import Watchdog
+from lambda_widget.engine.workers import Workers
 from lambda_widget.engine.zygote import Zygote
 
 _managers: weakref.WeakSet = weakref.WeakSet()
@@ -81,6 +82,8 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         (self._root / "functions").mkdir()
         self._launcher = Launcher()
         self._zygote = Zygote(self._launcher, zygote_environ()) if fork_server else None
+        if self._zygote is not None:
+            self._zygote.start()
         self._server = RuntimeApiServer(self._live_envs, self._on_next, self._on_outcome)
         self._server.start()
         self._async = AsyncQueue(self)
@@ -88,8 +91,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         self._monitor.start()
         self._watchdog = Watchdog(self._busy_envs)
         self._watchdog.start()
-        self._executor = ThreadPoolExecutor(max_workers=max_concurrency,
-                                            thread_name_prefix="lambda-invoke")
+        self._executor = Workers(max_concurrency)
         _managers.add(self)
 
     # ------------------------------------------------------------------ records
@@ -346,9 +348,12 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                 self._envs.remove(env)
                 self._ended.append(env)
             self._last_end[(env.function_name, env.version)] = reason
-            if env.last_invocation is not None:
+            if env.last_invocation is not None and env.current is None:
                 self._append_end(env.last_invocation, reason)
             self._event(env, "terminate", reason)
+            interrupted = env.current is not None
+        if interrupted:  # an invocation was running: it ends now, not at its timeout
+            env.outcomes.put(("exit", -9, f"environment terminated: {reason}"))
         env.kill()
         env.close()
         self._changed(env)
@@ -394,7 +399,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                 e.state = "terminated"
         for e in envs:
             self._terminate(e, "shutdown", already_marked=True)
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor.stop()
         self._monitor.stop()
         self._watchdog.stop()
         self._server.stop()

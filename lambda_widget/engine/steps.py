@@ -101,6 +101,9 @@ def from_trace(records: list[dict], request_id: str) -> tuple[list[Step], dict]:
             facts["globals_" + rec.get("when", "before")] = rec.get("vars", {})
         elif kind == "truncated":
             facts["truncated"] = True
+            steps.append(Step(0, "Trace truncated", ACTIVE,
+                              f"(step cap of {rec.get('n')} lines reached: the handler kept running untraced)",
+                              kind="truncated"))
         elif kind == "return":
             facts["returned"] = True
     return steps, facts

@@ -74,6 +74,12 @@ class Zygote:
         self.proc: subprocess.Popen | None = None
         self.sock: socket.socket | None = None
         self.dead = True
+        self._ready = threading.Event()
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Block until the template has imported the runtime (a no-op once it has)."""
+        self.start()
+        self._ready.wait(timeout)
 
     def _start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -85,6 +91,7 @@ class Zygote:
         theirs.close()
         self.sock = ours
         self.dead = False
+        self._ready = threading.Event()
         threading.Thread(target=self._read, args=(ours,), name="lambda-zygote", daemon=True).start()
 
     def _read(self, sock: socket.socket) -> None:
@@ -97,7 +104,9 @@ class Zygote:
                 break
             data = json.loads(msg)
             with self._lock:
-                if "spawned" in data:
+                if "ready" in data:
+                    self._ready.set()
+                elif "spawned" in data:
                     box = self._pending.pop(data["spawned"], None)
                     if box is not None:
                         box[1] = data["pid"]
@@ -110,9 +119,16 @@ class Zygote:
                         proc._set_exit(data["code"])
         with self._lock:
             self.dead = True
+            self._ready.set()
             for box in self._pending.values():
                 box[0].set()
             self._pending.clear()
+
+    def start(self) -> None:
+        """Start the template now, so its own start-up never lands in an environment's Init Duration."""
+        with self._lock:
+            if self.dead:
+                self._start()
 
     def spawn(self, environ: dict[str, str], cwd: str, options: dict) -> ForkedProcess:
         with self._lock:

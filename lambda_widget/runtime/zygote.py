@@ -81,6 +81,7 @@ def serve(sock: socket.socket) -> None:
     zygote_pid = os.getpid()
     gc.collect()
     gc.freeze()
+    sock.send(b'{"ready": true}')
     while True:
         try:
             readable, _, _ = select.select([sock, wake_r], [], [])

@@ -1,0 +1,68 @@
+"""Worker threads for invocations: daemon threads, so a running invocation never holds up
+the interpreter's exit (ThreadPoolExecutor joins its workers before atexit handlers run)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+
+class Workers:
+    """At most ``size`` invocations at once; threads start on demand and live until ``stop()``."""
+
+    def __init__(self, size: int, name: str = "lambda-invoke") -> None:
+        self.size = size
+        self.name = name
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
+        self._idle = 0
+        self._lock = threading.Lock()
+        self._stopped = False
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        future: Future = Future()
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("the workers have been stopped")
+            self._jobs.put((future, fn, args))
+            if self._idle > 0:
+                self._idle -= 1  # a waiting thread takes it
+            elif len(self._threads) < self.size:
+                thread = threading.Thread(target=self._loop, daemon=True,
+                                          name=f"{self.name}-{len(self._threads) + 1}")
+                self._threads.append(thread)
+                thread.start()
+        return future
+
+    def _loop(self) -> None:
+        while True:
+            job = self._jobs.get()
+            if job is None:
+                return
+            future, fn, args = job
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args))
+                except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                    future.set_exception(exc)
+            with self._lock:
+                self._idle += 1
+
+    def stop(self) -> None:
+        """Cancel queued jobs and let the threads end (running jobs finish on their own)."""
+        with self._lock:
+            self._stopped = True
+            pending = []
+            while True:
+                try:
+                    pending.append(self._jobs.get_nowait())
+                except queue.Empty:
+                    break
+            for job in pending:
+                if job is not None:
+                    job[0].cancel()
+            for _ in self._threads:
+                self._jobs.put(None)
