@@ -145,6 +145,7 @@ class ExecutionEnvironment(HasTraits):
         self.killing = False
         self.peak_rss = 0
         self.limit_hit: str | None = None
+        self.spawning = False
 
     # -- facts -----------------------------------------------------------------
     @property
@@ -251,6 +252,7 @@ class ExecutionEnvironment(HasTraits):
         self.peak_rss = 0
         self.limit_hit = None
         self.inits += 1
+        self.spawning = True  # the process may call the Runtime API before we know its pid
         if zygote is not None and self.function.runtime == "bundled":
             self.proc = zygote.spawn(environ, str(self.task_root), self.runtime_options())
         else:
@@ -259,6 +261,7 @@ class ExecutionEnvironment(HasTraits):
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, close_fds=True,
                 start_new_session=True)
         self.pid = self.proc.pid
+        self.spawning = False
         os.set_blocking(self.proc.stdout.fileno(), False)
 
     def read_output(self) -> bool:

@@ -369,8 +369,10 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         inv.touch()
 
     # ------------------------------------------------------------------ shutdown
-    def reset(self) -> None:
-        """Terminate every environment and forget functions and history (a fresh start)."""
+    def reset(self, *, seed: int | None = None, virtual_clock: bool | None = None) -> None:
+        """A fresh start: terminate every environment, forget functions and history, and
+        restart numbering (env-1, invocation #1) and the clock. ``seed`` makes the request
+        ids that follow reproducible (default: the manager's own seed)."""
         self._async.clear()
         with self._lock:
             envs = list(self._envs)
@@ -386,6 +388,11 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
             self._ended.clear()
             self._last_end.clear()
             self._had_env.clear()
+            self._counters = {"env": 0, "inv": 0}
+            if seed is not None:
+                self.seed = seed
+            self._rng = random.Random(self.seed) if self.seed is not None else random.Random()
+            self.clock = Clock(virtual=self.clock.virtual if virtual_clock is None else virtual_clock)
         self._changed()
 
     def shutdown(self) -> None:

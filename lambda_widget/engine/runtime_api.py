@@ -13,6 +13,7 @@ import os
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
@@ -152,7 +153,20 @@ class RuntimeApiServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
     def identify(self, peer: tuple, conn: socket.socket) -> ExecutionEnvironment | None:
-        """The environment whose process owns the other end of this connection."""
+        """The environment whose process owns the other end of this connection.
+
+        A new process can call before the manager has learnt its pid: while a spawn is
+        in flight, look again for a moment before refusing.
+        """
+        deadline = time.monotonic() + 5.0
+        while True:
+            env = self._identify_once(peer)
+            if env is not None or time.monotonic() > deadline or \
+                    not any(e.spawning for e in self.environments()):
+                return env
+            time.sleep(0.002)
+
+    def _identify_once(self, peer: tuple) -> ExecutionEnvironment | None:
         peer_port = peer[1]
         candidates = [e for e in self.environments() if e.pid is not None and e.alive]
         candidates.sort(key=lambda e: e.state != "initializing")

@@ -1,0 +1,289 @@
+"""The Python API: what the magics do, as functions on the kernel's manager (``lw.get_manager()``).
+
+Each function returns an object that displays as the same widget the magic shows
+and otherwise behaves like the record behind it::
+
+    inv = lw.invoke("double", {"value": 5})
+    inv            # the InvocationView
+    inv.result     # 10: attribute access falls through to the Invocation
+    inv.invocation # the Invocation record itself
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, as_completed
+from typing import Any
+
+from lambda_widget import events as _events
+from lambda_widget.engine import get_manager
+
+__all__ = ["burst", "containers", "history", "invoke", "quiz", "register", "reset", "wait"]
+
+MAX_BURST = 1000
+_DEFAULT: Any = object()  # no event given: send ``{}``, as the Lambda console's empty test event
+
+
+# ---------------------------------------------------------------------- the functions
+def register(name: str, source: str, **config: Any):
+    """Register ``source`` as function ``name`` (again: publish a new version); returns its FunctionCard.
+
+    ``config`` takes the engine's options: ``handler``, ``timeout``, ``memory_mb``,
+    ``idle_timeout``, ``env``, ``track``, ``trace``, ``reserved_concurrency``,
+    ``provisioned_concurrency``, ``runtime``, ``max_steps``.
+    """
+    mgr = get_manager()
+    fn = mgr.register(name, source, **config)
+    return function_card(fn, mgr)
+
+
+def invoke(name: str, event: Any = _DEFAULT, *, sample: str | None = None):
+    """Invoke ``name`` once and wait; returns the InvocationView (``.result``, ``.status``, ``.steps``...).
+
+    ``sample`` names a sample event (``lw.events.SAMPLES``) instead of ``event``;
+    with neither, the event is ``{}``. Ctrl-C cancels the invocation.
+    """
+    future = submit(name, event, sample=sample)
+    wait_for([future])
+    return settle(invocation_view(future.invocation, get_manager()))
+
+
+def burst(name: str, n: int, event: Any = _DEFAULT, *, sample: str | None = None, wait: bool = True):
+    """Submit ``n`` concurrent invocations of ``name``; returns the BurstView.
+
+    With ``wait=False`` it returns at once and the view fills in as invocations
+    finish; iterate it for the Invocation records.
+    """
+    futures = submit_many(name, n, event, sample=sample)
+    view = burst_view([f.invocation for f in futures], get_manager())
+    if wait:
+        wait_for(futures)
+        settle(view)
+    return view
+
+
+def wait(seconds: float) -> WaitResult:
+    """Move the manager's clock ``seconds`` forward and reap idle environments; returns what was reaped."""
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
+        raise ValueError(f"seconds must be a number >= 0, not {seconds!r}")
+    mgr = get_manager()
+    reaped = mgr.advance(float(seconds))
+    return WaitResult(reaped, float(seconds), mgr.clock.now(), mgr.containers)
+
+
+def containers():
+    """The container pool (PoolView); iterate it for the live ExecutionEnvironments."""
+    return pool_view(get_manager())
+
+
+def history():
+    """Every invocation so far (HistoryView); iterate it for the Invocation records."""
+    return history_view(get_manager())
+
+
+def reset(seed: int | None = None, virtual_clock: bool | None = None) -> None:
+    """Terminate every environment, forget all functions and history, restart numbering and the clock.
+
+    ``seed`` makes request ids reproducible; ``virtual_clock=True`` lets only ``lw.wait`` move time.
+    """
+    get_manager().reset(seed=seed, virtual_clock=virtual_clock)
+
+
+def quiz(seed: int = 0, **kwargs: Any):
+    """A quiz on the last invocation that ran (``lw.quiz_from`` for any other); displays as its widget."""
+    from lambda_widget.quizzes import quiz_for_last
+
+    return quiz_for_last(get_manager(), seed=seed, **kwargs)
+
+
+# ---------------------------------------------------------------------- building blocks (shared with the magics)
+def resolve_event(event: Any = _DEFAULT, sample: str | None = None) -> Any:
+    """The event to send: ``event``, or the sample called ``sample``, or ``{}``."""
+    if sample is not None:
+        if event is not _DEFAULT:
+            raise ValueError("give an event or a sample, not both")
+        try:
+            return _events.sample(sample)
+        except KeyError as exc:
+            raise ValueError(exc.args[0]) from None
+    return {} if event is _DEFAULT else event
+
+
+def submit(name: str, event: Any = _DEFAULT, *, sample: str | None = None) -> Future:
+    """Queue one invocation; ``future.invocation`` is its record at once."""
+    return get_manager().submit(name, resolve_event(event, sample))
+
+
+def submit_many(name: str, n: int, event: Any = _DEFAULT, *, sample: str | None = None) -> list[Future]:
+    """Queue ``n`` invocations of one event; nothing is queued if the input is bad."""
+    if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_BURST:
+        raise ValueError(f"n must be a whole number from 1 to {MAX_BURST}, not {n!r}")
+    mgr = get_manager()
+    mgr.function(name)  # raises ResourceNotFoundException before anything is queued
+    payload = resolve_event(event, sample)
+    return [mgr.submit(name, payload) for _ in range(n)]
+
+
+def wait_for(futures: list[Future], on_done: Callable[[Future], None] | None = None) -> None:
+    """Wait for every future; Ctrl-C cancels the ones still pending and re-raises."""
+    try:
+        for future in as_completed(futures):
+            if on_done is not None:
+                on_done(future)
+    except KeyboardInterrupt:
+        mgr = get_manager()
+        for future in futures:
+            if not future.done():
+                mgr.cancel(future.invocation)
+        raise
+
+
+def settle(view: Any) -> Any:
+    """Apply any render the view still has pending, so its text and HTML show the latest state."""
+    flush = getattr(view, "flush", None)
+    if callable(flush):
+        flush()
+    return view
+
+
+class WaitResult(list):
+    """The environments one ``wait`` reaped, with a short account of the pool after it."""
+
+    def __init__(self, reaped: Iterable[Any], seconds: float, now: float, live: Iterable[Any]) -> None:
+        super().__init__(reaped)
+        self.seconds = seconds
+        self.now = now
+        self.live = list(live)
+
+    @property
+    def reaped(self) -> list[Any]:
+        return list(self)
+
+    def lines(self) -> list[str]:
+        out = [f"Clock moved {_secs(self.seconds)} forward (now {_secs(self.now)})."]
+        if self:
+            out.append(f"Reaped {_count(len(self), 'environment')}:")
+            for env in self:
+                idle = (env.ended_at or self.now) - env.last_used_at
+                out.append(f"  {env.id} ({env.function_name} v{env.version}): idle {_secs(idle)}, "
+                           f"idle timeout {_secs(env.function.idle_timeout)} -> terminated")
+        else:
+            out.append("No environment was reaped.")
+        for env in self.live:
+            if env.provisioned:
+                note = "provisioned, never reaped"
+            elif env.state == "idle":
+                note = (f"idle {_secs(self.now - env.last_used_at)} of "
+                        f"{_secs(env.function.idle_timeout)}")
+            else:
+                note = env.state
+            out.append(f"  {env.id} ({env.function_name} v{env.version}) stays: {note}")
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def _repr_pretty_(self, printer, cycle: bool) -> None:
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f'<pre class="lw-wait">{html.escape(str(self))}</pre>'
+
+
+def _secs(value: float) -> str:
+    return f"{round(value, 1):g} s"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+# ---------------------------------------------------------------------- views whose attributes fall through
+def invocation_view(inv, mgr):
+    from lambda_widget.views import InvocationView
+
+    return _make(_record_handle(InvocationView, "invocation"), inv, inv, manager=mgr)
+
+
+def function_card(fn, mgr):
+    from lambda_widget.views import FunctionCard
+
+    return _make(_record_handle(FunctionCard, "function"), fn, fn, manager=mgr)
+
+
+def burst_view(invocations: list, mgr):
+    from lambda_widget.views import BurstView
+
+    return _make(_list_handle(BurstView, "invocations"), lambda: list(invocations), invocations, mgr)
+
+
+def pool_view(mgr):
+    from lambda_widget.views import PoolView
+
+    return _make(_list_handle(PoolView, "containers"), lambda: mgr.containers, mgr)
+
+
+def history_view(mgr):
+    from lambda_widget.views import HistoryView
+
+    return _make(_list_handle(HistoryView, "invocations"), lambda: list(mgr.history), mgr)
+
+
+def _make(cls: type, target: Any, *args: Any, **kwargs: Any):
+    view = cls(*args, **kwargs)
+    view._lw_target = target
+    return view
+
+
+@functools.cache
+def _record_handle(view_cls: type, record_name: str) -> type:
+    """``view_cls`` whose unknown public attributes are read from the record it shows."""
+
+    def __getattr__(self, name: str) -> Any:
+        target = self.__dict__.get("_lw_target")
+        if name.startswith("_") or target is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        if name == record_name:
+            return target
+        try:
+            return getattr(target, name)
+        except AttributeError:
+            raise AttributeError(f"neither {type(self).__name__} nor {type(target).__name__} "
+                                 f"has an attribute {name!r}") from None
+
+    def __dir__(self) -> list[str]:
+        target = self.__dict__.get("_lw_target")
+        extra = [n for n in dir(target) if not n.startswith("_")] if target is not None else []
+        return sorted(set(object.__dir__(self)) | set(extra) | {record_name})
+
+    return type(view_cls.__name__, (view_cls,), {
+        "__getattr__": __getattr__, "__dir__": __dir__, "__module__": view_cls.__module__,
+        "__doc__": view_cls.__doc__, "__qualname__": view_cls.__qualname__,
+    })
+
+
+@functools.cache
+def _list_handle(view_cls: type, list_name: str) -> type:
+    """``view_cls`` that also behaves as the (live) list of records it shows."""
+
+    def items(self) -> list[Any]:
+        target = self.__dict__.get("_lw_target")
+        return target() if target is not None else []
+
+    def __getattr__(self, name: str) -> Any:
+        if name == list_name and "_lw_target" in self.__dict__:
+            return items(self)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    return type(view_cls.__name__, (view_cls,), {
+        "__getattr__": __getattr__,
+        "__len__": lambda self: len(items(self)),
+        "__iter__": lambda self: iter(items(self)),
+        "__getitem__": lambda self, i: items(self)[i],
+        "__bool__": lambda self: True,
+        "__module__": view_cls.__module__, "__doc__": view_cls.__doc__,
+        "__qualname__": view_cls.__qualname__,
+    })

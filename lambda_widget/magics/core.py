@@ -1,0 +1,256 @@
+"""``%%lambda`` registers a cell as a function; ``%lambda`` invokes, bursts, waits and inspects."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import MagicArgumentParser, argument, magic_arguments
+from traitlets import CaselessStrEnum
+
+from lambda_widget import api
+from lambda_widget.engine import InvalidParameterValueException, ResourceNotFoundException, get_manager
+from lambda_widget.engine.manager import encode_event
+from lambda_widget.events import SAMPLES
+from lambda_widget.magics.output import Output
+from lambda_widget.magics.parsing import decode_event, parse, parse_env, split_line, usage_error, usage_line
+from lambda_widget.magics.source import check_source, transform_cell
+
+# What the engine and the API raise for bad input (the engine's errors are ValueErrors or LookupErrors).
+_INPUT_ERRORS = (ResourceNotFoundException, ValueError)
+
+
+# ---------------------------------------------------------------------- %lambda subcommands
+def _command(name: str, doc: str, *arguments: tuple[tuple, dict]) -> MagicArgumentParser:
+    parser = MagicArgumentParser(prog=f"lambda {name}", description=doc)
+    for args, kwargs in arguments:
+        parser.add_argument(*args, **kwargs)
+    return parser
+
+
+def _arg(*args: Any, **kwargs: Any) -> tuple[tuple, dict]:
+    return args, kwargs
+
+
+_EVENT = _arg("event", nargs="*", default=[], metavar="EVENT",
+              help="JSON (e.g. {\"value\": 5}), or a Python expression in your namespace; default {}")
+_NAME = _arg("name", metavar="NAME", help="a function registered with %%%%lambda")  # argparse halves %%
+_SAMPLE = _arg("--sample", metavar="SAMPLE",
+               help="send a sample event instead: " + ", ".join(SAMPLES))
+COMMANDS: dict[str, MagicArgumentParser] = {
+    "invoke": _command("invoke", "Invoke function NAME once with EVENT and show the invocation.",
+                       _NAME, _EVENT, _SAMPLE),
+    "burst": _command("burst", "Submit N concurrent invocations of NAME; the pool scales out as they run.",
+                      _NAME, _arg("n", metavar="N", type=int, help=f"how many invocations, 1 to {api.MAX_BURST}"),
+                      _EVENT, _SAMPLE),
+    "wait": _command("wait", "Move the clock SECONDS forward and show which idle environments were reaped.",
+                     _arg("seconds", metavar="SECONDS", type=float)),
+    "containers": _command("containers", "Show the container pool."),
+    "history": _command("history", "Show every invocation so far."),
+    "reset": _command("reset", "Terminate every environment; forget all functions and history; restart "
+                      "numbering and the clock.",
+                      _arg("--seed", type=int, default=None, metavar="N",
+                           help="reproducible request ids from now on"),
+                      _arg("--virtual-clock", action="store_true",
+                           help="only %%%%lambda wait moves the clock (idle time never passes by itself)")),
+    "quiz": _command("quiz", "A multiple-choice quiz on the last invocation that ran.",
+                     _arg("--seed", type=int, default=0, metavar="N",
+                          help="another seed shuffles the options differently (default 0)")),
+    "help": _command("help", "Show this help, or one subcommand's.",
+                     _arg("topic", nargs="?", metavar="SUBCOMMAND")),
+}
+
+LINE_DOC = """Invoke and inspect Lambda functions registered with ``%%lambda``.
+
+Subcommands::
+
+""" + "\n".join(f"  {usage_line(p).removeprefix('usage: ')}\n      {p.description}"
+                for p in COMMANDS.values()) + """
+
+Examples::
+
+  %lambda invoke double {"value": 5}
+  %lambda invoke thumbnail --sample s3-put
+  %lambda burst double 10 {"value": 1}
+  %lambda wait 600
+  %lambda containers
+  %lambda quiz
+
+Every subcommand is also a Python function: ``lw.invoke``, ``lw.burst``, ``lw.wait``,
+``lw.containers``, ``lw.history``, ``lw.reset``, ``lw.quiz``.
+"""
+
+
+@magics_class
+class LambdaMagics(Magics):
+    """The ``%%lambda`` cell magic and the ``%lambda`` line magic."""
+
+    display = CaselessStrEnum(
+        ["auto", "widget", "text"], default_value="auto",
+        help="How results appear: widgets, terminal text, or 'auto' (widgets when a kernel runs us).",
+    ).tag(config=True)
+
+    def _output(self) -> Output:
+        if self.display == "auto":
+            return Output(widgets=getattr(self.shell, "kernel", None) is not None)
+        return Output(widgets=self.display == "widget")
+
+    # ------------------------------------------------------------------ %%lambda
+    @no_var_expand
+    @magic_arguments("%lambda")
+    @argument("name", metavar="NAME", help="the function's name (running the cell again publishes a new version)")
+    @argument("--handler", default="lambda_handler",
+              help="the handler: a function in the cell, or module.function (default lambda_handler)")
+    @argument("--timeout", type=float, default=3.0, help="seconds, 1 to 900 (default 3)")
+    @argument("--memory", type=int, default=128, metavar="MB", help="memory size in MB, 128 to 10240 (default 128)")
+    @argument("--idle-timeout", type=float, default=600.0, metavar="SECONDS",
+              help="seconds an idle environment stays warm before it is reaped (default 600)")
+    @argument("--track", action="append", default=[], metavar="EXPR",
+              help="an expression to follow in the variable tracker, e.g. \"event['value']\" (repeatable)")
+    @argument("--env", action="append", default=[], metavar="KEY=VALUE",
+              help="an environment variable for the function (repeatable)")
+    @argument("--reserved", type=int, metavar="N", help="reserved concurrency: at most N at once")
+    @argument("--provisioned", type=int, default=0, metavar="N",
+              help="provisioned concurrency: N environments initialised ahead of any event")
+    @argument("--no-trace", action="store_true", help="run untraced: no step table, as fast as Lambda")
+    @argument("--invoke", metavar="EVENT", help="invoke once right away with EVENT (JSON or Python)")
+    @argument("--runtime", choices=["bundled", "awslambdaric"], default="bundled",
+              help="the runtime in each environment (default bundled)")
+    @cell_magic("lambda")
+    def lambda_cell(self, line: str, cell: str) -> None:
+        """Register the cell as the handler module of a Lambda function, and show its card.
+
+        The cell is the module Lambda imports at init; IPython syntax is transformed
+        line for line, so tracebacks point at the cell's own lines. A syntax error is
+        reported, as on Lambda, when an environment initialises.
+
+        Example::
+
+          %%lambda double --invoke '{"value": 5}' --track "event['value']"
+          def lambda_handler(event, context):
+              return event['value'] * 2
+        """
+        parser = self.lambda_cell.parser
+        args = parse(parser, split_line(line))
+        event = self._event(args.invoke) if args.invoke is not None else None
+        if args.invoke is not None:  # a payload Lambda would refuse stops us before registering
+            self._guard(parser, lambda: encode_event(event))
+        source = transform_cell(self.shell.input_transformer_manager, cell)
+        config = {
+            "handler": args.handler, "timeout": args.timeout, "memory_mb": args.memory,
+            "idle_timeout": args.idle_timeout, "env": parse_env(args.env, parser),
+            "track": tuple(args.track), "trace": not args.no_trace,
+            "reserved_concurrency": args.reserved, "provisioned_concurrency": args.provisioned,
+            "runtime": args.runtime,
+        }
+        mgr = get_manager()
+        try:
+            fn = mgr.register(args.name, source, **config)
+        except InvalidParameterValueException as exc:
+            raise usage_error(parser, str(exc)) from None
+        out = self._output()
+        out.function(fn, mgr)
+        out.warnings(check_source(cell, source, args.handler))
+        if args.invoke is not None:
+            out.invocation(self._guard(parser, lambda: mgr.submit(args.name, event)), mgr)
+
+    # ------------------------------------------------------------------ %lambda
+    @no_var_expand
+    @line_magic("lambda")
+    def lambda_line(self, line: str) -> None:
+        tokens = split_line(line)
+        if not tokens:
+            print(LINE_DOC)
+            return
+        name, rest = tokens[0], tokens[1:]
+        parser = COMMANDS.get(name)
+        if parser is None:
+            close = difflib.get_close_matches(name, COMMANDS, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise UsageError(f"unknown subcommand {name!r}.{hint} Subcommands: {', '.join(COMMANDS)}\n"
+                             f"usage: %lambda SUBCOMMAND [ARGS]   (%lambda help for more)")
+        if "-h" in rest or "--help" in rest:
+            print(parser.format_help())
+            return
+        args = parse(parser, rest)
+        getattr(self, f"_do_{name}")(parser, args)
+
+    lambda_line.__doc__ = LINE_DOC
+
+    def _do_invoke(self, parser: MagicArgumentParser, args: Any) -> None:
+        mgr = get_manager()
+        self._known(parser, args.name)
+        event = self._event_or_sample(parser, args)
+        self._output().invocation(self._guard(parser, lambda: api.submit(args.name, **event)), mgr)
+
+    def _do_burst(self, parser: MagicArgumentParser, args: Any) -> None:
+        mgr = get_manager()
+        self._known(parser, args.name)
+        event = self._event_or_sample(parser, args)
+        futures = self._guard(parser, lambda: api.submit_many(args.name, args.n, **event))
+        self._output().burst(futures, mgr)
+
+    def _do_wait(self, parser: MagicArgumentParser, args: Any) -> None:
+        self._output().waited(self._guard(parser, lambda: api.wait(args.seconds)))
+
+    def _do_containers(self, parser: MagicArgumentParser, args: Any) -> None:
+        self._output().pool(get_manager())
+
+    def _do_history(self, parser: MagicArgumentParser, args: Any) -> None:
+        self._output().history(get_manager())
+
+    def _do_reset(self, parser: MagicArgumentParser, args: Any) -> None:
+        mgr = get_manager()
+        envs, fns, invs = len(mgr.containers), len(mgr.functions), len(mgr.history)
+        mgr.reset(seed=args.seed, virtual_clock=True if args.virtual_clock else None)
+        print(f"Reset: terminated {envs} environment{'s' if envs != 1 else ''}; forgot "
+              f"{fns} function{'s' if fns != 1 else ''} and {invs} invocation{'s' if invs != 1 else ''}.")
+
+    def _do_quiz(self, parser: MagicArgumentParser, args: Any) -> None:
+        self._output().quiz(self._guard(parser, lambda: api.quiz(seed=args.seed)))
+
+    def _do_help(self, parser: MagicArgumentParser, args: Any) -> None:
+        if args.topic is None:
+            print(LINE_DOC)
+        elif args.topic in COMMANDS:
+            print(COMMANDS[args.topic].format_help())
+        else:
+            raise usage_error(parser, f"no subcommand {args.topic!r}; choose one of: {', '.join(COMMANDS)}")
+
+    # ------------------------------------------------------------------ helpers
+    def _event(self, text: str) -> Any:
+        return decode_event(text, self.shell.user_ns)
+
+    def _event_or_sample(self, parser: MagicArgumentParser, args: Any) -> dict[str, Any]:
+        """Keyword arguments for ``api.submit``: ``event=`` or ``sample=`` (or neither: ``{}``)."""
+        if args.sample is not None:
+            if args.event:
+                raise usage_error(parser, "give EVENT or --sample, not both")
+            if args.sample not in SAMPLES:
+                raise usage_error(parser, f"no sample event {args.sample!r}; choose one of: "
+                                          f"{', '.join(SAMPLES)}")
+            return {"sample": args.sample}
+        if args.event:
+            return {"event": self._event(" ".join(args.event))}
+        return {}
+
+    def _known(self, parser: MagicArgumentParser, name: str) -> None:
+        """A UsageError naming the registered functions if ``name`` is not one of them."""
+        mgr = get_manager()
+        try:
+            mgr.function(name)
+        except ResourceNotFoundException:
+            names = ", ".join(sorted(mgr.functions))
+            known = f"registered: {names}" if names else "none registered yet: run a %%lambda cell first"
+            raise usage_error(parser, f"no function named {name!r} ({known})") from None
+
+    @staticmethod
+    def _guard(parser: MagicArgumentParser, call: Callable[[], Any]) -> Any:
+        """Run ``call``; the engine's complaints about the input become UsageErrors."""
+        try:
+            return call()
+        except _INPUT_ERRORS as exc:
+            raise usage_error(parser, str(exc)) from None

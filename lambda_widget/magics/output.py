@@ -1,0 +1,126 @@
+"""Showing results: widgets in a kernel with a widget frontend, text from ``views.text`` in a terminal."""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import Future
+from typing import Any
+
+from IPython.display import display
+
+from lambda_widget import api
+
+
+class Output:
+    """Displays one magic's results as widgets (``widgets=True``) or terminal text."""
+
+    def __init__(self, widgets: bool) -> None:
+        self.widgets = widgets
+
+    def function(self, fn: Any, mgr: Any) -> None:
+        if self.widgets:
+            display(api.function_card(fn, mgr))
+        else:
+            from lambda_widget.views.text import render_function
+
+            print(render_function(fn))
+
+    def warnings(self, messages: list[str]) -> None:
+        for message in messages:
+            print(f"Warning: {message}", file=sys.stderr)
+
+    def invocation(self, future: Future, mgr: Any) -> None:
+        """Show the invocation and wait for it: the widget first, so it fills in live."""
+        inv = future.invocation
+        if self.widgets:
+            view = api.invocation_view(inv, mgr)
+            handle = display(view, display_id=True)
+            api.wait_for([future])
+            _settle(view, handle)
+        else:
+            from lambda_widget.views.text import render_invocation
+
+            api.wait_for([future])
+            print(render_invocation(inv, history=list(mgr.history),
+                                    function=mgr.functions.get(inv.function_name)))
+
+    def burst(self, futures: list[Future], mgr: Any) -> None:
+        """Show the burst while it runs, then wait for all of it."""
+        invocations = [f.invocation for f in futures]
+        if self.widgets:
+            view = api.burst_view(invocations, mgr)
+            handle = display(view, display_id=True)
+            api.wait_for(futures)
+            _settle(view, handle)
+            return
+        from lambda_widget.views.snapshot import invocation_row
+        from lambda_widget.views.text import burst_text, render_pool
+
+        tty = sys.stdout.isatty()
+
+        def progress(_future: Future) -> None:
+            if tty:  # one line, rewritten in place
+                done = sum(f.done() for f in futures)
+                print(f"\rBurst: {done} of {len(futures)} done, {len(mgr.containers)} environments",
+                      end="", flush=True)
+
+        api.wait_for(futures, progress)
+        if tty:
+            print()
+        print(burst_text([invocation_row(inv) for inv in invocations]))
+        print(render_pool(mgr))
+
+    def pool(self, mgr: Any) -> None:
+        if self.widgets:
+            display(api.pool_view(mgr))
+        else:
+            from lambda_widget.views.text import render_pool
+
+            print(render_pool(mgr))
+
+    def history(self, mgr: Any) -> None:
+        if self.widgets:
+            display(api.history_view(mgr))
+        else:
+            from lambda_widget.views.text import render_history
+
+            print(render_history(mgr))
+
+    def waited(self, result: api.WaitResult) -> None:
+        if self.widgets:
+            display(result)
+        else:
+            print(result)
+
+
+    def quiz(self, quiz: Any) -> None:
+        if self.widgets:
+            display(quiz)
+        else:
+            print(quiz_text(quiz))
+
+
+def _settle(view: Any, handle: Any) -> None:
+    """Render the finished state now and put it in the output too.
+
+    The output was recorded when the view was first shown (still running); updating
+    the display replaces its static HTML and text, so a saved notebook, nbconvert
+    and nbval see the outcome rather than "0 of N done".
+    """
+    api.settle(view)
+    if handle is not None:
+        handle.update(view)
+
+
+def quiz_text(quiz: Any) -> str:
+    """A quiz for a terminal: the questions, then an answer key to check yourself against."""
+    lines = [quiz.title, ""]
+    for number, question in enumerate(quiz, start=1):
+        lines.append(f"{number}. {question.prompt}")
+        lines += [f"   {chr(ord('A') + i)}. {option}" for i, option in enumerate(question.options)]
+        if question.hint:
+            lines.append(f"   Hint: {question.hint}")
+        lines.append("")
+    key = ", ".join(f"{n} {chr(ord('A') + q.answer)}" for n, q in enumerate(quiz, start=1))
+    lines.append(f"Answers: {key}")
+    return "\n".join(lines)

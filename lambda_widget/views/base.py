@@ -1,0 +1,69 @@
+"""What every view widget shares: the three-part mime bundle and a clean close."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as widgets
+
+from lambda_widget.views.coalesce import Coalescer
+
+
+def html_widget() -> widgets.HTML:
+    return widgets.HTML(layout=widgets.Layout(width="100%", margin="0"))
+
+
+def set_html(widget: widgets.HTML, value: str) -> None:
+    """Replace an HTML widget's content: one comm message, none if nothing changed."""
+    if widget.value != value:
+        with widget.hold_sync():
+            widget.value = value
+
+
+class ViewMixin:
+    """A view is a live widget, static HTML of the same content, and short deterministic text."""
+
+    _coalescer: Coalescer | None = None
+    _observed: list[tuple[Any, str]]
+
+    def static_html(self) -> str:
+        raise NotImplementedError
+
+    def plain_text(self) -> str:
+        raise NotImplementedError
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        data = super()._repr_mimebundle_(**kwargs) or {}  # type: ignore[misc]
+        data["text/html"] = self.static_html()
+        data["text/plain"] = self.plain_text()
+        return data
+
+    def _watch(self, record: Any, name: str, coalescer: Coalescer) -> None:
+        self._coalescer = coalescer
+        self._observed = getattr(self, "_observed", [])
+        record.observe(coalescer.poke, name)
+        self._observed.append((record, name))
+
+    def refresh(self) -> None:
+        """Render now from the records (also what the coalescer calls)."""
+        raise NotImplementedError
+
+    def flush(self) -> None:
+        """Render the records as they are now (instead of waiting for the coalesced render)."""
+        if self._coalescer is not None:
+            self._coalescer.flush()
+
+    def close(self) -> None:
+        if self._coalescer is not None:
+            for record, name in getattr(self, "_observed", []):
+                try:
+                    record.unobserve(self._coalescer.poke, name)
+                except ValueError:
+                    pass
+            self._coalescer.close()
+        for child in self._owned_widgets():
+            child.close()
+        super().close()  # type: ignore[misc]
+
+    def _owned_widgets(self) -> list[widgets.Widget]:
+        return list(getattr(self, "children", ()))

@@ -1,0 +1,76 @@
+"""Coalesce bursts of change notifications into few renders, off the engine's threads."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class Coalescer:
+    """Call ``render`` at most once per ``interval`` seconds after changes, always once after the last.
+
+    ``poke`` is cheap and safe from any thread (engine callbacks); the render runs on a
+    timer thread, so a burst of a thousand invocations costs a handful of renders.
+    """
+
+    def __init__(self, render: Callable[[], None], interval: float = 0.15) -> None:
+        self._render = render
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._render_lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        self._closed = False
+
+    @property
+    def pending(self) -> bool:
+        return self._timer is not None
+
+    def poke(self, *_: Any) -> None:
+        """Something changed: render within ``interval`` seconds (unless a render is already due)."""
+        with self._lock:
+            if self._closed or self._timer is not None:
+                return
+            timer = threading.Timer(self.interval, self._fire)
+            timer.daemon = True
+            self._timer = timer
+        timer.start()
+
+    def _fire(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._closed:
+                return
+        self.render_now()
+
+    def render_now(self) -> None:
+        """Render at once, on this thread (one render at a time)."""
+        with self._render_lock:
+            try:
+                self._render()
+            except Exception:  # noqa: BLE001 - a broken render must not kill the timer thread silently
+                log.exception("lambda_widget view render failed")
+
+    def flush(self) -> None:
+        """Render now, cancelling a due render; afterwards the output reflects the records as they are.
+
+        Unconditional: a render the timer already started may have read the records before
+        the latest change, and this one runs after it.
+        """
+        with self._lock:
+            timer, self._timer = self._timer, None
+            closed = self._closed
+        if timer is not None:
+            timer.cancel()
+        if not closed:
+            self.render_now()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()

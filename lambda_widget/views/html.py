@@ -1,0 +1,400 @@
+"""Static HTML of every view, from plain records (``to_dict()`` data and snapshots).
+
+The widgets show these same fragments; ``*_page`` functions wrap them in a root with
+the stylesheet, for ``text/html`` outputs (GitHub, nbconvert).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html import escape
+from typing import Any
+
+from lambda_widget.views.flow import render_flow
+from lambda_widget.views.style import style_tag
+from lambda_widget.views.timeline import LEGEND, pick_rows, render_timeline
+from lambda_widget.views.words import (
+    ERROR_STATUSES,
+    cold_reason,
+    env_state_words,
+    ms,
+    seconds,
+    start_kind,
+    status_words,
+)
+
+UNDEFINED = "undefined"
+CELL_CAP = 2000
+TRACKER_CAP = 60
+LOG_KEEP = 200  # entries kept at each end of a long log
+PLATFORM = ("INIT_START", "START ", "END ", "REPORT ", "INIT_REPORT")
+MAX_ENDED_CARDS = 12
+MAX_HISTORY_ROWS = 100
+
+
+def esc(value: Any) -> str:
+    return escape(str(value), quote=True)
+
+
+def cap(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def root(classes: str, inner: str) -> str:
+    """A view root: the stylesheet once, then the content."""
+    return f'<div class="lw-root {classes}">{style_tag()}{inner}</div>'
+
+
+def sec(classes: str, title: str, body: str) -> str:
+    head = f'<div class="lw-h">{esc(title)}</div>' if title else ""
+    return f'<div class="lw-sec {classes}">{head}{body}</div>'
+
+
+def inline_code(text: str) -> str:
+    """Escape, then show `backticked` words as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", esc(text))
+
+
+def default_step(inv: dict[str, Any]) -> int | None:
+    steps = inv.get("steps") or []
+    return len(steps) if steps else None
+
+
+# ---------------------------------------------------------------------------- invocation
+def badges(inv: dict[str, Any]) -> str:
+    kind = start_kind(inv)
+    out = ""
+    if kind != "none":
+        out += f'<span class="lw-badge lw-badge-{kind}">{kind} start</span>'
+    status = inv.get("status", "")
+    out += f'<span class="lw-badge lw-status-{esc(status)}">{esc(status_words(status))}</span>'
+    return out
+
+
+def header_html(inv: dict[str, Any]) -> str:
+    kind = start_kind(inv)
+    if kind == "cold":
+        why = f"<b>Why cold:</b> {esc(cold_reason(inv.get('cold_reason')))}."
+    elif kind == "warm":
+        why = (f"<b>Warm:</b> reused the idle environment {esc(inv.get('container_id'))}; "
+               "no init, module globals kept.")
+    elif inv.get("status") == "throttled":
+        why = "<b>Throttled:</b> the reserved concurrency was in use; no environment ran this event."
+    else:
+        why = '<span class="lw-muted">Waiting for an execution environment…</span>' \
+            if inv.get("status") in ("queued", "running") else ""
+    used = inv.get("max_memory_used_mb")
+    memory = f"{used} of {inv.get('memory_size_mb')} MB" if used is not None else f"{inv.get('memory_size_mb')} MB"
+    facts = [("Request id", inv.get("request_id")), ("Environment", inv.get("container_id") or "-"),
+             ("Duration", ms(inv.get("duration_ms"))),
+             ("Billed", f"{inv['billed_duration_ms']} ms" if inv.get("billed_duration_ms") is not None else "-")]
+    if inv.get("init_duration_ms") is not None:
+        facts.append(("Init", ms(inv["init_duration_ms"])))
+    facts += [("Memory", memory), ("Timeout", f"{inv.get('timeout', 0):g} s"),
+              ("Event", cap(json.dumps(inv.get("event"), ensure_ascii=False), 80))]
+    return (f'<div class="lw-sec lw-header"><div class="lw-title"><span class="lw-fn">'
+            f'{esc(inv.get("function_name"))}</span><span class="lw-ver">v{esc(inv.get("version"))}</span>'
+            f'<span class="lw-muted">#{esc(inv.get("number"))}</span>{badges(inv)}</div>'
+            f'<div class="lw-why">{why}</div>{fact_list((k, esc(v)) for k, v in facts)}</div>')
+
+
+def fact_list(facts: Any) -> str:
+    """Label/value pairs in a wrapping row (values are HTML)."""
+    items = "".join(f'<span class="lw-fact"><span class="lw-k">{esc(k)}</span> <span class="lw-v">{v}</span></span>'
+                    for k, v in facts)
+    return f'<div class="lw-facts">{items}</div>'
+
+
+def caption_html(inv: dict[str, Any], step: int | None) -> str:
+    steps = inv.get("steps") or []
+    if not steps:
+        text = {"queued": "Queued: waiting for a free slot", "running": "Running: the steps appear when it ends",
+                "dry-run": "Dry run: nothing was executed"}.get(inv.get("status", ""), "No steps recorded")
+        return f'<div class="lw-caption lw-muted">{esc(text)}</div>'
+    s = steps[(step or len(steps)) - 1]
+    return (f'<div class="lw-caption"><span class="lw-step-no">{s["number"]}</span>Step {s["number"]} of '
+            f'{len(steps)}: {esc(s["action"])} <span class="lw-muted">· {esc(s["container_state"])}</span></div>')
+
+
+def step_table_html(inv: dict[str, Any], step: int | None) -> str:
+    rows = []
+    for s in inv.get("steps") or []:
+        cls = f"lw-kind-{s.get('kind', 'line')}" + (" lw-current" if s["number"] == step else "")
+        rows.append(f'<tr class="{cls}" data-step="{s["number"]}"><td>{s["number"]}</td>'
+                    f'<td>{esc(s["action"])}</td><td>{esc(s["container_state"])}</td>'
+                    f'<td class="lw-exec">{esc(cap(s["handler_execution"], CELL_CAP))}</td>'
+                    f'<td class="lw-out">{esc(cap(s.get("output") or "", CELL_CAP))}</td></tr>')
+    table = ('<table class="lw-step-table"><thead><tr><th>Step</th><th>Action</th><th>Container state</th>'
+             f'<th>Handler execution</th><th>Output</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
+    return sec("lw-steps", "Step table", f'<div class="lw-scroll">{table}</div>')
+
+
+def variable_names(inv: dict[str, Any]) -> list[str]:
+    """Tracker rows in the engine's order: locals, tracked expressions, container_state."""
+    names: list[str] = []
+    for s in inv.get("steps") or []:
+        for name in s.get("variables", {}):
+            if name not in names:
+                names.append(name)
+    track = inv.get("track") or []
+    tail = [n for n in track if n in names] + (["container_state"] if "container_state" in names else [])
+    return [n for n in names if n not in tail] + tail
+
+
+def tracker_html(inv: dict[str, Any], step: int | None) -> str:
+    steps = inv.get("steps") or []
+    if not steps:
+        return ""
+    head = "".join(f'<th class="{"lw-current" if s["number"] == step else ""}">{s["number"]}</th>' for s in steps)
+    rows = []
+    for name in variable_names(inv):
+        cells, prev = [], None
+        for s in steps:
+            value = s.get("variables", {}).get(name, UNDEFINED)
+            cls = []
+            if s["number"] == step:
+                cls.append("lw-current")
+            if len(value) > 12:
+                cls.append("lw-long")
+            if value == UNDEFINED:
+                cls.append("lw-undef")
+            elif prev is not None and value != prev:
+                cls.append("lw-changed")
+            prev = value
+            cells.append(f'<td class="{" ".join(cls)}" title="{esc(cap(value, 1000))}">'
+                         f'{esc(cap(value, TRACKER_CAP))}</td>')
+        rows.append(f'<tr><td class="lw-var"><code>{esc(name)}</code></td>{"".join(cells)}</tr>')
+    table = (f'<table class="lw-tracker"><thead><tr><th>Variable / step</th>{head}</tr></thead>'
+             f'<tbody>{"".join(rows)}</tbody></table>')
+    return sec("lw-tracker-sec", "Variable tracker", f'<div class="lw-scroll">{table}</div>')
+
+
+def code_html(inv: dict[str, Any], step: int | None) -> str:
+    steps = inv.get("steps") or []
+    current = None
+    if step and 1 <= step <= len(steps) and steps[step - 1].get("kind") in ("line", "return"):
+        current = steps[step - 1].get("line")
+    ran = {s.get("line") for s in steps if s.get("line")}
+    lines = (inv.get("source") or "").splitlines() or [""]
+    out = []
+    for i, text in enumerate(lines, 1):
+        cls = "lw-line" + (" lw-ran" if i in ran else "") + (" lw-current" if i == current else "")
+        out.append(f'<div class="{cls}" data-line="{i}"><span class="lw-ln">{i}</span>{esc(text)}</div>')
+    return sec("lw-narrow lw-code-sec", "Handler source", f'<div class="lw-code">{"".join(out)}</div>')
+
+
+def stage_html(inv: dict[str, Any], step: int | None) -> str:
+    """Everything that follows the stepper: flow, step table, source, tracker."""
+    return (f'<div class="lw-stage">{caption_html(inv, step)}'
+            f'{sec("lw-flow-sec", "Process flow", render_flow(inv, step))}'
+            f'<div class="lw-pair">{step_table_html(inv, step)}{code_html(inv, step)}</div>'
+            f'{tracker_html(inv, step)}</div>')
+
+
+def result_html(inv: dict[str, Any]) -> str:
+    status = inv.get("status")
+    if status in ("queued", "running"):
+        return sec("lw-result-sec", "Result", '<div class="lw-result lw-muted">not yet…</div>')
+    error = inv.get("error")
+    if status in ERROR_STATUSES and error:
+        trace = "".join(error.get("stackTrace") or [])
+        body = (f'<b>{esc(error.get("errorType", "Error"))}</b>: {esc(error.get("errorMessage", ""))}'
+                + (f"<pre>{esc(cap(trace, CELL_CAP))}</pre>" if trace else ""))
+        return sec("lw-result-sec", "Error", f'<div class="lw-result lw-error">{body}</div>')
+    if status == "dry-run":
+        return sec("lw-result-sec", "Result", '<div class="lw-result">Dry run: parameters valid, '
+                   'nothing executed.</div>')
+    return sec("lw-result-sec", "Result", f'<div class="lw-result"><pre>{esc(cap(pretty(inv.get("result")), 20000))}'
+               '</pre></div>')
+
+
+def pretty(value: Any) -> str:
+    try:
+        return json.dumps(value, indent=2, ensure_ascii=False)
+    except (TypeError, ValueError):
+        return repr(value)
+
+
+def log_lines(logs: list[str]) -> list[str]:
+    """Log entries as display lines: a ``\\r`` inside an entry is a line break."""
+    return [line for entry in logs for line in entry.split("\r")]
+
+
+def logs_html(inv: dict[str, Any]) -> str:
+    entries = list(inv.get("logs") or [])
+    if not entries:
+        return ""
+    skipped = 0
+    if len(entries) > 2 * LOG_KEEP:
+        skipped = len(entries) - 2 * LOG_KEEP
+        entries = entries[:LOG_KEEP] + [f"… {skipped} log entries not shown …"] + entries[-LOG_KEEP:]
+    out = []
+    for entry in entries:
+        cls = "lw-log-platform" if entry.startswith(PLATFORM) else \
+            "lw-log-error" if entry.startswith("[ERROR]") else ""
+        text = esc(cap(entry, 4 * CELL_CAP)).replace("\r", "\n")
+        out.append(f'<span class="{cls}">{text}</span>' if cls else text)
+    return sec("lw-logs-sec", "Logs (CloudWatch)", f'<pre class="lw-logs">{chr(10).join(out)}</pre>')
+
+
+def moments_html(sentences: list[str]) -> str:
+    if not sentences:
+        return ""
+    items = "".join(f"<li>{inline_code(s)}</li>" for s in sentences)
+    return sec("lw-key-moments", "Key moments", f"<ul>{items}</ul>")
+
+
+def details_html(inv: dict[str, Any], moments: list[str]) -> str:
+    """What does not move with the stepper: key moments, result or error, logs."""
+    return (f'<div class="lw-details"><div class="lw-pair">{moments_html(moments)}'
+            f'{result_html(inv).replace("lw-sec lw-result-sec", "lw-sec lw-narrow lw-result-sec", 1)}</div>'
+            f'{logs_html(inv)}</div>')
+
+
+def invocation_page(inv: dict[str, Any], step: int | None = None, moments: list[str] | None = None) -> str:
+    """The whole invocation view as one static HTML string (current step: the last one)."""
+    step = step if step is not None else default_step(inv)
+    return root("lw-invocation", header_html(inv) + stage_html(inv, step) + details_html(inv, moments or []))
+
+
+# ---------------------------------------------------------------------------- pool
+def pool_head_html(snap: dict[str, Any]) -> str:
+    envs = snap["containers"]
+    count = {k: sum(e["state"] == k for e in envs) for k in ("busy", "idle", "initializing", "terminated")}
+    live = len(envs) - count["terminated"]
+    who = f" of {esc(snap['function_name'])}" if snap.get("function_name") else ""
+    return (f'<div class="lw-pool-head"><b>{live} live execution environment{"s" if live != 1 else ""}{who}</b>'
+            f' <span class="lw-muted">· {count["busy"]} busy · {count["idle"]} idle · {count["initializing"]} '
+            f'initialising · {count["terminated"]} terminated · clock {esc(seconds(snap["now"]))}</span></div>')
+
+
+def card_html(env: dict[str, Any], now: float) -> str:
+    state = env["state"]
+    lines = [f'{esc(env["function_name"])} v{esc(env["version"])} · '
+             f'{"provisioned" if env.get("provisioned") else "on-demand"}',
+             f'{env["invocations"]} invocation{"s" if env["invocations"] != 1 else ""} served · '
+             f'{env.get("inits", 0)} init{"s" if env.get("inits", 0) != 1 else ""}']
+    if state == "terminated":
+        life = (env.get("ended_at") or now) - env["created_at"]
+        lines.append(f"lived {seconds(life)}")
+    else:
+        age = f"age {seconds(now - env['created_at'])}"
+        if env.get("provisioned"):
+            lines.append(f"{age} · provisioned: never reaped")
+        elif state == "idle":
+            left = env.get("idle_timeout", 0) - (now - env["last_used_at"])
+            lines.append(f"{age} · reaped in {seconds(max(0.0, left))}" if left > 0 else f"{age} · reaping now")
+        else:
+            lines.append(f"{age} · {'serving an invocation' if state == 'busy' else 'running init'}")
+    body = "".join(f"<div>{x}</div>" for x in lines)
+    return (f'<div class="lw-pool-card lw-state-{esc(state)}" data-env="{esc(env["id"])}">'
+            f'<div class="lw-card-id"><span>{esc(env["id"])}</span><span class="lw-state">'
+            f'{esc(env_state_words(env))}</span></div>{body}</div>')
+
+
+def pool_html(snap: dict[str, Any]) -> str:
+    """Head line, a card per environment (recent terminated ones too), the timeline."""
+    envs = snap["containers"]
+    if not envs:
+        return ('<div class="lw-pool-body"><div class="lw-pool-head lw-muted">No execution environments yet: '
+                'the first invocation creates one (a cold start).</div></div>')
+    live = [e for e in envs if e["state"] != "terminated"]
+    ended = [e for e in envs if e["state"] == "terminated"]
+    shown = live + ended[-MAX_ENDED_CARDS:]
+    more = len(ended) - min(len(ended), MAX_ENDED_CARDS)
+    cards = "".join(card_html(e, snap["now"]) for e in sorted(shown, key=lambda e: int(e["id"].split("-")[1])))
+    note = f'<div class="lw-muted">{more} earlier terminated environments not shown as cards.</div>' if more else ""
+    rows = pick_rows(envs)
+    hidden = len(envs) - len(rows)
+    tl_note = f'<div class="lw-muted">Timeline: the {len(rows)} most recent of {len(envs)} environments.</div>' \
+        if hidden else ""
+    return (f'<div class="lw-pool-body">{pool_head_html(snap)}<div class="lw-cards">{cards}</div>{note}'
+            f'{sec("lw-timeline-sec", "Timeline", render_timeline(snap) + LEGEND + tl_note)}</div>')
+
+
+def pool_page(snap: dict[str, Any]) -> str:
+    return root("lw-pool", pool_html(snap))
+
+
+# ---------------------------------------------------------------------------- function, history, burst
+def function_html(fn: dict[str, Any], stats: dict[str, Any] | None = None) -> str:
+    handler = fn["handler"] if "." in fn["handler"] else f"lambda_function.{fn['handler']}"
+    reserved = fn.get("reserved_concurrency")
+    facts = [("Handler", f"<code>{esc(handler)}</code>"), ("Runtime", esc(fn.get("runtime", "bundled"))),
+             ("Timeout", f"{fn['timeout']:g} s"), ("Memory", f"{fn['memory_mb']} MB"),
+             ("Idle timeout", esc(seconds(fn["idle_timeout"]))),
+             ("Tracked", ", ".join(f"<code>{esc(t)}</code>" for t in fn.get("track", [])) or "none"),
+             ("Reserved concurrency", esc(reserved) if reserved is not None else "none (account pool)"),
+             ("Provisioned concurrency", esc(fn.get("provisioned_concurrency", 0))),
+             ("Tracing", f"on (max {fn.get('max_steps')} steps)" if fn.get("trace", True) else "off")]
+    if fn.get("env"):
+        facts.append(("Environment variables", ", ".join(f"<code>{esc(k)}</code>" for k in fn["env"])))
+    extra = ""
+    if stats:
+        newer = stats.get("latest_version")
+        newer_note = f" · v{newer} is the latest version" if newer and newer != fn["version"] else ""
+        extra = (f'<div class="lw-muted" style="margin-top:6px">{stats["environments"]} live environment(s),'
+                 f' {stats["busy"]} busy · {stats["invocations"]} invocation(s), {stats["cold"]} cold'
+                 f'{esc(newer_note)}</div>')
+    return (f'<div class="lw-function-card"><div class="lw-title"><span class="lw-fn">{esc(fn["name"])}</span>'
+            f'<span class="lw-ver">v{esc(fn["version"])}</span><span class="lw-badge">function</span></div>'
+            f'{fact_list(facts)}{extra}</div>')
+
+
+def function_page(fn: dict[str, Any], stats: dict[str, Any] | None = None) -> str:
+    return root("", function_html(fn, stats))
+
+
+def start_cell(row: dict[str, Any]) -> str:
+    kind = start_kind(row)
+    if kind == "none":
+        return '<span class="lw-muted">-</span>'
+    reason = f' <span class="lw-muted">{esc((row.get("cold_reason") or "").replace("-", " "))}</span>' \
+        if kind == "cold" else ""
+    return f'<span class="lw-badge lw-badge-{kind}">{kind}</span>{reason}'
+
+
+def history_html(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return '<div class="lw-muted">No invocations yet.</div>'
+    shown = rows[-MAX_HISTORY_ROWS:]
+    body = "".join(
+        f'<tr><td class="lw-num">{r["number"]}</td><td>{esc(r["function_name"])}</td><td>v{r["version"]}</td>'
+        f'<td><span class="lw-badge lw-status-{esc(r["status"])}">{esc(status_words(r["status"]))}</span></td>'
+        f'<td>{start_cell(r)}</td><td>{esc(r.get("container_id") or "-")}</td>'
+        f'<td class="lw-num">{esc(ms(r.get("duration_ms")))}</td></tr>' for r in shown)
+    note = f'<div class="lw-muted">Showing the last {len(shown)} of {len(rows)}.</div>' \
+        if len(rows) > len(shown) else ""
+    return (f'<div class="lw-scroll"><table class="lw-history"><thead><tr><th>#</th><th>Function</th>'
+            f'<th>Version</th><th>Status</th><th>Start</th><th>Environment</th><th>Duration</th></tr></thead>'
+            f'<tbody>{body}</tbody></table></div>{note}')
+
+
+def history_page(rows: list[dict[str, Any]]) -> str:
+    return root("lw-history-view", sec("", "Invocation history", history_html(rows)))
+
+
+def burst_counts(rows: list[dict[str, Any]]) -> list[tuple[str, int]]:
+    """(label, count) lines: cold by reason, warm, then outcomes; deterministic order."""
+    out: list[tuple[str, int]] = []
+    reasons: dict[str, int] = {}
+    for r in rows:
+        if r["cold"] is True:
+            key = (r.get("cold_reason") or "unknown").replace("-", " ")
+            reasons[key] = reasons.get(key, 0) + 1
+    out += [(f"cold: {k}", v) for k, v in sorted(reasons.items())]
+    out.append(("warm", sum(r["cold"] is False for r in rows)))
+    statuses: dict[str, int] = {}
+    for r in rows:
+        statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+    out += [(status_words(k), v) for k, v in sorted(statuses.items())]
+    return out
+
+
+def burst_html(rows: list[dict[str, Any]]) -> str:
+    done = sum(r["status"] not in ("queued", "running") for r in rows)
+    body = "".join(f"<tr><td>{esc(k)}</td><td class='lw-num'>{v}</td></tr>" for k, v in burst_counts(rows))
+    return (f'<div class="lw-progress">{done} of {len(rows)} done</div>'
+            f'<table class="lw-burst-summary"><thead><tr><th>Summary</th><th>Count</th></tr></thead>'
+            f'<tbody>{body}</tbody></table>')

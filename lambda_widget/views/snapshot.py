@@ -1,0 +1,51 @@
+"""Plain-data snapshots of a manager for the pool, history and burst renderers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+MAX_TIMELINE_ROWS = 40
+
+
+def pool_snapshot(manager: Any, function_name: str | None = None) -> dict[str, Any]:
+    """Environments, their lifecycle events, invocation outcomes and the clock, as dicts."""
+    envs = [e for e in manager.all_containers
+            if function_name is None or e.function_name == function_name]
+    ids = {e.id for e in envs}
+    # Built by hand: asdict() on tens of thousands of events would make every render slow.
+    events = [{"time": ev.time, "container_id": ev.container_id, "kind": ev.kind, "reason": ev.reason,
+               "request_id": ev.request_id} for ev in list(manager.events) if ev.container_id in ids]
+    outcomes = {inv.request_id: inv.status for inv in list(manager.history)}
+    return {
+        "function_name": function_name,
+        "now": manager.clock.now(),
+        "containers": [e.to_dict() for e in envs],
+        "events": events,
+        "outcomes": outcomes,
+    }
+
+
+def history_rows(manager: Any, function_name: str | None = None) -> list[dict[str, Any]]:
+    """One small dict per past invocation, oldest first (no steps or logs)."""
+    return [invocation_row(inv) for inv in list(manager.history)
+            if function_name is None or inv.function_name == function_name]
+
+
+def invocation_row(inv: Any) -> dict[str, Any]:
+    return {"number": inv.number, "function_name": inv.function_name, "version": inv.version,
+            "status": inv.status, "cold": inv.cold, "cold_reason": inv.cold_reason,
+            "container_id": inv.container_id, "duration_ms": inv.duration_ms,
+            "request_id": inv.request_id}
+
+
+def function_stats(manager: Any, name: str) -> dict[str, Any]:
+    """Live environments and invocation counts of one function, for its card."""
+    live = [e for e in manager.containers if e.function_name == name]
+    invs = [i for i in list(manager.history) if i.function_name == name]
+    try:
+        latest = manager.function(name).version
+    except Exception:  # noqa: BLE001 - the function may be gone after a reset
+        latest = None
+    return {"latest_version": latest, "environments": len(live),
+            "busy": sum(e.state in ("busy", "initializing") for e in live),
+            "invocations": len(invs), "cold": sum(i.cold is True for i in invs)}

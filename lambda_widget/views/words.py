@@ -1,0 +1,99 @@
+"""Words for the engine's codes (cold reasons, statuses, states), shared by every renderer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+COLD_REASONS = {
+    "first-invocation": "first invocation: no execution environment existed for this function yet",
+    "all-busy": "every existing environment was busy, so Lambda created another one",
+    "idle-expired": "the previous environment was reaped after its idle timeout",
+    "reset-after-timeout": "the environment was reset after a timeout, so init runs again",
+    "reset-after-crash": "the environment was reset after its runtime exited, so init runs again",
+    "reset-after-init-error": "the last init failed, so init runs again",
+    "new-version": "a new version was published, and no environment of it existed yet",
+    "provisioned": "provisioned concurrency: initialised before any event arrived",
+}
+
+END_REASONS = {
+    "idle-timeout": "idle timeout",
+    "new-version": "a newer version was published",
+    "shutdown": "manager shut down",
+}
+
+STATUS_WORDS = {
+    "queued": "queued",
+    "running": "running",
+    "succeeded": "succeeded",
+    "failed": "failed",
+    "timed-out": "timed out",
+    "crashed": "crashed",
+    "out-of-memory": "out of memory",
+    "dropped": "dropped (event too old)",
+    "throttled": "throttled",
+    "cancelled": "cancelled",
+    "dry-run": "dry run (not executed)",
+}
+
+ERROR_STATUSES = ("failed", "timed-out", "crashed", "out-of-memory", "throttled", "cancelled", "dropped")
+RESET_STATUSES = ("timed-out", "crashed", "out-of-memory", "cancelled")  # the environment is reset
+
+
+def cold_reason(reason: str | None) -> str:
+    """A cold-start reason code in words."""
+    if not reason:
+        return "no reason recorded"
+    return COLD_REASONS.get(reason, reason.replace("-", " "))
+
+
+def start_kind(inv: dict[str, Any]) -> str:
+    """``cold``, ``warm`` or ``none`` (throttled, queued, dry run) for an invocation dict."""
+    if inv.get("cold") is None:
+        return "none"
+    return "cold" if inv["cold"] else "warm"
+
+
+def start_words(inv: dict[str, Any]) -> str:
+    """One line: "cold start (reason in words)" / "warm start (reused env-1)" / the status."""
+    kind = start_kind(inv)
+    if kind == "cold":
+        return f"cold start ({cold_reason(inv.get('cold_reason'))})"
+    if kind == "warm":
+        return f"warm start (reused {inv.get('container_id') or 'an idle environment'})"
+    if inv.get("status") == "throttled":
+        return "no start (throttled: the concurrency limit was reached)"
+    return "not started yet" if inv.get("status") in ("queued", "running") else "not started"
+
+
+def status_words(status: str) -> str:
+    return STATUS_WORDS.get(status, status)
+
+
+def env_state_words(env: dict[str, Any]) -> str:
+    """An environment's state for a card: idle (frozen), reset, terminated (reason)..."""
+    state = env.get("state", "")
+    if state == "terminated":
+        reason = env.get("end_reason")
+        return f"terminated ({END_REASONS.get(reason, reason)})" if reason else "terminated"
+    if state == "idle" and env.get("reset_reason"):
+        return "idle, reset (next invocation re-runs init)"
+    if state == "idle":  # frozen between invocations, as Lambda does (the SIGSTOP itself lags a little)
+        return "idle (frozen)"
+    return state
+
+
+def seconds(value: float | None) -> str:
+    """A duration on the manager clock, short: 0.25 s, 12.3 s, 10 min, 1.5 h."""
+    if value is None:
+        return "-"
+    if value < 10:
+        return f"{value:.2f} s"
+    if value < 120:
+        return f"{value:.1f} s"
+    if value < 7200:
+        return f"{value / 60:.3g} min"
+    return f"{value / 3600:.3g} h"
+
+
+def ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f} ms"

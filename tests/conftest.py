@@ -1,0 +1,119 @@
+"""Shared fixtures and helpers for the engine tests: real managers, real processes.
+
+Helpers are plain functions (``from conftest import wait_for``); fixtures always shut
+their managers down so no execution environment outlives its test module.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+
+import psutil
+import pytest
+
+import lambda_widget as lw
+
+# The seed lesson's handler, exactly as the lesson shows it.
+SEED_SOURCE = """def lambda_handler(event, context):
+    print('Start')
+    result = event['value'] * 2
+    print('End')
+    return result
+"""
+
+# A module global that counts the invocations one process has served.
+COUNTER_SOURCE = """count = 0
+
+
+def lambda_handler(event, context):
+    global count
+    count += 1
+    return count
+"""
+
+# Sleeps for event["sleep"] seconds, then returns its request id.
+SLEEPER_SOURCE = """import time
+
+
+def lambda_handler(event, context):
+    time.sleep(event.get('sleep', 0))
+    return context.aws_request_id
+"""
+
+_REPORT_FIELD = re.compile(r"^(?P<key>[A-Za-z ]+): (?P<value>.*)$")
+
+
+@pytest.fixture
+def mgr() -> Iterator[lw.ContainerManager]:
+    """A fresh manager for one test."""
+    with lw.ContainerManager(seed=1) as manager:
+        yield manager
+
+
+@pytest.fixture(scope="module")
+def module_mgr() -> Iterator[lw.ContainerManager]:
+    """One manager shared by a module's tests; each test registers its own function names."""
+    with lw.ContainerManager(seed=2) as manager:
+        yield manager
+
+
+def wait_for(predicate: Callable[[], object], timeout: float = 10.0, interval: float = 0.02) -> bool:
+    """Poll ``predicate`` until it is truthy or ``timeout`` seconds pass; returns the last verdict."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return bool(predicate())
+        time.sleep(interval)
+
+
+def status_of(pid: int) -> str | None:
+    """psutil's status of ``pid`` (``'stopped'``, ``'running'``, ``'zombie'``...), None if gone."""
+    try:
+        return psutil.Process(pid).status()
+    except psutil.NoSuchProcess:
+        return None
+
+
+def is_dead(process: psutil.Process) -> bool:
+    """True once the process no longer runs: gone, or a zombie its new parent has not reaped yet.
+
+    A process we did not start (a grandchild) is reaped by whoever adopts it, so a zombie
+    counts as dead there; our own children are checked with ``is_reaped``.
+    """
+    try:
+        return not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def is_reaped(process: psutil.Process) -> bool:
+    """True once the process is gone from the process table (no zombie left behind)."""
+    return not process.is_running()
+
+
+def env_of(manager: lw.ContainerManager, inv: lw.Invocation):
+    """The execution environment that served ``inv`` (live or terminated)."""
+    return next(e for e in manager.all_containers if e.id == inv.container_id)
+
+
+def report_line(inv: lw.Invocation) -> str:
+    """The invocation's REPORT log line."""
+    lines = [line for line in inv.logs if line.startswith("REPORT RequestId: ")]
+    assert len(lines) == 1, inv.logs
+    return lines[0]
+
+
+def report_fields(inv: lw.Invocation) -> dict[str, str]:
+    """The REPORT line's tab-separated fields as ``{name: value}`` (the RequestId included)."""
+    fields: dict[str, str] = {}
+    for part in report_line(inv).split("\t"):
+        match = _REPORT_FIELD.match(part)
+        assert match, f"malformed REPORT field {part!r}"
+        key = match["key"].removeprefix("REPORT ")
+        assert key not in fields, f"duplicate REPORT field {key!r}"
+        fields[key] = match["value"]
+    return fields
