@@ -1,0 +1,156 @@
+"""Drive one notebook in JupyterLab 4 or Notebook 7 through Playwright (sync API)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+from .servers import JupyterServer
+
+PLACEHOLDER = re.compile(r"Loading widget|Error displaying widget")
+# Console errors the Jupyter frontends raise by themselves (seen with a plain `1+1` notebook too).
+KNOWN_CONSOLE_NOISE: dict[str, list[re.Pattern[str]]] = {
+    # Notebook 7.6.5's keyboard-shortcuts settings plugin, on page load.
+    "notebook7": [re.compile(r"^pageerror: Cannot read properties of undefined \(reading 'schema'\)$")],
+}
+
+# True once `path` is the current notebook and its kernel is *connected* and idle. The toolbar's
+# execution indicator reads "idle" before the kernel websocket opens; "Run All" then runs nothing.
+KERNEL_READY_JS = """(path) => {
+  const app = window.jupyterapp;
+  const nb = app && app.shell.currentWidget;
+  const k = nb && nb.sessionContext && nb.sessionContext.session && nb.sessionContext.session.kernel;
+  return !!k && nb.context.path === path && k.connectionStatus === 'connected' && k.status === 'idle'
+         && app.commands.hasCommand('notebook:run-all-cells');
+}"""
+
+# Execution state of the current notebook, read from its model (not from prompt text).
+RUN_STATE_JS = """(path) => {
+  const nb = window.jupyterapp.shell.currentWidget;
+  if (!nb || !nb.context || nb.context.path !== path) return null;
+  const kernel = nb.sessionContext.session && nb.sessionContext.session.kernel;
+  const state = {total: 0, executed: 0, errors: [], widgets: 0, kernel: kernel ? kernel.status : 'none'};
+  const cells = nb.content.model.cells;
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells.get(i);
+    if (c.type !== 'code' || !c.sharedModel.getSource().trim()) continue;
+    state.total++;
+    if (c.executionCount !== null && c.executionCount !== undefined) state.executed++;
+    const tags = c.getMetadata('tags') || [];
+    for (let j = 0; j < c.outputs.length; j++) {
+      const o = c.outputs.get(j).toJSON();
+      if (o.output_type === 'error' && !tags.includes('raises-exception')) {
+        state.errors.push(`cell ${i}: ${o.ename}: ${o.evalue}`);
+      }
+      if (o.data && o.data['application/vnd.jupyter.widget-view+json']) state.widgets++;
+    }
+  }
+  return state;
+}"""
+
+# Top-level cell outputs that hold a rendered widget view and no placeholder text.
+RENDERED_WIDGETS_JS = """() => {
+  const nb = window.jupyterapp.shell.currentWidget;
+  const outs = nb.content.node.querySelectorAll(
+    '.jp-Cell-outputArea > .jp-OutputArea-child > .jp-OutputArea-output');
+  return [...outs].filter(o => o.querySelector('.jupyter-widgets')
+                               && !/Loading widget|Error displaying widget/.test(o.textContent)).length;
+}"""
+
+
+class NotebookPage:
+    """One browser page showing one notebook on `server`; collects console errors and blocked URLs."""
+
+    def __init__(self, page: Page, server: JupyterServer, artifacts: Path, name: str) -> None:
+        self.page = page
+        self.server = server
+        self.artifacts = artifacts
+        self.name = name  # prefix of screenshot files, and the Lab workspace
+        self.path = ""
+        self.console_errors: list[str] = []
+        self.blocked_requests: list[str] = []
+        page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
+        page.on("pageerror", lambda e: self.console_errors.append(f"pageerror: {e}"))
+
+    # ------------------------------------------------------------------ open and run
+    def open(self, path: str, timeout: float = 90_000) -> NotebookPage:
+        """Open `path` (relative to the server root) and wait for a connected, idle kernel."""
+        self.path = path
+        self.page.goto(self.server.notebook_url(path, workspace=self.name))
+        self.page.wait_for_function(KERNEL_READY_JS, arg=path, timeout=timeout)
+        if self.server.kind == "lab":  # more room for outputs (and screenshots) without the file browser
+            self.page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+        return self
+
+    def run_all(self, timeout: float = 120_000) -> dict:
+        """Clear all outputs, Run All, and wait until every code cell ran and the kernel is idle.
+
+        Raises AssertionError naming the cell if a cell (not tagged raises-exception) fails.
+        """
+        # Cleared execution counts make "every cell has a count" mean "ran in this kernel".
+        # evaluate() has no timeout, so never await a command that needs the kernel in it.
+        self.page.evaluate("""() => Promise.race([
+            window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs'),
+            new Promise(r => setTimeout(r, 10000))])""")
+        self.page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+        self.page.wait_for_function(
+            f"""(path) => {{ const s = ({RUN_STATE_JS})(path);
+                return !!s && s.kernel === 'idle' && (s.errors.length > 0 || s.executed === s.total); }}""",
+            arg=self.path, timeout=timeout, polling=250)
+        state = self.run_state()
+        assert not state["errors"], f"{self.path}: cells failed: {state['errors']}"
+        return state
+
+    def run_state(self) -> dict:
+        """{total, executed, errors, widgets, kernel} of the current notebook, read from its model."""
+        return self.page.evaluate(RUN_STATE_JS, self.path)
+
+    def wait_widgets(self, timeout: float = 60_000) -> None:
+        """Wait until every widget output in the notebook is rendered, with no placeholder left."""
+        expected = self.run_state()["widgets"]
+        try:
+            self.page.wait_for_function(
+                f"(n) => ({RENDERED_WIDGETS_JS})() >= n", arg=expected, timeout=timeout, polling=250)
+        except PlaywrightTimeoutError:
+            rendered = self.page.evaluate(RENDERED_WIDGETS_JS)
+            texts = self.outputs().filter(has_not=self.page.locator(".jupyter-widgets")).all_inner_texts()
+            raise AssertionError(f"{self.path}: {rendered} of {expected} widget outputs rendered; "
+                                 f"other outputs: {[t[:200] for t in texts]}") from None
+        expect(self.outputs().filter(has_text=PLACEHOLDER)).to_have_count(0)
+
+    # ------------------------------------------------------------------ locate
+    def cells(self) -> Locator:
+        """All cells of the notebook, in order."""
+        return self.page.locator(".jp-Notebook .jp-Cell")
+
+    def cell(self, index: int) -> Locator:
+        """Cell number `index` (0-based, markdown cells included)."""
+        return self.cells().nth(index)
+
+    def outputs(self, index: int | None = None) -> Locator:
+        """Output areas of one cell, or of the whole notebook."""
+        scope = self.cell(index) if index is not None else self.page.locator(".jp-Notebook")
+        return scope.locator(".jp-OutputArea-output")
+
+    # ------------------------------------------------------------------ record
+    def unexpected_console_errors(self) -> list[str]:
+        """Browser console errors and uncaught page errors, minus the frontend's known noise."""
+        noise = KNOWN_CONSOLE_NOISE.get(self.server.kind, [])
+        return [e for e in self.console_errors if not any(p.search(e) for p in noise)]
+
+    def screenshot(self, label: str, target: Locator | None = None) -> Path:
+        """Save `<name>-<label>.png` in the artifacts dir: the viewport, scrolled to `target` if given."""
+        path = self.artifacts / f"{self.name}-{label}.png"
+        if target is not None:  # one atomic call: a live view may swap its nodes while Playwright waits
+            target.evaluate("e => e.scrollIntoView({block: 'start'})")
+        self.page.screenshot(path=str(path))
+        return path
+
+    def shutdown_kernels(self) -> None:
+        """Shut down every kernel of this server (at most 15 s), so tests don't pile up kernels."""
+        self.page.evaluate("""() => Promise.race([
+            window.jupyterapp.serviceManager.sessions.shutdownAll(),
+            new Promise(r => setTimeout(r, 15000))])""")

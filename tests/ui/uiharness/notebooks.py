@@ -1,0 +1,37 @@
+"""Put notebooks into a server's root: generated with nbformat, or copied from the repo."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+from nbformat.v4 import new_code_cell, new_notebook
+
+REPO = Path(__file__).resolve().parents[3]
+LESSONS = REPO / "notebooks"
+# Without a kernelspec JupyterLab opens a "Select Kernel" dialog and nothing runs.
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+
+
+def write_notebook(root: Path, name: str, cells: list[str | NotebookNode]) -> str:
+    """Write a notebook into `root` (a str is a code cell) and return its path relative to `root`."""
+    nb = new_notebook(metadata={"kernelspec": KERNELSPEC})
+    nb.cells = [new_code_cell(c) if isinstance(c, str) else c for c in cells]
+    nbformat.write(nb, root / name)
+    return name
+
+
+def copy_lessons(root: Path) -> Path:
+    """Copy the repo's `notebooks/` folder (with any files a lesson reads) into `root/notebooks`."""
+    target = root / "notebooks"
+    shutil.copytree(LESSONS, target, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    return target
+
+
+def find_lesson(pattern: str) -> Path | None:
+    """The first lesson in the repo's `notebooks/` whose name matches `pattern`, if any."""
+    matches = sorted(LESSONS.glob(pattern)) if LESSONS.is_dir() else []
+    return matches[0] if matches else None
