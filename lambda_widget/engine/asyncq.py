@@ -75,6 +75,8 @@ class AsyncQueue:
         self._heap: list[tuple[float, int, Callable[[], None]]] = []
         self._seq = itertools.count()
         self._lock = threading.Lock()
+        self._running: set[Future] = set()
+        self.starting = threading.RLock()
 
     def schedule(self, due: float, action: Callable[[], None]) -> None:
         with self._lock:
@@ -88,6 +90,19 @@ class AsyncQueue:
             while self._heap and self._heap[0][0] <= now + 1e-9:
                 ready.append(heapq.heappop(self._heap)[2])
         return ready
+
+    def track(self, future: Future) -> None:
+        with self._lock:
+            self._running.add(future)
+        future.add_done_callback(self._untrack)
+
+    def _untrack(self, future: Future) -> None:
+        with self._lock:
+            self._running.discard(future)
+
+    def inflight(self) -> list[Future]:
+        with self._lock:
+            return list(self._running)
 
     def pending(self) -> int:
         with self._lock:
@@ -151,11 +166,23 @@ class AsyncMixin:
 
     def _run_due(self) -> list[Future]:
         futures = []
-        for action in self._async.due():
-            future = action()
-            if future is not None:
-                futures.append(future)
+        with self._async.starting:  # popped and started as one step, so advance() sees them
+            for action in self._async.due():
+                future = action()
+                if future is not None:
+                    futures.append(future)
+                    self._async.track(future)
         return futures
+
+    def _wait_async(self) -> None:
+        """Wait for every async attempt already running (e.g. started by the monitor's tick)."""
+        with self._async.starting:
+            inflight = self._async.inflight()
+        for future in inflight:
+            try:
+                future.result()
+            except Exception:  # noqa: BLE001 - outcomes live in the records
+                pass
 
     def _tick(self) -> None:
         self._reap()

@@ -25,6 +25,7 @@ from lambda_widget.engine.records import Function
 
 OUTPUT_CAP = 1024 * 1024  # bytes of handler output kept per invocation
 LINE_CAP = 256 * 1024  # CloudWatch's largest event
+TRACE_CAP = 16 * 1024 * 1024  # bytes of trace records read per invocation
 PACKAGE_PARENT = str(Path(__file__).resolve().parents[2])
 RUNTIME_DIR = str(Path(__file__).resolve().parents[1] / "runtime")
 
@@ -326,9 +327,16 @@ class ExecutionEnvironment(HasTraits):
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def peak_memory_mb(self) -> int | None:
-        """Peak resident set size (VmHWM) of the process, in MB as Lambda counts them."""
+        """Peak resident memory in MB as Lambda counts them: the runtime's own peak (VmHWM),
+        or more if the watchdog saw the whole process group use more."""
         if self.pid is None:
             return None
+        own = self._vm_hwm_mb()
+        if own is None:
+            return None
+        return max(own, -(-self.peak_rss // 2**20))
+
+    def _vm_hwm_mb(self) -> int | None:
         try:
             with open(f"/proc/{self.pid}/status", encoding="ascii") as f:
                 for line in f:
@@ -344,7 +352,7 @@ class ExecutionEnvironment(HasTraits):
         try:
             with open(self.trace_path, "rb") as f:
                 f.seek(self.trace_offset)
-                data = f.read()
+                data = f.read(TRACE_CAP)
         except OSError:
             return []
         cut = data.rfind(b"\n") + 1

@@ -118,12 +118,12 @@ class ExecutionMixin:
             env.polling = False
             env.thaw()
             env.invocations += 1
+            t0 = time.perf_counter()  # Duration and the timeout start when the event is handed over
             env.delivery.put(Delivery(rid, payload, headers))
         self._event(env, "invoke", request_id=rid)
         self._changed(env)
-        t0 = time.perf_counter()
         try:
-            item = _get(env.outcomes, budget_left, skip=("ready",))
+            item = _get(env.outcomes, budget_left - (time.perf_counter() - t0), skip=("ready",))
         except queue.Empty:
             item = ("timeout",)
         duration = (time.perf_counter() - t0) * 1000 + extra_ms
@@ -144,7 +144,9 @@ class ExecutionMixin:
         elif kind == "error":
             status, error = "failed", _load_error(item[2], item[3])
         elif kind == "too-large":
+            # The runtime was told 413; awslambdaric exits on it. Reset, so the next event re-inits.
             status = "failed"
+            env.kill()
             error = {"errorMessage": f"Response payload size ({item[2]} bytes) exceeded maximum "
                                      f"allowed payload size (6291556 bytes).",
                      "errorType": "Function.ResponseSizeTooLarge"}
@@ -220,7 +222,7 @@ class ExecutionMixin:
         self._after_invocation(env, inv, status)
 
     def _after_invocation(self, env: ExecutionEnvironment, inv: Invocation, status: str) -> None:
-        reset = status in ("timed-out", "crashed", "cancelled", "out-of-memory")
+        reset = status in ("timed-out", "crashed", "cancelled", "out-of-memory") or not env.alive
         with self._lock:
             env.current = None
             env.last_invocation = inv

@@ -11,6 +11,7 @@ import random
 import shutil
 import tempfile
 import threading
+import time
 import uuid
 import weakref
 from concurrent.futures import Future
@@ -168,7 +169,8 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         self._check_open()
         env = dict(env or {})
         validate_config(name, source, handler, timeout, memory_mb, idle_timeout, env,
-                  reserved_concurrency, provisioned_concurrency, runtime, max_steps)
+                        reserved_concurrency, provisioned_concurrency, runtime, max_steps,
+                        max_retry_attempts, max_event_age, on_success, on_failure)
         with self._lock:
             previous = self._functions.get(name)
             fn = Function(name=name, version=(previous.version + 1) if previous else 1,
@@ -211,7 +213,13 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         with self._lock:
             for _ in range(fn.provisioned_concurrency):
                 created.append(self._new_env(fn, "provisioned", provisioned=True))
-        threads = [threading.Thread(target=self._init_env, args=(e, INIT_LIMIT)) for e in created]
+        outcomes: dict[str, str] = {}
+
+        def init(env: ExecutionEnvironment) -> None:
+            outcomes[env.id] = self._init_env(env, INIT_LIMIT)[0]
+            env.take_output()  # init output of a provisioned environment is not any invocation's
+
+        threads = [threading.Thread(target=init, args=(e,)) for e in created]
         for t in threads:
             t.start()
         for t in threads:
@@ -219,6 +227,9 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         for e in created:
             with self._lock:
                 if e.state == "initializing":
+                    if outcomes.get(e.id) != "ready":
+                        # Its first invocation will re-run init (and report the error if it persists).
+                        e.reset_reason = "reset-after-init-error"
                     self._release(e)
         self._changed()
 
@@ -238,6 +249,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
             return future.result()
         except KeyboardInterrupt:
             self.cancel(future.invocation)
+            _wait_through_interrupts(future)  # the environment is reset before we return
             raise
 
     def submit(self, name: str, event: Any = None, *, invocation_type: str = "RequestResponse",
@@ -319,8 +331,8 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         self._check_open()
         self.clock.advance(seconds)
         reaped = self._reap()
-        for future in self._run_due():  # retries that came due run now, and advance() waits
-            future.result()
+        self._run_due()
+        self._wait_async()  # retries that came due run now, and advance() waits for them
         self._changed()
         return reaped
 
@@ -430,6 +442,18 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         with self._lock:
             return (f"<ContainerManager functions={len(self._functions)} "
                     f"containers={len(self._envs)} invocations={len(self.history)}>")
+
+
+def _wait_through_interrupts(future: Future, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            future.result(timeout=max(0.0, deadline - time.monotonic()))
+            return
+        except KeyboardInterrupt:
+            continue
+        except Exception:  # noqa: BLE001 - the outcome is in the record
+            return
 
 
 _default: ContainerManager | None = None

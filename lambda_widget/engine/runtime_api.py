@@ -8,6 +8,7 @@ any other local process gets 403 and never sees an event.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -25,7 +26,11 @@ if TYPE_CHECKING:
 
 PREFIX = "/2018-06-01/runtime"
 _INVOCATION = re.compile(r"^/2018-06-01/runtime/invocation/([^/]+)/(response|error)$")
-MAX_RESPONSE = 6 * 1024 * 1024  # 6,291,456 bytes; Lambda quotes 6,291,556 in its error
+MAX_RESPONSE = 6_291_556  # the limit Lambda quotes in its ResponseSizeTooLarge error
+
+# awslambdaric sends its X-Ray error cause as a header, which for a deep stack passes
+# http.client's 64 KiB line limit; Lambda accepts it, so the Runtime API must too.
+http.client._MAXLINE = max(http.client._MAXLINE, 1 << 22)  # noqa: SLF001
 
 
 class Delivery:
@@ -160,9 +165,9 @@ class RuntimeApiServer(ThreadingHTTPServer):
         """
         deadline = time.monotonic() + 5.0
         while True:
+            spawning = any(e.spawning for e in self.environments())  # looked at before the attempt
             env = self._identify_once(peer)
-            if env is not None or time.monotonic() > deadline or \
-                    not any(e.spawning for e in self.environments()):
+            if env is not None or not spawning or time.monotonic() > deadline:
                 return env
             time.sleep(0.002)
 

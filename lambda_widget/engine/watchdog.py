@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 POLL = 0.02
 PROCESS_SCAN_EVERY = 10  # polls
 MAX_PROCESSES = 1024
+PSS_SAMPLE = 256  # processes of one group whose memory is summed (a fork bomb is stopped by count)
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -29,9 +30,26 @@ def rss_bytes(pid: int) -> int | None:
         return None
 
 
-def group_sizes() -> dict[int, int]:
-    """Process group id -> number of processes (threads are counted by the memory poll's process)."""
-    sizes: dict[int, int] = {}
+def pss_bytes(pid: int) -> int | None:
+    """Proportional set size: shared pages split among their users, so forked children that
+    share the parent's pages are not counted twice (as a cgroup would not)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def group_usage(groups: set[int]) -> dict[int, tuple[int, int]]:
+    """For the given process groups: (number of processes, memory of them all).
+
+    Lambda counts the whole sandbox: children the handler started use its memory too.
+    Memory is the resident size of a lone process, or the sum of PSS over a group.
+    """
+    members: dict[int, list[int]] = {}
     for name in os.listdir("/proc"):
         if not name.isdigit():
             continue
@@ -41,10 +59,16 @@ def group_sizes() -> dict[int, int]:
         except OSError:
             continue
         rest = stat[stat.rfind(b")") + 2:].split()
-        if len(rest) > 2:
-            pgrp = int(rest[2])
-            sizes[pgrp] = sizes.get(pgrp, 0) + 1
-    return sizes
+        if len(rest) > 2 and int(rest[2]) in groups:
+            members.setdefault(int(rest[2]), []).append(int(name))
+    usage = {}
+    for pgrp, pids in members.items():
+        if len(pids) == 1:
+            memory = rss_bytes(pids[0]) or 0
+        else:
+            memory = sum(pss_bytes(pid) or 0 for pid in pids[:PSS_SAMPLE])
+        usage[pgrp] = (len(pids), memory)
+    return usage
 
 
 class Watchdog:
@@ -66,18 +90,21 @@ class Watchdog:
             if not envs:
                 continue
             polls += 1
-            sizes = group_sizes() if polls % PROCESS_SCAN_EVERY == 0 else None
+            groups = group_usage({e.pid for e in envs if e.pid}) if polls % PROCESS_SCAN_EVERY == 0 \
+                else None
             for env in envs:
                 pid = env.pid
                 if pid is None or env.limit_hit:
                     continue
-                rss = rss_bytes(pid)
-                if rss is not None:
-                    env.peak_rss = max(env.peak_rss, rss)
-                    if rss > env.function.memory_mb * 1024 * 1024:
-                        env.limit_hit = "memory"
-                        env.outcomes.put(("oom",))
-                        continue
-                if sizes is not None and sizes.get(pid, 0) > MAX_PROCESSES:
+                rss = rss_bytes(pid) or 0
+                count = 1
+                if groups is not None and pid in groups:
+                    count, group_rss = groups[pid]
+                    rss = max(rss, group_rss)
+                env.peak_rss = max(env.peak_rss, rss)
+                if rss > env.function.memory_mb * 1024 * 1024:
+                    env.limit_hit = "memory"
+                    env.outcomes.put(("oom",))
+                elif count > MAX_PROCESSES:
                     env.limit_hit = "processes"
                     env.outcomes.put(("exit", None, "too many processes"))

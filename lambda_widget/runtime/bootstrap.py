@@ -14,7 +14,6 @@ import logging
 import os
 import signal
 import sys
-import time
 
 from lambda_widget.runtime.client import RuntimeClient
 from lambda_widget.runtime.context import LambdaContext
@@ -22,89 +21,12 @@ from lambda_widget.runtime.faults import (
     UNHANDLED_WARNING,
     FaultException,
     error_from_exception,
-    error_log_line,
     make_error,
     marshal_response,
     to_json,
     unmarshal_event,
 )
-
-_request_id = ""
-
-
-class LogStream:
-    """Unbuffered text stream onto a file descriptor; feeds the tracer's per-step output."""
-
-    def __init__(self, fd: int, name: str) -> None:
-        self.fd = fd
-        self.name = name
-        self.recorder = None
-        self.encoding = "utf-8"
-        self.errors = "replace"
-
-    def write(self, text: str) -> int:
-        if not isinstance(text, str):
-            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
-        if self.recorder is not None:
-            self.recorder.output(text)
-        data = text.encode("utf-8", "replace")
-        try:
-            while data:
-                data = data[os.write(self.fd, data):]
-        except OSError:
-            pass  # stdout closed by the handler: the text is dropped, as on a closed pipe
-        return len(text)
-
-    def writelines(self, lines) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass  # a handler closing sys.stdout must not silence the runtime's own log lines
-
-    def isatty(self) -> bool:
-        return False
-
-    def fileno(self) -> int:
-        return self.fd
-
-    def writable(self) -> bool:
-        return True
-
-    def readable(self) -> bool:
-        return False
-
-    @property
-    def closed(self) -> bool:
-        return False
-
-
-class _RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.aws_request_id = _request_id
-        return True
-
-
-class _SinkHandler(logging.Handler):
-    def emit(self, record: logging.LogRecord) -> None:
-        sys.stdout.write(self.format(record))
-
-
-def _setup_logging() -> None:
-    logging.Formatter.converter = time.gmtime
-    handler = _SinkHandler()
-    handler.setFormatter(logging.Formatter(
-        "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
-        "%Y-%m-%dT%H:%M:%S"))
-    handler.addFilter(_RequestIdFilter())
-    root = logging.getLogger()
-    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper()
-    if level in logging._nameToLevel:  # noqa: SLF001 - same check as awslambdaric
-        root.setLevel(level)
-    root.addHandler(handler)
+from lambda_widget.runtime.logsink import LogSink, LogStream, RequestContext
 
 
 def load_handler(handler: str):
@@ -164,10 +86,12 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(trace_file: str | None = None, max_steps: int = 500, track: list[str] | None = None) -> None:
     """Init, then serve invocations until the process is killed."""
-    global _request_id
-    sys.stdout = LogStream(1, "<stdout>")
-    sys.stderr = LogStream(2, "<stderr>")
-    _setup_logging()
+    sink = LogSink()
+    # Python-level output goes through the runtime's own copy of the log pipe, so a handler
+    # that closes fd 1 or 2 does not silence the environment's later invocations.
+    sys.stdout = LogStream(sink.fd, "<stdout>")
+    sys.stderr = LogStream(sink.fd, "<stderr>")
+    sink.setup_logging()
     client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
 
     try:
@@ -179,7 +103,7 @@ def run(trace_file: str | None = None, max_steps: int = 500, track: list[str] | 
             error = error_from_exception(exc)
             error["requestId"] = ""
         logging.warning(UNHANDLED_WARNING)
-        sys.stdout.write(error_log_line(error))
+        sink.error(error)
         client.post_init_error(to_json(error).encode(), error["errorType"])
         sys.exit(1)
 
@@ -194,7 +118,7 @@ def run(trace_file: str | None = None, max_steps: int = 500, track: list[str] | 
 
     while True:
         invocation = client.next()
-        _request_id = invocation.request_id
+        RequestContext.request_id = invocation.request_id
         if invocation.trace_id:
             os.environ["_X_AMZN_TRACE_ID"] = invocation.trace_id
         else:
@@ -217,7 +141,7 @@ def run(trace_file: str | None = None, max_steps: int = 500, track: list[str] | 
         except Exception as exc:  # noqa: BLE001 - the handler's exception is the error
             error = error_from_exception(exc, invocation.request_id)
         if error is not None:
-            sys.stdout.write(error_log_line(error))
+            sink.error(error)
             client.post_error(invocation.request_id, to_json(error).encode(), error["errorType"])
         else:
             client.post_response(invocation.request_id, body, content_type)

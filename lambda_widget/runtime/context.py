@@ -31,6 +31,19 @@ class ClientContext:
         return f"ClientContext([custom={self.custom},env={self.env},client={self.client}])"
 
 
+W3C_FIELDS = ("traceparent", "tracestate", "baggage")
+
+
+def _take_w3c(client_context) -> dict[str, str]:
+    """Remove ``w3c`` from the client context; keep its known string fields."""
+    if not isinstance(client_context, dict) or "w3c" not in client_context:
+        return {}
+    raw = client_context.pop("w3c")
+    if not isinstance(raw, dict):
+        return {}
+    return {k: raw[k] for k in W3C_FIELDS if isinstance(raw.get(k), str)}
+
+
 def _from_dict(cls, data):
     if data is None:
         return None
@@ -55,6 +68,7 @@ class LambdaContext:
         self.function_version = env.get("AWS_LAMBDA_FUNCTION_VERSION")
         self.invoked_function_arn = invoked_function_arn
         self.tenant_id = tenant_id
+        self._w3c = _take_w3c(client_context)
         self.client_context = _from_dict(ClientContext, client_context)
         if self.client_context is not None:
             self.client_context.client = _from_dict(Client, self.client_context.client)
@@ -63,6 +77,10 @@ class LambdaContext:
             self.identity.cognito_identity_id = cognito_identity.get("cognitoIdentityId")
             self.identity.cognito_identity_pool_id = cognito_identity.get("cognitoIdentityPoolId")
         self._deadline_ms = deadline_ms
+
+    def w3c(self) -> dict[str, str]:
+        """The W3C trace context the caller sent (traceparent, tracestate, baggage)."""
+        return dict(self._w3c)
 
     def get_remaining_time_in_millis(self) -> int:
         remaining = self._deadline_ms - int(time.time() * 1000)

@@ -17,7 +17,7 @@ UNHANDLED_WARNING = (
     "runtime version in the INIT_START log entry. If this error correlates with a change in the "
     "runtime version, you may be able to mitigate this error by temporarily rolling back to the "
     "previous runtime version. For more information, see "
-    "https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html"
+    "https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"  # \r as awslambdaric's
 )
 
 
@@ -78,6 +78,8 @@ def error_log_line(error: dict) -> str:
 
 class _Encoder(json.JSONEncoder):
     def default(self, obj):
+        if isinstance(obj, bytes):
+            return obj.decode("utf-8")  # simplejson, which awslambdaric uses, encodes bytes as text
         if isinstance(obj, decimal.Decimal):
             # awslambdaric (simplejson) writes Decimals as raw JSON numbers.
             return _RawNumber(obj)

@@ -22,6 +22,8 @@ import types
 
 UNDEFINED = "undefined"
 MAX_REPR = 80
+STEP_OUTPUT = 1024  # characters of printed output a step keeps
+INVOCATION_OUTPUT = 64 * 1024  # ... and all the steps of one invocation together
 
 _repr = reprlib.Repr()
 _repr.maxstring = 60
@@ -74,6 +76,8 @@ class StepRecorder:
             self.lines = []
         self.active = False
         self.out: list[str] = []
+        self.out_len = 0
+        self.total_out = 0
 
     # -- writing ---------------------------------------------------------------
     def _write(self, record: dict) -> None:
@@ -83,9 +87,15 @@ class StepRecorder:
             data = data[written:]
 
     def output(self, text: str) -> None:
-        """Called by the stdout wrapper: attribute printed text to the current step."""
-        if self.active and self.step_open:
-            self.out.append(text)
+        """Called by the stdout wrapper: attribute printed text to the current step (capped:
+        the logs keep the full text; a step keeps the first STEP_OUTPUT characters)."""
+        if not (self.active and self.step_open):
+            return
+        room = min(STEP_OUTPUT - self.out_len, INVOCATION_OUTPUT - self.total_out)
+        if room > 0:
+            self.out.append(text[:room])
+        self.out_len += len(text)
+        self.total_out += min(len(text), max(room, 0))
 
     # -- snapshots -------------------------------------------------------------
     def _variables(self, frame) -> dict[str, str]:
@@ -115,6 +125,8 @@ class StepRecorder:
         self.n = 0
         self.step_open = False
         self.out = []
+        self.out_len = 0
+        self.total_out = 0
         self.active = True
         module_globals = getattr(handler, "__globals__", None)
         if module_globals is not None:
@@ -165,9 +177,12 @@ class StepRecorder:
         self.step_open = False
         target = self.handler_frame if self.handler_frame is not None else frame
         variables = self._variables(target) if target is not None else {}
-        self._write({"t": "post", "rid": self.request_id, "n": self.n, "vars": variables,
-                     "out": "".join(self.out)})
+        out = "".join(self.out)
+        if self.out_len > len(out):
+            out += f"… ({self.out_len - len(out)} more characters in the logs)"
+        self._write({"t": "post", "rid": self.request_id, "n": self.n, "vars": variables, "out": out})
         self.out = []
+        self.out_len = 0
 
     def _stop(self, frame) -> None:
         self._write({"t": "truncated", "rid": self.request_id, "n": self.n})

@@ -62,6 +62,12 @@ def _child(cmd: dict, out_fd: int, zygote_pid: int) -> None:
             else:
                 sys.stderr.write(f"{exc.code}\n")
                 code = 1
+        except KeyboardInterrupt:
+            # As CPython does: report, then die of SIGINT so the exit status says so.
+            traceback.print_exc()
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
+            code = 130
         except BaseException:  # noqa: BLE001 - the process must end with a code
             traceback.print_exc()
             code = 1
