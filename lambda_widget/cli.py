@@ -89,13 +89,14 @@ def main(argv: list[str] | None = None) -> int:
             inv = mgr.invoke(name, event)
             invocations.append(inv)
             print(f"=== Invocation {i + 1} of {args.times} ===")
-            print(render_invocation(inv))
+            print(render_invocation(inv, history=list(mgr.history), function=mgr.function(name)))
             print()
         if args.wait is not None:
             reaped = mgr.advance(args.wait)
             print(f"=== {args.wait:g} s later: {len(reaped)} environment(s) reaped ===")
             if reaped and invocations:
-                print(render_invocation(invocations[-1]))
+                print(render_invocation(invocations[-1], history=list(mgr.history),
+                                        function=mgr.function(name)))
             print()
         print(render_pool(mgr))
         failed = [i for i in invocations if i.status != "succeeded"]

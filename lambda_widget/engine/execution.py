@@ -26,10 +26,10 @@ class ExecutionMixin:
         with env.lock:
             env.state = "initializing"
             env.reset_reason = None
-        self._event(env, "init-start")
-        self._changed(env)
         if self._zygote is not None and env.function.runtime == "bundled":
             self._zygote.wait_ready()  # the template's own start-up is not this environment's init
+        self._event(env, "init-start")
+        self._changed(env)
         t0 = time.perf_counter()
         env.spawn(env.environ(self._server.address, self.region, self.account_id), self._launcher,
                   self._zygote)
