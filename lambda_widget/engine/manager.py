@@ -381,17 +381,20 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         inv.touch()
 
     # ------------------------------------------------------------------ shutdown
+    def _terminate_all(self) -> None:
+        with self._lock:
+            envs = list(self._envs)
+            for e in envs:
+                e.state = "terminated"  # no event is routed to them from here on
+        for e in envs:
+            self._terminate(e, "shutdown", already_marked=True)
+
     def reset(self, *, seed: int | None = None, virtual_clock: bool | None = None) -> None:
         """A fresh start: terminate every environment, forget functions and history, and
         restart numbering (env-1, invocation #1) and the clock. ``seed`` makes the request
         ids that follow reproducible (default: the manager's own seed)."""
         self._async.clear()
-        with self._lock:
-            envs = list(self._envs)
-            for e in envs:
-                e.state = "terminated"
-        for e in envs:
-            self._terminate(e, "shutdown", already_marked=True)
+        self._terminate_all()
         with self._lock:
             self._functions.clear()
             self._versions.clear()
@@ -412,12 +415,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         if self._closed:
             return
         self._closed = True
-        with self._lock:
-            envs = list(self._envs)
-            for e in envs:
-                e.state = "terminated"
-        for e in envs:
-            self._terminate(e, "shutdown", already_marked=True)
+        self._terminate_all()
         self._executor.stop()
         self._monitor.stop()
         self._watchdog.stop()
