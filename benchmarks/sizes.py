@@ -1,0 +1,30 @@
+"""How much each case measures: the full run, ``--quick``, and the smoke test's tiny sizes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Sizes:
+    warm_rounds: int = 20  # each round: every contender once per ``warm_per_round``
+    warm_per_round: int = 25
+    direct_batch: int = 2000  # direct calls timed together (one sample = their mean)
+    local_per_round: int = 2  # python-lambda-local forks a process per call: fewer of them
+    cold_rounds: int = 25
+    loop_iterations: int = 1000
+    trace_rounds: int = 15
+    burst: int = 1000
+    burst_rounds: int = 2
+    burst_concurrency: int = 2
+    memory_envs: int = 5
+    scale_envs: int = 50
+
+
+FULL = Sizes()
+QUICK = Sizes(warm_rounds=5, warm_per_round=10, direct_batch=500, local_per_round=1,
+              cold_rounds=5, loop_iterations=1000, trace_rounds=3, burst=100, burst_rounds=1,
+              memory_envs=2, scale_envs=10)
+TINY = Sizes(warm_rounds=1, warm_per_round=2, direct_batch=10, local_per_round=1, cold_rounds=1,
+             loop_iterations=20, trace_rounds=1, burst=4, burst_rounds=1, memory_envs=1,
+             scale_envs=3)
