@@ -357,8 +357,13 @@ class ExecutionEnvironment(HasTraits):
             return []
         cut = data.rfind(b"\n") + 1
         self.trace_offset += cut
+        lines = data[:cut].splitlines()
+        try:  # one parse for the whole trace is several times faster than one per record
+            return json.loads(b"[" + b",".join(lines) + b"]")
+        except ValueError:
+            pass
         records = []
-        for raw in data[:cut].splitlines():
+        for raw in lines:
             try:
                 records.append(json.loads(raw))
             except ValueError:

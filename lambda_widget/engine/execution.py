@@ -110,8 +110,9 @@ class ExecutionMixin:
             headers["Lambda-Runtime-Client-Context"] = json.dumps(client_context)
         log.append(logs.start(rid))
         env.last_memory_mb = env.peak_memory_mb() or getattr(env, "last_memory_mb", None)
-        env.trace_offset = 0
-        _truncate(env.trace_path)
+        if inv.traced:
+            env.trace_offset = 0
+            _truncate(env.trace_path)
         with env.lock:
             env.state = "busy"
             env.current = inv

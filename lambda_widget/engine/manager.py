@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import py_compile
 import random
 import shutil
 import tempfile
@@ -206,6 +207,10 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         path = root / (fn.module.replace(".", "/") + ".py")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(fn.source, encoding="utf-8")
+        try:  # bytecode once per version, not once per environment's init
+            py_compile.compile(str(path), doraise=True)
+        except py_compile.PyCompileError:
+            pass  # a syntax error is the environment's to report, at init (Runtime.UserCodeSyntaxError)
         path.chmod(0o444)  # the task root is read-only on Lambda
 
     def _provision(self, fn: Function) -> None:

@@ -10,11 +10,14 @@ the environment's log pipe. It reaps its children and reports their exit codes.
 
 from __future__ import annotations
 
+# The imports marked F401 preload what every environment needs, so children inherit them
+# already imported (ctypes for PR_SET_PDEATHSIG; encodings.idna, which socket.create_connection
+# imports on first use).
 import argparse
 import atexit
+import ctypes  # noqa: F401
+import encodings.idna  # noqa: F401
 import gc
-
-# Preload what every environment needs, so children inherit it already imported.
 import http.client  # noqa: F401
 import importlib  # noqa: F401
 import json

@@ -20,6 +20,21 @@ def set_html(widget: widgets.HTML, value: str) -> None:
             widget.value = value
 
 
+def _parts(widget: Any) -> list[widgets.Widget]:
+    """The Layout and Style models a widget creates for itself (they are widgets too)."""
+    return [p for p in (getattr(widget, "layout", None), getattr(widget, "style", None))
+            if isinstance(p, widgets.Widget)]
+
+
+def close_tree(widget: widgets.Widget) -> None:
+    """Close a widget, its children and their layout/style models, so nothing stays registered."""
+    for child in getattr(widget, "children", ()):
+        close_tree(child)
+    for part in _parts(widget):
+        part.close()
+    widget.close()
+
+
 class ViewMixin:
     """A view is a live widget, static HTML of the same content, and short deterministic text."""
 
@@ -62,7 +77,9 @@ class ViewMixin:
                     pass
             self._coalescer.close()
         for child in self._owned_widgets():
-            child.close()
+            close_tree(child)
+        for part in _parts(self):
+            part.close()
         super().close()  # type: ignore[misc]
 
     def _owned_widgets(self) -> list[widgets.Widget]:

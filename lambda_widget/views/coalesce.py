@@ -2,12 +2,48 @@
 
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
+
+
+class _Scheduler:
+    """One daemon thread runs every view's due renders (not a new thread per render)."""
+
+    def __init__(self) -> None:
+        self._cv = threading.Condition()
+        self._heap: list[tuple[float, int, list]] = []
+        self._seq = 0
+        self._thread: threading.Thread | None = None
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> list:
+        """Schedule ``fn``; returns a handle whose ``handle[0] = True`` cancels it."""
+        handle = [False, fn]
+        with self._cv:
+            self._seq += 1
+            heapq.heappush(self._heap, (time.monotonic() + delay, self._seq, handle))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="lambda-views", daemon=True)
+                self._thread.start()
+            self._cv.notify()
+        return handle
+
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    self._cv.wait(None if not self._heap else self._heap[0][0] - time.monotonic())
+                _, _, handle = heapq.heappop(self._heap)
+            if not handle[0]:
+                handle[1]()
+
+
+_scheduler = _Scheduler()
 
 
 class Coalescer:
@@ -22,7 +58,7 @@ class Coalescer:
         self.interval = interval
         self._lock = threading.Lock()
         self._render_lock = threading.Lock()
-        self._timer: threading.Timer | None = None
+        self._timer: list | None = None
         self._closed = False
 
     @property
@@ -34,10 +70,7 @@ class Coalescer:
         with self._lock:
             if self._closed or self._timer is not None:
                 return
-            timer = threading.Timer(self.interval, self._fire)
-            timer.daemon = True
-            self._timer = timer
-        timer.start()
+            self._timer = _scheduler.call_later(self.interval, self._fire)
 
     def _fire(self) -> None:
         with self._lock:
@@ -64,7 +97,7 @@ class Coalescer:
             timer, self._timer = self._timer, None
             closed = self._closed
         if timer is not None:
-            timer.cancel()
+            timer[0] = True
         if not closed:
             self.render_now()
 
@@ -73,4 +106,4 @@ class Coalescer:
             self._closed = True
             timer, self._timer = self._timer, None
         if timer is not None:
-            timer.cancel()
+            timer[0] = True
