@@ -140,13 +140,16 @@ class ExecutionEnvironment(HasTraits):
         self.lock = threading.RLock()
         self.output = Output()
         self.outcomes: queue.Queue = queue.Queue()
-        self.delivery: queue.Queue = queue.Queue()
+        self.pending = None  # an event waiting for the runtime's next /next
+        self.waiter = None  # answers the runtime's parked /next request
         self.polling = False
         self.frozen = False
         self.killing = False
         self.peak_rss = 0
         self.limit_hit: str | None = None
         self.spawning = False
+        self._status_fd: int | None = None
+        self._status_pid: int | None = None
 
     # -- facts -----------------------------------------------------------------
     @property
@@ -246,7 +249,8 @@ class ExecutionEnvironment(HasTraits):
         """Start a fresh process (a new init). ``/tmp`` is kept."""
         self.output = Output()
         self.outcomes = queue.Queue()
-        self.delivery = queue.Queue()
+        self.pending = None
+        self.waiter = None
         self.polling = False
         self.frozen = False
         self.killing = False
@@ -306,7 +310,6 @@ class ExecutionEnvironment(HasTraits):
             return None
         self.killing = True
         proc.lw_killed = True  # type: ignore[attr-defined]
-        self.delivery.put(None)  # release a /next waiter
         if proc.returncode is None:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -324,6 +327,7 @@ class ExecutionEnvironment(HasTraits):
 
     def close(self) -> None:
         """Remove the environment's directory (its /tmp goes with it)."""
+        self._close_status()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def peak_memory_mb(self) -> int | None:
@@ -337,15 +341,26 @@ class ExecutionEnvironment(HasTraits):
         return max(own, -(-self.peak_rss // 2**20))
 
     def _vm_hwm_mb(self) -> int | None:
+        # /proc/<pid>/status is regenerated on every read: keep it open and pread it.
         try:
-            with open(f"/proc/{self.pid}/status", encoding="ascii") as f:
-                for line in f:
-                    if line.startswith("VmHWM:"):
-                        kb = int(line.split()[1])
-                        return -(-kb // 1024)
+            if self._status_fd is None or self._status_pid != self.pid:
+                self._close_status()
+                self._status_fd = os.open(f"/proc/{self.pid}/status", os.O_RDONLY)
+                self._status_pid = self.pid
+            data = os.pread(self._status_fd, 8192, 0)
+            at = data.index(b"VmHWM:")
+            kb = int(data[at + 6:data.index(b"kB", at)])
+            return -(-kb // 1024)
         except (OSError, ValueError):
             return None
-        return None
+
+    def _close_status(self) -> None:
+        if self._status_fd is not None:
+            try:
+                os.close(self._status_fd)
+            except OSError:
+                pass
+            self._status_fd = None
 
     def read_trace(self) -> list[dict]:
         """Trace records written since the last read."""

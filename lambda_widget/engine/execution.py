@@ -41,6 +41,7 @@ class ExecutionMixin:
         ms = (time.perf_counter() - t0) * 1000
         kind = item[0]
         if kind == "ready":
+            env.last_memory_mb = env.peak_memory_mb()  # what a crash in the first invocation reports
             self._event(env, "init-done")
             return "ready", ms, None
         if kind == "init-error":
@@ -109,7 +110,6 @@ class ExecutionMixin:
         if client_context is not None:
             headers["Lambda-Runtime-Client-Context"] = json.dumps(client_context)
         log.append(logs.start(rid))
-        env.last_memory_mb = env.peak_memory_mb() or getattr(env, "last_memory_mb", None)
         if inv.traced:
             env.trace_offset = 0
             _truncate(env.trace_path)
@@ -119,8 +119,13 @@ class ExecutionMixin:
             env.polling = False
             env.thaw()
             env.invocations += 1
+            delivery = Delivery(rid, payload, headers)
+            send, env.waiter = env.waiter, None
+            if send is None:
+                env.pending = delivery  # the runtime has not asked yet: /next will find it
             t0 = time.perf_counter()  # Duration and the timeout start when the event is handed over
-            env.delivery.put(Delivery(rid, payload, headers))
+        if send is not None:
+            send(delivery)
         self._event(env, "invoke", request_id=rid)
         self._changed(env)
         try:
@@ -252,7 +257,7 @@ class ExecutionMixin:
         with env.lock:
             env.state = "idle"
             env.current = None
-            if env.polling and env.delivery.empty():
+            if env.polling and env.pending is None:
                 env.freeze()
         self._event(env, "idle", env.reset_reason or "")
 

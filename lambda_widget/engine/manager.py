@@ -38,7 +38,7 @@ from lambda_widget.engine.execution import INIT_LIMIT, ExecutionMixin
 from lambda_widget.engine.monitor import Monitor
 from lambda_widget.engine.records import Function, Invocation, LifecycleEvent
 from lambda_widget.engine.routing import RoutingMixin
-from lambda_widget.engine.runtime_api import Delivery, RuntimeApiServer
+from lambda_widget.engine.runtime_api import CLOSE, RuntimeApiServer
 from lambda_widget.engine.validation import MAX_SYNC_REQUEST, encode_event, validate_config
 from lambda_widget.engine.watchdog import Watchdog
 from lambda_widget.engine.workers import Workers
@@ -302,16 +302,22 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
             inv._cancel_requested = True
 
     # ------------------------------------------------------------------ runtime API callbacks
-    def _on_next(self, env: ExecutionEnvironment) -> Delivery | None:
+    def _on_next(self, env: ExecutionEnvironment, send) -> object:
+        """The runtime asks for the next event: hand over a waiting one, or park the request
+        (``send`` answers it later) and freeze the environment if it is idle."""
         with env.lock:
             if env.killing:
-                return None
+                return CLOSE
+            if env.pending is not None:
+                delivery, env.pending = env.pending, None
+                return delivery
+            env.waiter = send
             env.polling = True
             if env.state == "initializing":
                 env.outcomes.put(("ready",))
-            elif env.state == "idle" and env.delivery.empty():
+            elif env.state == "idle":
                 env.freeze()
-        return env.delivery.get()
+        return None
 
     def _on_outcome(self, env: ExecutionEnvironment, item: tuple) -> None:
         env.outcomes.put(item)

@@ -33,6 +33,9 @@ MAX_RESPONSE = 6_291_556  # the limit Lambda quotes in its ResponseSizeTooLarge 
 http.client._MAXLINE = max(http.client._MAXLINE, 1 << 22)  # noqa: SLF001
 
 
+CLOSE = object()  # on_next's answer when the environment is shutting down
+
+
 class Delivery:
     """An event on its way to a runtime: the body and the /next headers."""
 
@@ -80,12 +83,23 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path != PREFIX + "/invocation/next":
             self._send(404, {"errorMessage": "Not found", "errorType": "NotFound"})
             return
-        delivery = self.server.on_next(env)
-        if delivery is None:  # the environment is being shut down
+        result = self.server.on_next(env, self.send_delivery)
+        if result is CLOSE:  # the environment is being shut down
             self.close_connection = True
-            return
-        headers = dict(delivery.headers)
-        self._send(200, delivery.body, headers)
+        elif result is not None:  # an event was already waiting
+            self.send_delivery(result)
+        # Otherwise the request is parked: the invoking thread answers it with send_delivery
+        # when an event comes, and this thread goes back to reading the connection.
+
+    def send_delivery(self, delivery: Delivery) -> None:
+        """Answer this connection's pending ``/next`` with an event (callable from any thread)."""
+        head = [b"HTTP/1.1 200 OK"]
+        head += [f"{k}: {v}".encode("latin-1", "replace") for k, v in delivery.headers.items()]
+        head.append(b"Content-Length: " + str(len(delivery.body)).encode())
+        try:
+            self.connection.sendall(b"\r\n".join(head) + b"\r\n\r\n" + delivery.body)
+        except OSError:
+            pass  # the runtime is gone; its exit is reported by the monitor
 
     def do_POST(self) -> None:  # noqa: N802
         env = self._environment()
@@ -127,7 +141,7 @@ class RuntimeApiServer(ThreadingHTTPServer):
     block_on_close = False
 
     def __init__(self, environments: Callable[[], list[ExecutionEnvironment]],
-                 on_next: Callable[[ExecutionEnvironment], Delivery | None],
+                 on_next: Callable[[ExecutionEnvironment, Callable[[Delivery], None]], object],
                  on_outcome: Callable[[ExecutionEnvironment, tuple], None]) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.environments = environments
