@@ -204,7 +204,7 @@ class ExecutionMixin:
                                report_status, report_type))
 
         records = env.read_trace() if inv.traced else []
-        body_steps, facts = steps.from_trace(records, rid)
+        body_steps, facts = steps.from_trace(records, rid, fn.source)
         if not inv.traced:
             body_steps = [steps.untraced(lines)]
         first_use = env.provisioned and env.invocations == 1 and not cold

@@ -75,26 +75,28 @@ def opening(cold: bool, reason: str | None, init_output: str = "", init_error: d
     return [first, second]
 
 
-def from_trace(records: list[dict], request_id: str) -> tuple[list[Step], dict]:
+def from_trace(records: list[dict], request_id: str, source: str = "") -> tuple[list[Step], dict]:
     """Line steps from the runtime's records, plus facts (entry vars, globals, truncation)."""
     facts: dict = {"entry": {}, "globals_before": {}, "globals_after": {}, "truncated": False,
                    "returned": False}
+    lines = source.splitlines()
     steps: list[Step] = []
-    by_number: dict[int, Step] = {}
+
+    def close_last(rec: dict) -> None:
+        if steps and "pv" in rec:
+            steps[-1].variables = rec["pv"]
+            steps[-1].output = rec.get("po", "").rstrip("\n")
+
     for rec in records:
-        if rec.get("rid") != request_id:
+        if rec.get("rid", request_id) != request_id:
             continue
         kind = rec.get("t")
+        if kind in ("step", "return", "truncated", "post"):
+            close_last(rec)
         if kind == "step":
-            step = Step(0, "Run handler code", ACTIVE, rec.get("src", ""), kind="line",
-                        line=rec.get("line"))
-            steps.append(step)
-            by_number[rec["n"]] = step
-        elif kind == "post":
-            step = by_number.get(rec.get("n"))
-            if step is not None:
-                step.variables = rec.get("vars", {})
-                step.output = rec.get("out", "").rstrip("\n")
+            line = rec.get("line")
+            src = rec.get("src") or (lines[line - 1].strip() if line and 0 < line <= len(lines) else "")
+            steps.append(Step(0, "Run handler code", ACTIVE, src, kind="line", line=line))
         elif kind == "entry":
             facts["entry"] = rec.get("vars", {})
         elif kind == "globals":

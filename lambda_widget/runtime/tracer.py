@@ -6,10 +6,11 @@ Record types (``t``):
 
 - ``entry``: variables when the handler is called (before its first line)
 - ``globals``: module globals before / after the call
-- ``step``: a line starts (``n``, ``line``, ``src``, ``fn``)
-- ``post``: a line finished (``n``, ``vars``, ``out``)
-- ``return`` / ``raise``: the handler frame returned or raised
-- ``truncated``: the step cap was reached; tracing stopped
+- ``step``: a line starts (``n``, ``line``, ``fn``); ``pv`` / ``po`` are the variables after
+  the previous step and what it printed (one record a line keeps tracing cheap)
+- ``return``: the handler frame returned (or raised); ``pv`` / ``po`` close the last step
+- ``truncated``: the step cap was reached; tracing stopped (``pv`` / ``po`` as above)
+- ``post``: closes the last step when none of the above did
 """
 
 from __future__ import annotations
@@ -69,11 +70,6 @@ class StepRecorder:
                 self.track.append((expr, compile(expr, "<track>", "eval")))
             except SyntaxError:
                 self.track.append((expr, None))
-        try:
-            with open(filename, encoding="utf-8") as f:
-                self.lines = f.read().splitlines()
-        except OSError:
-            self.lines = []
         self.active = False
         self.out: list[str] = []
         self.out_len = 0
@@ -137,7 +133,10 @@ class StepRecorder:
             return handler(event, context)
         finally:
             sys.settrace(None)
-            self._close_step(None)
+            record = self._close_step(None)
+            if record:  # the handler frame never returned normally (e.g. tracing stopped)
+                record["t"] = "post"
+                self._write(record)
             self.active = False
             if module_globals is not None:
                 self._write({"t": "globals", "rid": request_id, "when": "after",
@@ -153,39 +152,38 @@ class StepRecorder:
 
     def _local_trace(self, frame, event, arg):
         if event == "line":
-            self._close_step(frame)
+            # One record a line: it opens this step and carries what the previous one left.
+            record = self._close_step(frame)
             if self.n >= self.max_steps:
+                record.update(t="truncated", n=self.n)
+                self._write(record)
                 self._stop(frame)
                 return None
             self.n += 1
-            lineno = frame.f_lineno
-            src = self.lines[lineno - 1].strip() if 0 < lineno <= len(self.lines) else ""
-            self._write({"t": "step", "rid": self.request_id, "n": self.n, "line": lineno,
-                         "src": src, "fn": frame.f_code.co_name})
+            record.update(t="step", n=self.n, line=frame.f_lineno, fn=frame.f_code.co_name)
+            self._write(record)
             self.step_open = True
-        elif frame is self.handler_frame:
-            if event == "exception":
-                self.exc_seen = arg[0].__name__
-            elif event == "return":
-                self._close_step(frame)
-                self._write({"t": "return", "rid": self.request_id, "line": frame.f_lineno})
+        elif frame is self.handler_frame and event == "return":
+            record = self._close_step(frame)
+            record.update(t="return", line=frame.f_lineno)
+            self._write(record)
         return self._local_trace
 
-    def _close_step(self, frame) -> None:
+    def _close_step(self, frame) -> dict:
+        """The open step's variables (``pv``) and output (``po``), for the next record."""
         if not self.step_open:
-            return
+            return {}
         self.step_open = False
         target = self.handler_frame if self.handler_frame is not None else frame
         variables = self._variables(target) if target is not None else {}
         out = "".join(self.out)
         if self.out_len > len(out):
             out += f"… ({self.out_len - len(out)} more characters in the logs)"
-        self._write({"t": "post", "rid": self.request_id, "n": self.n, "vars": variables, "out": out})
         self.out = []
         self.out_len = 0
+        return {"pv": variables, "po": out}
 
     def _stop(self, frame) -> None:
-        self._write({"t": "truncated", "rid": self.request_id, "n": self.n})
         sys.settrace(None)
         while frame is not None:
             frame.f_trace = None
