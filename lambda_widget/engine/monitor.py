@@ -63,7 +63,8 @@ class Monitor:
                 self.selector.register(pidfd, selectors.EVENT_READ, ("exit", (env, proc, pidfd)))
             if proc.stdout is not None:
                 try:
-                    self.selector.register(proc.stdout.fileno(), selectors.EVENT_READ, ("out", env))
+                    self.selector.register(proc.stdout.fileno(), selectors.EVENT_READ,
+                                           ("out", (env, proc, pidfd is None)))
                 except (ValueError, KeyError, OSError):
                     pass
 
@@ -78,22 +79,16 @@ class Monitor:
                     except BlockingIOError:
                         pass
                 elif kind == "out":
-                    if not data.read_output():
+                    env, proc, exit_on_eof = data
+                    if not env.read_output():
                         self._unregister(key.fd)
+                        if exit_on_eof:  # no pidfd (Linux < 5.3): the pipe's end is the exit
+                            self._exited(env, proc)
                 else:
                     env, proc, pidfd = data
                     self._unregister(pidfd)
                     os.close(pidfd)
-                    try:
-                        code = proc.wait(timeout=5)
-                    except Exception:  # noqa: BLE001 - reaped elsewhere
-                        code = proc.returncode
-                    env.read_output()
-                    if proc.stdout is not None and not proc.stdout.closed:
-                        self._unregister(proc.stdout.fileno())
-                        with env.output.lock:
-                            proc.stdout.close()
-                    self.on_exit(env, proc, code)
+                    self._exited(env, proc)
             self.on_tick()
         for key in list(self.selector.get_map().values()):
             if key.data[0] == "exit":
@@ -101,6 +96,18 @@ class Monitor:
         self.selector.close()
         os.close(self._wake_r)
         os.close(self._wake_w)
+
+    def _exited(self, env: ExecutionEnvironment, proc) -> None:
+        try:
+            code = proc.wait(timeout=5)
+        except Exception:  # noqa: BLE001 - reaped elsewhere
+            code = proc.returncode
+        env.read_output()
+        if proc.stdout is not None and not proc.stdout.closed:
+            self._unregister(proc.stdout.fileno())
+            with env.output.lock:
+                proc.stdout.close()
+        self.on_exit(env, proc, code)
 
     def _unregister(self, fd: int) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
@@ -36,16 +37,17 @@ def close_tree(widget: widgets.Widget) -> None:
 
 
 class ViewMixin:
-    """A view is a live widget, static HTML of the same content, and short deterministic text."""
+    """A view is a live widget, static HTML of the same content, and short deterministic text.
+
+    Each view class defines ``static_html() -> str``, ``plain_text() -> str`` and
+    ``refresh()`` (render now from the records; also what the coalescer calls).
+    """
 
     _coalescer: Coalescer | None = None
     _observed: list[tuple[Any, str]]
-
-    def static_html(self) -> str:
-        raise NotImplementedError
-
-    def plain_text(self) -> str:
-        raise NotImplementedError
+    static_html: Callable[[], str]
+    plain_text: Callable[[], str]
+    refresh: Callable[[], None]
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         data = super()._repr_mimebundle_(**kwargs) or {}  # type: ignore[misc]
@@ -58,10 +60,6 @@ class ViewMixin:
         self._observed = getattr(self, "_observed", [])
         record.observe(coalescer.poke, name)
         self._observed.append((record, name))
-
-    def refresh(self) -> None:
-        """Render now from the records (also what the coalescer calls)."""
-        raise NotImplementedError
 
     def flush(self) -> None:
         """Render the records as they are now (instead of waiting for the coalesced render)."""
