@@ -10,6 +10,7 @@ import json
 import py_compile
 import random
 import shutil
+import signal
 import tempfile
 import threading
 import time
@@ -246,6 +247,9 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         ``invocation_type="Event"`` queues the event and returns its record at once (status
         ``queued``); ``"DryRun"`` only validates.
         """
+        if invocation_type == "RequestResponse" and threading.current_thread() is threading.main_thread():
+            inv, payload = self._admit(name, event, invocation_type)
+            return self._invoke_here(inv, payload, client_context)
         future = self.submit(name, event, invocation_type=invocation_type,
                              client_context=client_context)
         if invocation_type == "Event":
@@ -260,6 +264,19 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
     def submit(self, name: str, event: Any = None, *, invocation_type: str = "RequestResponse",
                client_context: dict | None = None) -> Future:
         """Queue one invocation; returns a Future of its Invocation (``future.invocation`` at once)."""
+        inv, payload = self._admit(name, event, invocation_type)
+        if invocation_type == "DryRun":
+            future: Future = Future()
+            future.set_result(inv)
+        elif invocation_type == "Event":
+            future = self._executor.submit(self._run_event, inv, payload, inv, 0)
+        else:
+            future = self._executor.submit(self._run, inv, payload, client_context)
+        future.invocation = inv  # type: ignore[attr-defined]
+        return future
+
+    def _admit(self, name: str, event: Any, invocation_type: str) -> tuple[Invocation, bytes]:
+        """Validate a request as the Invoke API does and record it (status queued)."""
         self._check_open()
         if invocation_type not in ("RequestResponse", "Event", "DryRun"):
             raise InvalidParameterValueException(
@@ -282,15 +299,35 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
             if len(self.history) > self.max_history:
                 del self.history[: len(self.history) - self.max_history]
         self._changed(inv)
-        if invocation_type == "DryRun":
-            future: Future = Future()
-            future.set_result(inv)
-        elif invocation_type == "Event":
-            future = self._executor.submit(self._run_event, inv, payload, inv, 0)
-        else:
-            future = self._executor.submit(self._run, inv, payload, client_context)
-        future.invocation = inv  # type: ignore[attr-defined]
-        return future
+        return inv, payload
+
+    def _invoke_here(self, inv: Invocation, payload: bytes, client_context: dict | None) -> Invocation:
+        """A blocking invoke from the main thread runs on it: no hand-off to a worker and back.
+
+        Ctrl-C must not interrupt the engine halfway through an update, so while the
+        invocation runs SIGINT only asks, from another thread, for it to be cancelled; the
+        KeyboardInterrupt is raised once the environment has been reset.
+        """
+        interrupted: list[bool] = []
+
+        def on_sigint(signum, frame) -> None:
+            if not interrupted:
+                interrupted.append(True)
+                # A thread, because this handler may run while this thread holds a lock cancel() needs.
+                threading.Thread(target=self.cancel, args=(inv,), daemon=True).start()
+
+        try:
+            previous = signal.signal(signal.SIGINT, on_sigint)
+        except ValueError:  # not the main interpreter: the worker path handles Ctrl-C
+            return self._executor.submit(self._run, inv, payload, client_context).result()
+        try:
+            self._run(inv, payload, client_context)
+        finally:
+            # None: the old handler was not set from Python; Python's own is the safe default.
+            signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+        if interrupted:
+            raise KeyboardInterrupt
+        return inv
 
     def cancel(self, inv: Invocation) -> None:
         """Stop a running invocation: its environment is killed and reset."""
