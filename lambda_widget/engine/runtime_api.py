@@ -36,6 +36,16 @@ http.client._MAXLINE = max(http.client._MAXLINE, 1 << 22)  # noqa: SLF001
 CLOSE = object()  # on_next's answer when the environment is shutting down
 
 
+class Headers(dict):
+    """Request headers, looked up without regard to case."""
+
+    def __setitem__(self, key: str, value: str) -> None:
+        super().__setitem__(key.lower(), value)
+
+    def get(self, key: str, default=None):  # type: ignore[override]
+        return super().get(key.lower(), default)
+
+
 class Delivery:
     """An event on its way to a runtime: the body and the /next headers."""
 
@@ -55,6 +65,36 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
         pass
+
+    def parse_request(self) -> bool:
+        """The request line and headers, without http.server's email-based parser.
+
+        Runtimes send a handful of plain headers twice per invocation; the general parser
+        costs more than the rest of the request. Anything unusual goes to the standard one.
+        """
+        words = self.raw_requestline.decode("iso-8859-1").rstrip("\r\n").split()
+        if len(words) != 3 or words[2] not in ("HTTP/1.1", "HTTP/1.0"):
+            return super().parse_request()
+        self.command, self.path, self.request_version = words
+        self.requestline = " ".join(words)
+        headers = Headers()
+        while True:
+            raw = self.rfile.readline(http.client._MAXLINE + 1)  # noqa: SLF001
+            if len(raw) > http.client._MAXLINE:  # noqa: SLF001
+                self.send_error(431, "Line too long")
+                return False
+            if raw in (b"\r\n", b"\n", b""):
+                break
+            key, _, value = raw.decode("iso-8859-1").partition(":")
+            headers[key.strip()] = value.strip()
+        self.headers = headers  # type: ignore[assignment]
+        connection = headers.get("Connection", "").lower()
+        self.close_connection = connection == "close" or (
+            self.request_version == "HTTP/1.0" and connection != "keep-alive")
+        if headers.get("Expect", "").lower() == "100-continue":
+            self.send_response_only(100)
+            self.end_headers()
+        return True
 
     def _send(self, code: int, payload: dict | bytes | None = None,
               headers: dict[str, str] | None = None) -> None:
