@@ -61,6 +61,7 @@ class ExecutionMixin:
         rid = inv.request_id
         inv.cold, inv.cold_reason, inv.container_id = cold, reason, env.id
         inv.started_at = self.clock.now()
+        inv.status = "running"  # one notification: running, and where
         self._changed(inv)
         log: list[str] = []
         init_output: list[str] = []

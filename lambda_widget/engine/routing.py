@@ -21,8 +21,6 @@ class RoutingMixin:
             if getattr(inv, "_cancel_requested", False) or self._closed:
                 self._finish_unrun(inv, "cancelled")
                 return inv
-            inv.status = "running"
-            self._changed(inv)
             env, fn, cold, reason = self._acquire(inv)
             if env is None:
                 self._throttle(inv, fn)

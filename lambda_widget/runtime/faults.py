@@ -113,7 +113,23 @@ def marshal_response(result) -> tuple[bytes, str]:
     return text.encode("utf-8"), "application/json"
 
 
+class _NeedsRawNumbers(Exception):
+    """A Decimal is in the result: only the pure-Python encoder can write its digits as they are."""
+
+
+def _fast_default(obj):
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8")
+    if isinstance(obj, decimal.Decimal):
+        raise _NeedsRawNumbers
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
 def _encode_result(result) -> str:
+    try:  # the C encoder, for the usual result
+        return json.dumps(result, default=_fast_default)
+    except _NeedsRawNumbers:
+        pass
     encoder = _Encoder()
     # float.__repr__ is used by json for floats; _RawNumber overrides it.
     encoder_iter = json.encoder._make_iterencode(  # type: ignore[attr-defined]
