@@ -159,6 +159,13 @@ class ExecutionEnvironment(HasTraits):
     def touch(self) -> None:
         self.revision += 1
 
+    @property
+    def reaps_at(self) -> float | None:
+        """When (manager clock) the reaper ends this environment if no event comes; None if it won't."""
+        if self.state != "idle" or self.provisioned:
+            return None
+        return self.last_used_at + self.function.idle_timeout
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -178,6 +185,7 @@ class ExecutionEnvironment(HasTraits):
             "reset_reason": self.reset_reason,
             "frozen": self.frozen,
             "idle_timeout": self.function.idle_timeout,
+            "reaps_at": self.reaps_at,
         }
 
     def __repr__(self) -> str:

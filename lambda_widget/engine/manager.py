@@ -391,8 +391,8 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         doomed = []
         with self._lock:
             for env in self._envs:
-                if env.state == "idle" and not env.provisioned and \
-                        now - env.last_used_at >= env.function.idle_timeout - 1e-9:
+                reaps_at = env.reaps_at
+                if reaps_at is not None and now >= reaps_at - 1e-9:
                     env.state = "terminated"
                     doomed.append(env)
         for env in doomed:

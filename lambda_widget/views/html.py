@@ -282,8 +282,8 @@ def card_html(env: dict[str, Any], now: float) -> str:
         age = f"age {seconds(now - env['created_at'])}"
         if env.get("provisioned"):
             lines.append(f"{age} · provisioned: never reaped")
-        elif state == "idle":
-            left = env.get("idle_timeout", 0) - (now - env["last_used_at"])
+        elif env.get("reaps_at") is not None:
+            left = env["reaps_at"] - now
             lines.append(f"{age} · reaped in {seconds(max(0.0, left))}" if left > 0 else f"{age} · reaping now")
         else:
             lines.append(f"{age} · {'serving an invocation' if state == 'busy' else 'running init'}")

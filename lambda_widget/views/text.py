@@ -165,8 +165,8 @@ def pool_text(snap: dict[str, Any], *, times: bool = True) -> str:
                 line += f"  [lived {seconds((e.get('ended_at') or now) - e['created_at'])}]"
             elif e.get("provisioned"):
                 line += f"  [age {seconds(now - e['created_at'])}, provisioned: never reaped]"
-            elif e["state"] == "idle":
-                left = max(0.0, e.get("idle_timeout", 0) - (now - e["last_used_at"]))
+            elif e.get("reaps_at") is not None:
+                left = max(0.0, e["reaps_at"] - now)
                 line += f"  [age {seconds(now - e['created_at'])}, reaped in {seconds(left)}]"
             else:
                 line += f"  [age {seconds(now - e['created_at'])}]"
