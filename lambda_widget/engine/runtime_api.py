@@ -8,7 +8,6 @@ any other local process gets 403 and never sees an event.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import re
@@ -29,8 +28,8 @@ _INVOCATION = re.compile(r"^/2018-06-01/runtime/invocation/([^/]+)/(response|err
 MAX_RESPONSE = 6_291_556  # the limit Lambda quotes in its ResponseSizeTooLarge error
 
 # awslambdaric sends its X-Ray error cause as a header, which for a deep stack passes
-# http.client's 64 KiB line limit; Lambda accepts it, so the Runtime API must too.
-http.client._MAXLINE = max(http.client._MAXLINE, 1 << 22)  # noqa: SLF001
+# http.client's 64 KiB line limit; Lambda accepts it, so this server's own parser does too.
+MAX_HEADER_LINE = 1 << 22
 
 
 CLOSE = object()  # on_next's answer when the environment is shutting down
@@ -79,8 +78,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.requestline = " ".join(words)
         headers = Headers()
         while True:
-            raw = self.rfile.readline(http.client._MAXLINE + 1)  # noqa: SLF001
-            if len(raw) > http.client._MAXLINE:  # noqa: SLF001
+            raw = self.rfile.readline(MAX_HEADER_LINE + 1)
+            if len(raw) > MAX_HEADER_LINE:
                 self.send_error(431, "Line too long")
                 return False
             if raw in (b"\r\n", b"\n", b""):
