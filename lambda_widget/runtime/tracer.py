@@ -101,12 +101,13 @@ class StepRecorder:
             if value is self.context:
                 continue
             snap[name] = safe_repr(value)
+        scope = dict(local_ns) if self.track else None  # one copy for every tracked expression
         for expr, code in self.track:
             if code is None:
                 snap[expr] = "<invalid expression>"
                 continue
             try:
-                snap[expr] = safe_repr(eval(code, frame.f_globals, dict(local_ns)))  # noqa: S307
+                snap[expr] = safe_repr(eval(code, frame.f_globals, scope))  # noqa: S307
             except (NameError, UnboundLocalError):
                 snap[expr] = UNDEFINED
             except Exception as exc:  # noqa: BLE001
