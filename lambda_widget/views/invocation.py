@@ -34,6 +34,7 @@ class InvocationView(ViewMixin, widgets.VBox):
         self.manager = manager
         self._lock = threading.RLock()
         self._quiet = False
+        seen = inv.revision
         self._data: dict[str, Any] = inv.to_dict()
         n = len(self._data["steps"])
         first = min(max(step or n, 1), max(n, 1))
@@ -62,6 +63,8 @@ class InvocationView(ViewMixin, widgets.VBox):
         self._watch(inv, "revision", Coalescer(self.refresh, interval))
         self._sync_range(n, first)
         self._render_all()
+        if inv.revision != seen:  # it changed between the snapshot and the subscription
+            self._coalescer.poke()
 
     # ------------------------------------------------------------------ state
     @property
