@@ -124,6 +124,7 @@ def test_stepper_moves_row_line_column_and_node_together(mgr, comms):
 
 def test_a_step_change_from_the_browser_is_one_comm_message(mgr, comms):
     view = seed_view(mgr)
+    view._repr_mimebundle_()  # displayed, as the browser would see it
     clear(comms)
     # What the frontend sends when the slider (or Play, through the jslink) moves.
     view.slider.comm.handle_msg({"content": {"comm_id": view.slider.model_id, "data": {
@@ -257,6 +258,7 @@ def test_function_card_and_history(mgr, comms):
 
 def test_closed_view_stops_observing(mgr, comms):
     view = seed_view(mgr)
+    view._repr_mimebundle_()  # displayed: built and observing
     pool = PoolView(mgr)
     pool.close()
     view.close()
@@ -265,3 +267,37 @@ def test_closed_view_stops_observing(mgr, comms):
     time.sleep(0.4)  # longer than the coalescing interval: a live view would have rendered
     assert pool.renders == before
     assert view.comm is None and view.stage.comm is None
+
+
+def test_an_invocation_view_creates_its_widgets_when_first_displayed(mgr, comms):
+    view = seed_view(mgr)
+    assert comms == []  # not displayed yet: no widget model exists
+    assert "succeeded, cold start" in view.plain_text() and "lw-step-table" in view.static_html()
+    assert view.step == 7 and not view.built
+    mgr.invoke("double", {"value": 1})  # reuses the environment: step 8 is appended meanwhile
+    bundle = view._repr_mimebundle_()
+    assert view.built and 0 < len(comms) <= 20  # layouts and styles are shared among the parts
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == view.comm.comm_id
+    assert (view.slider.max, view.slider.value) == (8, 8)
+    assert "Next event arrives" in view.stage.value
+    made = len(comms)
+    view._repr_mimebundle_()  # displayed again: the same models
+    assert len(comms) == made
+
+
+def test_a_view_placed_in_a_container_is_built(mgr, comms):
+    import ipywidgets as widgets
+
+    view = seed_view(mgr)
+    box = widgets.VBox([view])
+    assert view.built and box.get_state()["children"] == [f"IPY_MODEL_{view.model_id}"]
+    box.close()
+    view.close()
+
+
+def test_a_view_closed_before_display_never_creates_widgets(mgr, comms):
+    view = seed_view(mgr)
+    view.close()
+    assert comms == []
+    with pytest.raises(RuntimeError, match="closed before it was displayed"):
+        view.slider  # noqa: B018

@@ -6,12 +6,15 @@ from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as widgets
+from ipywidgets.widgets.widget_string import HTMLStyle
 
 from lambda_widget.views.coalesce import Coalescer
 
 
-def html_widget() -> widgets.HTML:
-    return widgets.HTML(layout=widgets.Layout(width="100%", margin="0"))
+def html_widget(layout: widgets.Layout | None = None, style: HTMLStyle | None = None) -> widgets.HTML:
+    """An HTML widget filling its row; a view passes one ``layout``/``style`` to share among its parts."""
+    return widgets.HTML(layout=layout or widgets.Layout(width="100%", margin="0"),
+                        style=style or HTMLStyle())
 
 
 def set_html(widget: widgets.HTML, value: str) -> None:
@@ -22,9 +25,10 @@ def set_html(widget: widgets.HTML, value: str) -> None:
 
 
 def _parts(widget: Any) -> list[widgets.Widget]:
-    """The Layout and Style models a widget creates for itself (they are widgets too)."""
-    return [p for p in (getattr(widget, "layout", None), getattr(widget, "style", None))
-            if isinstance(p, widgets.Widget)]
+    """The Layout and Style models a widget has (they are widgets too); none is created by asking."""
+    return [getattr(widget, name) for name in ("layout", "style")
+            if widget.has_trait(name) and widget.trait_has_value(name)
+            and isinstance(getattr(widget, name), widgets.Widget)]
 
 
 def close_tree(widget: widgets.Widget) -> None:
@@ -55,6 +59,10 @@ class ViewMixin:
         data["text/plain"] = self.plain_text()
         return data
 
+    def __repr__(self) -> str:
+        lines = self.plain_text().strip().splitlines()
+        return f"<{type(self).__name__}: {lines[0][:100] if lines else ''}>"
+
     def _watch(self, record: Any, name: str, coalescer: Coalescer) -> None:
         self._coalescer = coalescer
         self._observed = getattr(self, "_observed", [])
@@ -82,3 +90,70 @@ class ViewMixin:
 
     def _owned_widgets(self) -> list[widgets.Widget]:
         return list(getattr(self, "children", ()))
+
+
+class Part:
+    """A child widget of a :class:`LazyView`: reading it builds the view's widgets first."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, view: Any, owner: type | None = None) -> Any:
+        if view is None:
+            return self
+        view.materialize()
+        return view._parts[self.name]  # a closed view keeps its (closed) parts
+
+
+class LazyView(ViewMixin):
+    """A view that creates its widgets, and registers with the front end, when first displayed.
+
+    ``lw.invoke`` returns a view for every invocation; a loop of a thousand of them must
+    not create tens of thousands of widget models nobody looks at. Displaying the view,
+    putting it in a container (``model_id``) or reading one of its :class:`Part` attributes
+    builds it. The class defines ``_build() -> dict[str, Widget]`` (creates the parts with
+    their content and sets ``children``) and ``_start()`` (subscribes to the records; called
+    once the parts are in place).
+    """
+
+    _parts: dict[str, widgets.Widget]
+    _build: Callable[[], dict[str, widgets.Widget]]
+    _start: Callable[[], None]
+    _lazy_state = "new"  # "new" -> "building" -> "built"; "closed" for good
+
+    def open(self) -> None:
+        if self._lazy_state == "built":
+            super().open()  # type: ignore[misc]
+
+    @property
+    def built(self) -> bool:
+        return self._lazy_state == "built"
+
+    def materialize(self) -> None:
+        """Create the widgets and open their comms now (idempotent; a closed view stays closed)."""
+        if self._lazy_state != "new":
+            if "_parts" not in self.__dict__:
+                raise RuntimeError(f"this {type(self).__name__} was closed before it was displayed")
+            return
+        self._lazy_state = "building"
+        self._parts = self._build()
+        self._lazy_state = "built"
+        self._start()
+        self.open()
+
+    @property
+    def model_id(self) -> str:
+        if self._lazy_state == "new":
+            self.materialize()
+        return self.comm.comm_id  # type: ignore[attr-defined]
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        self.materialize()
+        return super()._repr_mimebundle_(**kwargs)
+
+    def close(self) -> None:
+        self._lazy_state = "closed"
+        super().close()
+
+    def _owned_widgets(self) -> list[widgets.Widget]:
+        return list(getattr(self, "_parts", {}).values())

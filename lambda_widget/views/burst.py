@@ -30,9 +30,9 @@ class BurstView(ViewMixin, widgets.HBox):
         self.summary = html_widget()
         names = {i.function_name for i in self.invocations}
         name = function_name or (names.pop() if len(names) == 1 else None)
-        self.pool = PoolView(manager, name, interval=interval)
+        self.pool = PoolView(manager, name, interval=interval,
+                             layout=widgets.Layout(flex="1 1 auto", width="auto", min_width="0"))
         left = widgets.VBox([self.summary, self.progress], layout=widgets.Layout(width="250px", flex="0 0 250px"))
-        self.pool.layout = widgets.Layout(flex="1 1 auto", width="auto", min_width="0")
         super().__init__(children=[left, self.pool], layout=widgets.Layout(width="100%", align_items="flex-start"))
         self.add_class("lw-root")
         self.add_class("lw-burst")

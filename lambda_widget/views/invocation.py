@@ -7,11 +7,13 @@ from contextlib import contextmanager
 from typing import Any
 
 import ipywidgets as widgets
+from ipywidgets.widgets.widget_string import HTMLStyle
 
 from lambda_widget.views import html
-from lambda_widget.views.base import ViewMixin, html_widget, set_html
+from lambda_widget.views.base import LazyView, Part, set_html
 from lambda_widget.views.coalesce import Coalescer
 from lambda_widget.views.moments import key_moments
+from lambda_widget.views.snapshot import history_entry
 from lambda_widget.views.style import style_tag
 from lambda_widget.views.text import plain_invocation
 
@@ -20,13 +22,23 @@ BUTTONS = (("First", "step-backward", "lw-first"), ("Prev", "chevron-left", "lw-
            ("Next", "chevron-right", "lw-next"), ("Last", "step-forward", "lw-last"))
 
 
-class InvocationView(ViewMixin, widgets.VBox):
+class InvocationView(LazyView, widgets.VBox):
     """An invocation as it runs and after: moving the stepper moves the highlighted table row,
     flow node, source line and tracker column together (one comm message per move).
 
     It keeps observing the invocation after it finished: a step appended when its
-    environment is reaped or reused shows up too.
+    environment is reaped or reused shows up too. Its widgets are created when it is first
+    displayed (see :class:`LazyView`); before that it costs no widget models.
     """
+
+    head = Part()
+    stage = Part()
+    details = Part()
+    play = Part()
+    slider = Part()
+    link = Part()
+    buttons = Part()
+    stepper = Part()
 
     def __init__(self, inv: Any, manager: Any = None, *, step: int | None = None,
                  interval: float = 0.05) -> None:
@@ -34,69 +46,90 @@ class InvocationView(ViewMixin, widgets.VBox):
         self.manager = manager
         self._lock = threading.RLock()
         self._quiet = False
-        seen = inv.revision
-        self._data: dict[str, Any] = inv.to_dict()
-        n = len(self._data["steps"])
-        first = min(max(step or n, 1), max(n, 1))
-        self.head, self.stage, self.details = html_widget(), html_widget(), html_widget()
-        self.play = widgets.Play(min=1, max=max(n, 1), value=first, interval=900, step=1,
-                                 description="Play", show_repeat=False,
-                                 layout=widgets.Layout(width="auto"))
-        self.slider = widgets.IntSlider(min=1, max=max(n, 1), value=first, description="Step",
-                                        continuous_update=True, layout=widgets.Layout(width="340px"))
-        self.link = widgets.jslink((self.play, "value"), (self.slider, "value"))
-        self.buttons: dict[str, widgets.Button] = {}
+        self._first_step = step
+        self._interval = interval
+        self._data: dict[str, Any] | None = None
+        super().__init__(_dom_classes=("lw-root", "lw-invocation"))
+
+    def _build(self) -> dict[str, Any]:
+        seen = self.inv.revision
+        data = self._data = self.inv.to_dict()
+        n = len(data["steps"])
+        first = min(max(self._first_step or n, 1), max(n, 1))
+        self._seen = seen
+        # One Layout and one Style per kind, shared by the parts: fewer models to create and sync.
+        full, auto = widgets.Layout(width="100%", margin="0"), widgets.Layout(width="auto")
+        html_style, button_style = HTMLStyle(), widgets.ButtonStyle()
+        head, stage, details = (widgets.HTML(value, layout=full, style=html_style) for value in
+                                (style_tag() + html.header_html(data), html.stage_html(data, first if n else None),
+                                 html.details_html(data, self._moments(data))))
+        play = widgets.Play(min=1, max=max(n, 1), value=first, interval=900, step=1, description="Play",
+                            show_repeat=False, disabled=n == 0, layout=auto)
+        slider = widgets.IntSlider(min=1, max=max(n, 1), value=first, description="Step", disabled=n == 0,
+                                   continuous_update=True, layout=widgets.Layout(width="340px"))
+        link = widgets.jslink((play, "value"), (slider, "value"))
+        buttons: dict[str, widgets.Button] = {}
         for name, icon, cls in BUTTONS:
-            button = widgets.Button(description=name, icon=icon, tooltip=f"{name} step",
-                                    layout=widgets.Layout(width="auto"))
-            button.add_class(cls)
+            button = widgets.Button(description=name, icon=icon, tooltip=f"{name} step", disabled=n == 0,
+                                    layout=auto, style=button_style, _dom_classes=(cls,))
             button.on_click(self._on_button)
-            self.buttons[name] = button
-        self.stepper = widgets.HBox([self.play, self.slider, *self.buttons.values()],
-                                    layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
-        self.stepper.add_class("lw-stepper")
-        super().__init__(children=[self.head, self.stepper, self.stage, self.details],
-                         layout=widgets.Layout(width="100%"))
-        self.add_class("lw-root")
-        self.add_class("lw-invocation")
-        self.slider.observe(self._on_step, "value")
-        self._watch(inv, "revision", Coalescer(self.refresh, interval))
-        self._sync_range(n, first)
-        self._render_all()
-        if inv.revision != seen:  # it changed between the snapshot and the subscription
+            buttons[name] = button
+        stepper = widgets.HBox([play, slider, *buttons.values()], _dom_classes=("lw-stepper",),
+                               layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
+        self.layout = full
+        self.children = [head, stepper, stage, details]
+        return {"head": head, "stage": stage, "details": details, "play": play, "slider": slider,
+                "link": link, "buttons": buttons, "stepper": stepper}
+
+    def _start(self) -> None:
+        self._parts["slider"].observe(self._on_step, "value")
+        self._watch(self.inv, "revision", Coalescer(self.refresh, self._interval))
+        if self.inv.revision != self._seen:  # it changed between the snapshot and the subscription
             self._coalescer.poke()
 
     # ------------------------------------------------------------------ state
     @property
     def step(self) -> int | None:
         """The stepper's step (1-based), or None before any step is recorded."""
+        if not self.built:
+            n = len(self.inv.steps)
+            return min(max(self._first_step or n, 1), n) if n else None
         return self.slider.value if self._data["steps"] else None
 
     @step.setter
     def step(self, value: int) -> None:
         self.slider.value = value
 
-    def moments(self) -> list[str]:
-        return key_moments(self._data, self._history(), self._function())
+    def _current(self) -> dict[str, Any]:
+        """The invocation as last rendered (as it is now, before the view is built)."""
+        return self._data if self.built and self._data is not None else self.inv.to_dict()
 
-    def _history(self) -> list[dict[str, Any]] | None:
+    def moments(self) -> list[str]:
+        return self._moments(self._current())
+
+    def _moments(self, data: dict[str, Any]) -> list[str]:
+        return key_moments(data, self._history(data), self._function(data))
+
+    def _history(self, me: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """Earlier invocations in the same environment, as much of them as the key moments read."""
         if self.manager is None:
             return None
-        me, earlier = self._data, []
         if me["container_id"] is None:
             return []
+        earlier = []
         for h in reversed(list(self.manager.history)):
             if h.container_id == me["container_id"] and h.number < me["number"]:
                 earlier.append(h)
                 if len(earlier) == HISTORY_LOOKBACK:
                     break
-        return [h.to_dict() for h in reversed(earlier)]
+        earlier.reverse()
+        return [history_entry(h, steps=h is earlier[-1]) for h in earlier]
 
-    def _function(self) -> dict[str, Any] | None:
+    def _function(self, me: dict[str, Any]) -> dict[str, Any] | None:
         if self.manager is None:
             return None
-        fn = next((f for f in self.manager.versions(self._data["function_name"])
-                   if f.version == self._data["version"]), None)
+        fn = next((f for f in self.manager.versions(me["function_name"])
+                   if f.version == me["version"]), None)
         return fn.to_dict() if fn is not None else None
 
     # ------------------------------------------------------------------ rendering
@@ -132,7 +165,7 @@ class InvocationView(ViewMixin, widgets.VBox):
         data, step = self._data, self.step
         set_html(self.head, style_tag() + html.header_html(data))
         set_html(self.stage, html.stage_html(data, step))
-        set_html(self.details, html.details_html(data, self.moments()))
+        set_html(self.details, html.details_html(data, self._moments(data)))
 
     def _on_step(self, change: dict[str, Any]) -> None:
         if self._quiet:
@@ -148,11 +181,12 @@ class InvocationView(ViewMixin, widgets.VBox):
     # ------------------------------------------------------------------ representations
     def static_html(self) -> str:
         with self._lock:
-            return html.invocation_page(self._data, self.step, self.moments())
+            data = self._current()
+            return html.invocation_page(data, self.step, self._moments(data))
 
     def plain_text(self) -> str:
-        return plain_invocation(self._data)
+        return plain_invocation(self._current())
 
     def _owned_widgets(self) -> list[widgets.Widget]:
-        named = [getattr(self, n, None) for n in ("head", "stage", "details", "stepper", "link", "play", "slider")]
-        return [w for w in named if w is not None] + list(getattr(self, "buttons", {}).values())
+        parts = dict(getattr(self, "_parts", {}))
+        return [*parts.pop("buttons", {}).values(), *parts.values()]

@@ -20,12 +20,13 @@ class PoolView(ViewMixin, widgets.VBox):
     Renders at most once per ``interval`` seconds however fast the manager changes.
     """
 
-    def __init__(self, manager: Any, function_name: str | None = None, *, interval: float = 0.15) -> None:
+    def __init__(self, manager: Any, function_name: str | None = None, *, interval: float = 0.15,
+                 layout: widgets.Layout | None = None) -> None:
         self.manager = manager
         self.function_name = function_name
         self.renders = 0
         self.body = html_widget()
-        super().__init__(children=[self.body], layout=widgets.Layout(width="100%"))
+        super().__init__(children=[self.body], layout=layout or widgets.Layout(width="100%"))
         self.add_class("lw-root")
         self.add_class("lw-pool")
         self._snap = pool_snapshot(manager, function_name)

@@ -49,3 +49,11 @@ def function_stats(manager: Any, name: str) -> dict[str, Any]:
     return {"latest_version": latest, "environments": len(live),
             "busy": sum(e.state in ("busy", "initializing") for e in live),
             "invocations": len(invs), "cold": sum(i.cold is True for i in invs)}
+
+
+def history_entry(inv: Any, *, steps: bool = False) -> dict[str, Any]:
+    """The parts of an earlier invocation that key moments cite (its steps only if asked)."""
+    return {"number": inv.number, "container_id": inv.container_id, "cold": inv.cold,
+            "status": inv.status, "globals_before": dict(inv.globals_before),
+            "globals_after": dict(inv.globals_after),
+            "steps": [s.to_dict() for s in list(inv.steps)] if steps else []}
