@@ -139,7 +139,8 @@ class Zygote:
             self._pending[ident] = box
         read_fd, write_fd = os.pipe()
         try:
-            msg = json.dumps({"id": ident, "env": environ, "cwd": cwd, "options": options}).encode()
+            body = json.dumps({"env": environ, "cwd": cwd, "options": options})
+            msg = b"%d\n%s" % (ident, body.encode())
             socket.send_fds(self.sock, [msg], [write_fd])
         except OSError as exc:
             os.close(read_fd)

@@ -55,17 +55,68 @@ def load_handler(handler: str):
                              f"Handler '{fname}' missing on module '{modname}'") from None
 
 
+_prctl = None  # libc's prctl, looked up once (in the zygote, before it forks)
+_sink: LogSink | None = None  # the log sink the zygote built for every environment
+
+
 def die_with_parent(parent: int) -> None:
     """Be killed when the process that started us dies (the kernel, even on SIGKILL)."""
+    global _prctl
     try:
-        import ctypes
+        if _prctl is None:
+            import ctypes
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+            _prctl = ctypes.CDLL(None, use_errno=True).prctl
+        _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         return
     if parent and os.getppid() != parent:
         os._exit(1)
+
+
+def prepare() -> None:
+    """In the zygote, before it forks: build what every environment sets up the same way.
+
+    Objects built here stay in pages the environments share; built after the fork, each
+    environment would hold its own copy.
+    """
+    global _sink
+    _sink = LogSink()
+    _sink.install()
+    _rehearse_import()
+
+
+def _rehearse_import() -> None:
+    """Import a throwaway handler module, from source then from bytecode, and forget it.
+
+    Runs importlib's path finders and loaders once here, so the caches and specialised
+    bytecode they create on first use are shared instead of built in every environment.
+    """
+    import shutil
+
+    # Not tempfile: it would cache its directory and seed its name generator in the zygote,
+    # and every environment would inherit both.
+    root = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"lambda-widget-zygote-{os.getpid()}")
+    name = "_lambda_widget_rehearsal"
+    try:
+        os.mkdir(root, 0o700)
+    except OSError:
+        return
+    try:
+        with open(os.path.join(root, name + ".py"), "w") as f:
+            f.write("def handler(event, context):\n    return event\n")
+        sys.path.insert(0, root)
+        for _ in range(2):
+            load_handler(name + ".handler")
+            del sys.modules[name]
+    except Exception:  # noqa: BLE001 - a rehearsal only; the environments import for real
+        pass
+    finally:
+        if sys.path and sys.path[0] == root:
+            del sys.path[0]
+        sys.path_importer_cache.pop(root, None)
+        importlib.invalidate_caches()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -86,12 +137,15 @@ def main(argv: list[str] | None = None) -> None:
 
 def run(trace_file: str | None = None, max_steps: int = 500, track: list[str] | None = None) -> None:
     """Init, then serve invocations until the process is killed."""
-    sink = LogSink()
+    sink = _sink
+    if sink is None:
+        sink = LogSink()
+        sink.install()
+    sink.open()
     # Python-level output goes through the runtime's own copy of the log pipe, so a handler
     # that closes fd 1 or 2 does not silence the environment's later invocations.
     sys.stdout = LogStream(sink.fd, "<stdout>")
     sys.stderr = LogStream(sink.fd, "<stderr>")
-    sink.setup_logging()
     client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
 
     try:

@@ -38,7 +38,15 @@ class RuntimeClient:
     def __init__(self, address: str) -> None:
         host, _, port = address.rpartition(":")
         self.address = address
-        self._sock = socket.create_connection((host, int(port)))
+        try:
+            socket.inet_aton(host)
+        except OSError:
+            self._sock = socket.create_connection((host, int(port)))
+        else:
+            # A numeric IPv4 address (the engine's): no getaddrinfo, whose resolver state would
+            # be allocated (and private) in every environment.
+            self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self._sock.connect((host, int(port)))
         # Without TCP_NODELAY each small request waits ~40 ms for delayed ACKs.
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._rfile = self._sock.makefile("rb")

@@ -140,14 +140,37 @@ class _SinkHandler(logging.Handler):
 
 class LogSink:
     """The runtime's own log channel: a private copy of stdout, so a handler that closes
-    fd 1 does not silence later invocations' logs."""
+    fd 1 does not silence later invocations' logs.
+
+    Built (and installed on the root logger) before the fork in the zygote, so environments
+    share it; ``open()`` then binds it to this process's stdout and its environment.
+    """
 
     def __init__(self) -> None:
+        self.fd = 1
+        self.json = False
+        self.handler = _SinkHandler(self)
+        self.handler.setFormatter(logging.Formatter(TEXT_FORMAT, DATE_FORMAT))
+        self.handler.addFilter(_RequestIdFilter())
+
+    def install(self) -> None:
+        """Route the root logger through this sink (UTC timestamps, as on Lambda)."""
+        logging.Formatter.converter = time.gmtime
+        logging.getLogger().addHandler(self.handler)
+
+    def open(self) -> None:
+        """Take a private copy of stdout; apply ``AWS_LAMBDA_LOG_FORMAT`` / ``AWS_LAMBDA_LOG_LEVEL``."""
         try:
             self.fd = os.dup(1)
         except OSError:
             self.fd = 1
         self.json = os.environ.get("AWS_LAMBDA_LOG_FORMAT", "").upper() == "JSON"
+        if self.json:
+            self.handler.setFormatter(JsonFormatter())
+        level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper()
+        level = {"TRACE": "DEBUG"}.get(level, level)
+        if level in logging._nameToLevel:  # noqa: SLF001 - the same check awslambdaric makes
+            logging.getLogger().setLevel(level)
 
     def write(self, text: str) -> None:
         write_fd(self.fd, text.encode("utf-8", "replace"))
@@ -159,15 +182,3 @@ class LogSink:
             self.write(to_json({"timestamp": stamp, "level": "ERROR", **error}) + "\n")
         else:
             self.write(error_log_line(error))
-
-    def setup_logging(self) -> None:
-        logging.Formatter.converter = time.gmtime
-        handler = _SinkHandler(self)
-        handler.setFormatter(JsonFormatter() if self.json else logging.Formatter(TEXT_FORMAT, DATE_FORMAT))
-        handler.addFilter(_RequestIdFilter())
-        root = logging.getLogger()
-        level = os.environ.get("AWS_LAMBDA_LOG_LEVEL", "").upper()
-        level = {"TRACE": "DEBUG"}.get(level, level)
-        if level in logging._nameToLevel:  # noqa: SLF001 - the same check awslambdaric makes
-            root.setLevel(level)
-        root.addHandler(handler)

@@ -4,8 +4,8 @@ Starting a Python interpreter and importing the runtime costs ~50-100 ms; forkin
 process that has already done so costs ~1 ms. The zygote has no threads, freezes
 its heap (``gc.freeze()``) so children share its pages, and takes commands from the
 manager over a Unix socket: each command carries the environment's variables, its
-task root, the runtime's options and (as a passed file descriptor) the write end of
-the environment's log pipe. It reaps its children and reports their exit codes.
+task root and the runtime's options (JSON, after a line with the command's id), and
+(as a passed file descriptor) the write end of the environment's log pipe. It reaps its children and reports their exit codes.
 """
 
 from __future__ import annotations
@@ -33,11 +33,14 @@ import traceback  # noqa: F401
 
 from lambda_widget.runtime import bootstrap, tracer  # noqa: F401
 
+_ZYGOTE_TZ = ":UTC"
 
-def _child(cmd: dict, out_fd: int, zygote_pid: int) -> None:
+
+def _child(body: bytes, out_fd: int, zygote_pid: int) -> None:
     """In the forked child: become the environment and run the runtime. Never returns."""
     code = 1
     try:
+        cmd = json.loads(body)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
         bootstrap.die_with_parent(zygote_pid)
@@ -50,7 +53,8 @@ def _child(cmd: dict, out_fd: int, zygote_pid: int) -> None:
         os.chdir(cmd["cwd"])
         os.environ.clear()
         os.environ.update(cmd["env"])
-        time.tzset()
+        if os.environ.get("TZ") != _ZYGOTE_TZ:
+            time.tzset()
         sys.path[0] = cmd["cwd"]  # as `python -m` puts the working directory first
         sys.argv = [sys.argv[0]]
         gc.unfreeze()
@@ -82,12 +86,26 @@ def _child(cmd: dict, out_fd: int, zygote_pid: int) -> None:
         os._exit(code & 0xFF)
 
 
+def _prepare() -> None:
+    """Before the freeze: do once here what every environment would otherwise do after the fork."""
+    os.environ["TZ"] = _ZYGOTE_TZ  # what the engine gives every environment; children skip tzset
+    time.tzset()
+    bootstrap.prepare()
+
+
 def serve(sock: socket.socket) -> None:
+    """Fork an environment per command until the manager closes the socket.
+
+    Whatever the zygote itself writes after a fork unshares that page from every environment
+    alive, so its loop stays small: the command is parsed in the child, replies are formatted
+    bytes, not ``json.dumps``.
+    """
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     zygote_pid = os.getpid()
+    _prepare()
     gc.collect()
     gc.freeze()
     sock.send(b'{"ready": true}')
@@ -105,7 +123,7 @@ def serve(sock: socket.socket) -> None:
                     break
                 if pid == 0:
                     break
-                sock.send(json.dumps({"exit": pid, "code": os.waitstatus_to_exitcode(status)}).encode())
+                sock.send(b'{"exit": %d, "code": %d}' % (pid, os.waitstatus_to_exitcode(status)))
         if sock in readable:
             try:
                 msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, 1)
@@ -113,17 +131,17 @@ def serve(sock: socket.socket) -> None:
                 return
             if not msg:
                 return
-            cmd = json.loads(msg)
+            ident, _, body = msg.partition(b"\n")
             pid = os.fork()
             if pid == 0:
                 sock.close()
                 os.close(wake_r)
                 os.close(wake_w)
                 signal.set_wakeup_fd(-1)
-                _child(cmd, fds[0], zygote_pid)
+                _child(body, fds[0], zygote_pid)
             for fd in fds:
                 os.close(fd)
-            sock.send(json.dumps({"spawned": cmd["id"], "pid": pid}).encode())
+            sock.send(b'{"spawned": %s, "pid": %d}' % (ident, pid))
 
 
 def main() -> None:
