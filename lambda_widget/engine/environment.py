@@ -21,7 +21,7 @@ from typing import Any
 
 from traitlets import HasTraits, Int, Unicode
 
-from lambda_widget.engine.records import Function
+from lambda_widget.engine.records import Function, bump
 
 OUTPUT_CAP = 1024 * 1024  # bytes of handler output kept per invocation
 LINE_CAP = 256 * 1024  # CloudWatch's largest event
@@ -46,6 +46,8 @@ class Output:
 
     def take(self, final: bool = True) -> tuple[list[str], int]:
         """Lines so far (a partial last line only if ``final``) and the bytes dropped."""
+        if not self.buffer and not self.dropped:
+            return [], 0
         data = bytes(self.buffer)
         if not final:
             cut = data.rfind(b"\n") + 1
@@ -157,7 +159,7 @@ class ExecutionEnvironment(HasTraits):
         return self.proc is not None and self.proc.returncode is None and not self.killing
 
     def touch(self) -> None:
-        self.revision += 1
+        bump(self)
 
     @property
     def reaps_at(self) -> float | None:

@@ -61,14 +61,14 @@ class ExecutionMixin:
         rid = inv.request_id
         inv.cold, inv.cold_reason, inv.container_id = cold, reason, env.id
         inv.started_at = self.clock.now()
-        inv.status = "running"  # one notification: running, and where
-        self._changed(inv)
         log: list[str] = []
         init_output: list[str] = []
         init_error: dict | None = None
         extra_ms = 0.0  # a suppressed init counts inside Duration
         budget = fn.timeout
         if cold:
+            inv.status = "running"  # one notification: running, and where
+            self._changed(inv)
             suppressed = env.inits > 0
             if not suppressed:
                 log.append(logs.init_start())
@@ -95,10 +95,8 @@ class ExecutionMixin:
                 init_error = _init_error_payload(outcome, detail, rid, fn.timeout)
                 self._finish_init_failure(inv, env, fn, log, init_output, init_error, extra_ms)
                 return
-        else:
-            self._event(env, "thaw", request_id=rid)
 
-        # Deliver the event.
+        # Deliver the event: only what the runtime needs comes before the hand-over.
         budget_left = max(0.0, fn.timeout - extra_ms / 1000)
         deadline_ms = int(time.time() * 1000 + budget_left * 1000)
         headers = {
@@ -110,25 +108,31 @@ class ExecutionMixin:
         }
         if client_context is not None:
             headers["Lambda-Runtime-Client-Context"] = json.dumps(client_context)
-        log.append(logs.start(rid))
         if inv.traced:
             env.trace_offset = 0
             _truncate(env.trace_path)
+        delivery = Delivery(rid, payload, headers)
         with env.lock:
             env.state = "busy"
             env.current = inv
             env.polling = False
-            env.thaw()
             env.invocations += 1
-            delivery = Delivery(rid, payload, headers)
             send, env.waiter = env.waiter, None
+            t0 = time.perf_counter()  # Duration and the timeout start when the event is handed over
             if send is None:
                 env.pending = delivery  # the runtime has not asked yet: /next will find it
-            t0 = time.perf_counter()  # Duration and the timeout start when the event is handed over
-        if send is not None:
-            send(delivery)
+            else:
+                # The event lands in the frozen runtime's socket, and SIGCONT wakes it with the
+                # event already there. Only a parked runtime is ever frozen.
+                send(delivery)
+            env.thaw()
+        # The rest of the bookkeeping runs while the handler does.
+        if not cold:
+            self._event(env, "thaw", request_id=rid)
+            inv.status = "running"  # one notification: running, and where
         self._event(env, "invoke", request_id=rid)
-        self._changed(env)
+        log.append(logs.start(rid))
+        self._changed(inv, env)
         try:
             item = _get(env.outcomes, budget_left - (time.perf_counter() - t0), skip=("ready",))
         except queue.Empty:
@@ -204,10 +208,10 @@ class ExecutionMixin:
         log.append(logs.report(rid, duration, billed, fn.memory_mb, memory, inv.init_duration_ms,
                                report_status, report_type))
 
-        records = env.read_trace() if inv.traced else []
-        body_steps, facts = steps.from_trace(records, rid, fn.source)
-        if not inv.traced:
-            body_steps = [steps.untraced(lines)]
+        if inv.traced:
+            body_steps, facts = steps.from_trace(env.read_trace(), rid, fn.source)
+        else:
+            body_steps, facts = [steps.untraced(lines)], steps.no_facts()
         first_use = env.provisioned and env.invocations == 1 and not cold
         all_steps = steps.opening(cold, reason, "\n".join(init_output),
                                   provisioned_first=first_use) + body_steps + \

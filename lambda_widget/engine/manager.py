@@ -5,6 +5,7 @@ One per kernel (``get_manager()``), or as many independent ones as you like.
 
 from __future__ import annotations
 
+import _signal
 import atexit
 import json
 import py_compile
@@ -14,7 +15,6 @@ import signal
 import tempfile
 import threading
 import time
-import uuid
 import weakref
 from concurrent.futures import Future
 from pathlib import Path
@@ -37,7 +37,7 @@ from lambda_widget.engine.errors import (
 )
 from lambda_widget.engine.execution import INIT_LIMIT, ExecutionMixin
 from lambda_widget.engine.monitor import Monitor
-from lambda_widget.engine.records import Function, Invocation, LifecycleEvent
+from lambda_widget.engine.records import Function, Invocation, LifecycleEvent, bump
 from lambda_widget.engine.routing import RoutingMixin
 from lambda_widget.engine.runtime_api import CLOSE, RuntimeApiServer
 from lambda_widget.engine.validation import MAX_SYNC_REQUEST, encode_event, validate_config
@@ -153,11 +153,12 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         for record in records:
             if record is not None:
                 record.touch()
-        self.revision += 1
+        bump(self)
 
     def _request_id(self) -> str:
         with self._lock:
-            return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
+            bits = self._rng.getrandbits(128)
+        return _uuid4(bits)
 
     # ------------------------------------------------------------------ register
     def register(self, name: str, source: str, *, handler: str = "lambda_handler",
@@ -316,15 +317,16 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                 # A thread, because this handler may run while this thread holds a lock cancel() needs.
                 threading.Thread(target=self.cancel, args=(inv,), daemon=True).start()
 
+        # _signal, not signal: the enum conversions of signal.signal cost more than the call.
         try:
-            previous = signal.signal(signal.SIGINT, on_sigint)
+            previous = _signal.signal(_signal.SIGINT, on_sigint)
         except ValueError:  # not the main interpreter: the worker path handles Ctrl-C
             return self._executor.submit(self._run, inv, payload, client_context).result()
         try:
             self._run(inv, payload, client_context)
         finally:
             # None: the old handler was not set from Python; Python's own is the safe default.
-            signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
+            _signal.signal(_signal.SIGINT, previous if previous is not None else signal.default_int_handler)
         if interrupted:
             raise KeyboardInterrupt
         return inv
@@ -488,6 +490,13 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         with self._lock:
             return (f"<ContainerManager functions={len(self._functions)} "
                     f"containers={len(self._envs)} invocations={len(self.history)}>")
+
+
+def _uuid4(bits: int) -> str:
+    """``str(uuid.UUID(int=bits, version=4))``, without the UUID object."""
+    bits = (bits & ~(0xC000 << 48) | 0x8000 << 48) & ~(0xF000 << 64) | 4 << 76
+    h = f"{bits:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _wait_through_interrupts(future: Future, timeout: float = 30.0) -> None:

@@ -43,7 +43,8 @@ class RoutingMixin:
             mine = [e for e in self._envs if e.function_name == fn.name]
             idle = [e for e in mine if e.version == fn.version and e.state == "idle" and not e.retiring]
             if idle:
-                idle.sort(key=lambda e: (not e.provisioned, not e.alive, int(e.id.split("-")[1])))
+                if len(idle) > 1:
+                    idle.sort(key=lambda e: (not e.provisioned, not e.alive, int(e.id.split("-")[1])))
                 env = idle[0]
                 cold = not env.alive
                 reason = env.reset_reason if cold else None

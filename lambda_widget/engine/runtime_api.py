@@ -34,6 +34,10 @@ MAX_HEADER_LINE = 1 << 22
 
 CLOSE = object()  # on_next's answer when the environment is shutting down
 
+# The answer to every accepted response, error and init error: always the same bytes.
+ACCEPTED = (b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n"
+            b'{"status": "OK"}')
+
 
 class Headers(dict):
     """Request headers, looked up without regard to case."""
@@ -54,6 +58,12 @@ class Delivery:
         self.request_id = request_id
         self.body = body
         self.headers = headers
+
+    def message(self) -> bytes:
+        """The whole ``200`` answer to ``/next``, as sent."""
+        head = "".join([f"{k}: {v}\r\n" for k, v in self.headers.items()])
+        return (b"HTTP/1.1 200 OK\r\n" + head.encode("latin-1", "replace") + b"Content-Length: "
+                + str(len(self.body)).encode() + b"\r\n\r\n" + self.body)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -132,11 +142,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def send_delivery(self, delivery: Delivery) -> None:
         """Answer this connection's pending ``/next`` with an event (callable from any thread)."""
-        head = [b"HTTP/1.1 200 OK"]
-        head += [f"{k}: {v}".encode("latin-1", "replace") for k, v in delivery.headers.items()]
-        head.append(b"Content-Length: " + str(len(delivery.body)).encode())
+        self._reply(delivery.message())
+
+    def _reply(self, data: bytes) -> None:
         try:
-            self.connection.sendall(b"\r\n".join(head) + b"\r\n\r\n" + delivery.body)
+            self.connection.sendall(data)
         except OSError:
             pass  # the runtime is gone; its exit is reported by the monitor
 
@@ -148,7 +158,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         error_type = self.headers.get("Lambda-Runtime-Function-Error-Type", "")
         if self.path == PREFIX + "/init/error":
-            self._send(202, {"status": "OK"})
+            self._reply(ACCEPTED)
             self.server.on_outcome(env, ("init-error", body, error_type))
             return
         match = _INVOCATION.match(self.path)
@@ -166,10 +176,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(413, {"errorMessage": "Payload Too Large", "errorType": "RequestEntityTooLarge"})
                 self.server.on_outcome(env, ("too-large", request_id, length))
                 return
-            self._send(202, {"status": "OK"})
+            self._reply(ACCEPTED)
             self.server.on_outcome(env, ("response", request_id, body, content_type))
         else:
-            self._send(202, {"status": "OK"})
+            self._reply(ACCEPTED)
             self.server.on_outcome(env, ("error", request_id, body, error_type))
 
 

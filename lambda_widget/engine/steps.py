@@ -10,6 +10,7 @@ import json
 from lambda_widget.engine.records import UNDEFINED, Step
 
 ACTIVE = "Container active"
+_ENCODER = json.JSONEncoder(ensure_ascii=False)  # json.dumps(value, ensure_ascii=False), built once
 
 _EVENT_STATE = {
     "first-invocation": "No container",
@@ -38,7 +39,7 @@ def text_of(value, limit: int = 80) -> str:
         text = value.decode("utf-8", "replace")
     else:
         try:
-            text = json.dumps(value, ensure_ascii=False)
+            text = _ENCODER.encode(value)
         except (TypeError, ValueError):
             text = repr(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -75,10 +76,15 @@ def opening(cold: bool, reason: str | None, init_output: str = "", init_error: d
     return [first, second]
 
 
+def no_facts() -> dict:
+    """The facts of an invocation without a trace."""
+    return {"entry": {}, "globals_before": {}, "globals_after": {}, "truncated": False,
+            "returned": False}
+
+
 def from_trace(records: list[dict], request_id: str, source: str = "") -> tuple[list[Step], dict]:
     """Line steps from the runtime's records, plus facts (entry vars, globals, truncation)."""
-    facts: dict = {"entry": {}, "globals_before": {}, "globals_after": {}, "truncated": False,
-                   "returned": False}
+    facts = no_facts()
     lines = source.splitlines()
     steps: list[Step] = []
 

@@ -17,6 +17,7 @@ RESERVED_ENV = {
     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_LAMBDA_RUNTIME_API",
     "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
 }
+_ENCODER = json.JSONEncoder(allow_nan=False)  # json.dumps(event, allow_nan=False), built once
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 HANDLER_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
@@ -31,7 +32,7 @@ def encode_event(event: Any) -> bytes:
                 f"Could not parse request body into json: {exc}") from None
         return bytes(event)
     try:
-        return json.dumps(event, allow_nan=False).encode("utf-8")
+        return _ENCODER.encode(event).encode("utf-8")
     except (TypeError, ValueError) as exc:
         raise InvalidRequestContentException(
             f"Could not parse request body into json: {exc}") from None
