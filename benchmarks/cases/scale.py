@@ -89,22 +89,27 @@ def _in_fresh_kernel(n: int, mode: str, go: Path) -> dict:
 def run(sizes: Sizes) -> CaseResult:
     n = sizes.scale_envs
     result = CaseResult("scale", f"Scale: {n} concurrent environments started and served")
+    modes = ("fork server", "fork_server=False")
+    runs: dict[str, list[dict]] = {mode: [] for mode in modes}
     with tempfile.TemporaryDirectory(prefix="lw-bench-") as tmp:
         go = Path(tmp) / "go"
-        runs = {mode: _in_fresh_kernel(n, mode, go) for mode in ("fork server", "fork_server=False")}
-    for mode, r in runs.items():
-        result.add(f"time until all {n} hold their event ({mode})", [r["started"]])
-        result.add(f"time to all {n} warm ({mode})", [r["warm"]])
-        result.add(f"init duration per environment ({mode})", r["inits"])
-        result.add(f"kernel process RSS, {n} environments busy ({mode})", [r["rss"]], "B")
-        result.add(f"kernel process USS ({mode})", [r["uss"]], "B")
-        result.add(f"kernel process RSS before the manager ({mode})", [r["rss_before"]], "B")
-        result.add(f"USS of all {n} environments together ({mode})", [r["pool_uss"]], "B")
-        result.add(f"PSS of all {n} environments together ({mode})", [r["pool_pss"]], "B")
-        result.info[f"kernel_threads_{mode}"] = r["threads"]
-        result.info[f"inits_retried_{mode}"] = r["retried"]
-        if r["retried"]:
-            result.notes.append(f"{mode}: {r['retried']} of {n} first inits took over Lambda's 10 s "
+        for r in range(sizes.scale_rounds):  # alternating: one run is a single, noisy sample
+            for mode in modes[r % 2:] + modes[:r % 2]:
+                runs[mode].append(_in_fresh_kernel(n, mode, go))
+    for mode, rs in runs.items():
+        result.add(f"time until all {n} hold their event ({mode})", [r["started"] for r in rs])
+        result.add(f"time to all {n} warm ({mode})", [r["warm"] for r in rs])
+        result.add(f"init duration per environment ({mode})", [i for r in rs for i in r["inits"]])
+        result.add(f"kernel process RSS, {n} environments busy ({mode})", [r["rss"] for r in rs], "B")
+        result.add(f"kernel process USS ({mode})", [r["uss"] for r in rs], "B")
+        result.add(f"kernel process RSS before the manager ({mode})", [r["rss_before"] for r in rs], "B")
+        result.add(f"USS of all {n} environments together ({mode})", [r["pool_uss"] for r in rs], "B")
+        result.add(f"PSS of all {n} environments together ({mode})", [r["pool_pss"] for r in rs], "B")
+        result.info[f"kernel_threads_{mode}"] = [r["threads"] for r in rs]
+        retried = sum(r["retried"] for r in rs)
+        result.info[f"inits_retried_{mode}"] = retried
+        if retried:
+            result.notes.append(f"{mode}: {retried} of {n * len(rs)} first inits took over Lambda's 10 s "
                                 f"init limit and were retried inside the invoke")
     result.compare(f"time to all {n} warm (fork server)", f"time to all {n} warm (fork_server=False)")
     result.info["cpus"] = os.cpu_count()
