@@ -18,8 +18,9 @@ UNDEFINED = "undefined"
 
 def bump(record: HasTraits) -> None:
     """``record.revision += 1``. With nobody observing the record, nobody needs the
-    notification: skip traitlets' validate-and-notify path, the bulk of an update's cost."""
-    if record._trait_notifiers:
+    notification: skip traitlets' validate-and-notify path, the bulk of an update's cost.
+    (Reads traitlets' private observer table; any other traitlets takes the public path.)"""
+    if getattr(record, "_trait_notifiers", True) or "revision" not in getattr(record, "_trait_values", ()):
         record.revision += 1
     else:
         record._trait_values["revision"] = record.revision + 1
