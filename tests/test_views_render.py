@@ -223,3 +223,28 @@ def test_renderers_load_without_ipywidgets():
     code = ("import sys, lambda_widget.views.text, lambda_widget.views as v; "
             "assert 'ipywidgets' not in sys.modules; v.InvocationView; assert 'ipywidgets' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_pool_snapshot_keeps_a_window_of_recent_events(mgr, monkeypatch):
+    from lambda_widget.views import snapshot
+
+    mgr.register("early", SEED, trace=False)
+    mgr.register("busy", SEED, trace=False)
+    mgr.invoke("early", {"value": 1})  # env-1 goes idle before the window
+    full = pool_snapshot(mgr)
+    assert full["since"] is None and "lifecycle events, from" not in html.pool_html(full)
+    for _ in range(8):
+        mgr.invoke("busy", {"value": 1})
+    monkeypatch.setattr(snapshot, "MAX_TIMELINE_EVENTS", 10)
+    snap = pool_snapshot(mgr)
+    assert snap["since"] is not None
+    assert [e["kind"] for e in snap["events"] if e["container_id"] == "env-1"] == ["idle"]  # carried in
+    assert [e["time"] for e in snap["events"] if e["container_id"] == "env-1"] == [snap["since"]]
+    recent = [e for e in snap["events"] if e["container_id"] == "env-2"]
+    # the ten most recent events, after the bar that was open at the cut (carried in)
+    assert len(recent) == 11 and recent[-1]["kind"] == "idle"
+    assert recent[0]["kind"] in ("init-start", "invoke", "idle") and recent[0]["time"] == snap["since"]
+    assert set(snap["outcomes"]) == {e["request_id"] for e in snap["events"] if e["request_id"]}
+    page = html.pool_html(snap)
+    assert "lifecycle events, from" in page
+    assert page.count('class="lw-tl-idle"') >= 2  # env-1's idle bar starts where the window does

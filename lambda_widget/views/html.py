@@ -12,6 +12,7 @@ from html import escape
 from typing import Any
 
 from lambda_widget.views.flow import render_flow
+from lambda_widget.views.snapshot import MAX_TIMELINE_EVENTS
 from lambda_widget.views.style import style_tag
 from lambda_widget.views.timeline import LEGEND, pick_rows, render_timeline
 from lambda_widget.views.words import (
@@ -309,6 +310,9 @@ def pool_html(snap: dict[str, Any]) -> str:
     hidden = len(envs) - len(rows)
     tl_note = f'<div class="lw-muted">Timeline: the {len(rows)} most recent of {len(envs)} environments.</div>' \
         if hidden else ""
+    if snap.get("since") is not None:
+        tl_note += (f'<div class="lw-muted">Timeline: the last {MAX_TIMELINE_EVENTS:,} lifecycle events, '
+                    f'from {esc(seconds(snap["since"]))} on.</div>')
     return (f'<div class="lw-pool-body">{pool_head_html(snap)}<div class="lw-cards">{cards}</div>{note}'
             f'{sec("lw-timeline-sec", "Timeline", render_timeline(snap) + LEGEND + tl_note)}</div>')
 

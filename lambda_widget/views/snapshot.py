@@ -7,22 +7,58 @@ from typing import Any
 MAX_TIMELINE_ROWS = 40
 
 
+MAX_TIMELINE_EVENTS = 2000  # the timeline draws the most recent lifecycle events, up to this many
+_CARRIED = ("init-start", "invoke", "idle")  # events that open a bar: one still open at the cut is carried in
+
+
 def pool_snapshot(manager: Any, function_name: str | None = None) -> dict[str, Any]:
-    """Environments, their lifecycle events, invocation outcomes and the clock, as dicts."""
+    """Environments, their recent lifecycle events, invocation outcomes and the clock, as dicts.
+
+    Only the last ``MAX_TIMELINE_EVENTS`` events are taken, so a render costs the same after
+    ten thousand invocations as after ten; ``since`` is then where the timeline starts, and
+    each environment's bar that was open at that moment starts there.
+    """
     envs = [e for e in manager.all_containers
             if function_name is None or e.function_name == function_name]
     ids = {e.id for e in envs}
-    # Built by hand: asdict() on tens of thousands of events would make every render slow.
-    events = [{"time": ev.time, "container_id": ev.container_id, "kind": ev.kind, "reason": ev.reason,
-               "request_id": ev.request_id} for ev in list(manager.events) if ev.container_id in ids]
-    outcomes = {inv.request_id: inv.status for inv in list(manager.history)}
+    history = list(manager.events)
+    recent: list[Any] = []
+    i = len(history)
+    while i > 0 and len(recent) < MAX_TIMELINE_EVENTS:
+        i -= 1
+        if history[i].container_id in ids:
+            recent.append(history[i])
+    recent.reverse()
+    since = None
+    if any(ev.container_id in ids for ev in history[:i]):
+        since = recent[0].time
+        carried, unseen = [], set(ids) - {ev.container_id for ev in recent if ev.kind in ("create", "init-start")}
+        while i > 0 and unseen:  # the last earlier event of each environment: was a bar open?
+            i -= 1
+            ev = history[i]
+            if ev.container_id in unseen:
+                unseen.discard(ev.container_id)
+                if ev.kind in _CARRIED:
+                    carried.append(_event(ev, time=since))
+        events = carried + [_event(ev) for ev in recent]
+    else:
+        events = [_event(ev) for ev in recent]
+    wanted = {ev["request_id"] for ev in events if ev["request_id"]}
+    outcomes = {inv.request_id: inv.status for inv in list(manager.history) if inv.request_id in wanted}
     return {
         "function_name": function_name,
         "now": manager.clock.now(),
         "containers": [e.to_dict() for e in envs],
         "events": events,
+        "since": since,
         "outcomes": outcomes,
     }
+
+
+def _event(ev: Any, time: float | None = None) -> dict[str, Any]:
+    # Built by hand: asdict() on thousands of events would make every render slow.
+    return {"time": ev.time if time is None else time, "container_id": ev.container_id, "kind": ev.kind,
+            "reason": ev.reason, "request_id": ev.request_id}
 
 
 def history_rows(manager: Any, function_name: str | None = None) -> list[dict[str, Any]]:

@@ -152,7 +152,8 @@ def render_timeline(snapshot: dict[str, Any]) -> str:
     drawn = {c["id"]: segments(c, sorted(by_env.get(c["id"], []), key=lambda e: e["time"]),
                                snapshot.get("outcomes", {}), now) for c in rows}
     times = [now] + [ev["time"] for c in rows for ev in by_env.get(c["id"], [])]
-    times += [c["created_at"] for c in rows]
+    since = snapshot.get("since")  # set when earlier events were left out: the axis starts there
+    times += [c["created_at"] if since is None else max(c["created_at"], since) for c in rows]
     busy = [(seg["start"], seg["end"]) for segs, _ in drawn.values() for seg in segs if seg["kind"] != "idle"]
     scale = _Scale(times, busy, TRACK_W - 8)
     pal = PALETTE
