@@ -48,12 +48,23 @@ def execute(path: Path, kernel_name: str, cwd: Path) -> nbformat.NotebookNode:
 
 
 def checked_text(cell: nbformat.NotebookNode) -> list[str]:
-    """The text a checked cell shows: streams and ``text/plain`` results, in order."""
-    out = []
+    """The text a checked cell shows: streams and ``text/plain`` results, in order.
+
+    Consecutive writes to one stream are joined, as the notebook shows them: the kernel
+    flushes a stream in as many messages as timing makes it.
+    """
+    out: list[str] = []
+    last_stream = None
     for output in cell.get("outputs", []):
         if output.output_type == "stream":
-            out.append(f"{output.name}: {output.text}")
-        elif output.output_type in ("execute_result", "display_data"):
+            if last_stream == output.name:
+                out[-1] += output.text
+            else:
+                out.append(f"{output.name}: {output.text}")
+            last_stream = output.name
+            continue
+        last_stream = None
+        if output.output_type in ("execute_result", "display_data"):
             out.append(str(output.get("data", {}).get("text/plain", "")))
     return out
 
