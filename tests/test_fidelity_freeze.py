@@ -69,7 +69,8 @@ def test_background_thread_makes_no_progress_while_idle_and_resumes_on_reuse(mgr
     resumed = [t for t in samples if t >= idle_to]
     assert len(resumed) >= 5  # it resumed once the environment was reused
     assert wait_for(lambda: status_of(env.pid) == psutil.STATUS_STOPPED, timeout=5)
-    assert status_of(child) == psutil.STATUS_STOPPED
+    # killpg(SIGSTOP) returns before every process of the group has stopped: wait, as above.
+    assert wait_for(lambda: status_of(child) == psutil.STATUS_STOPPED, timeout=5)
 
 
 def test_children_of_a_reaped_environment_die_with_it(mgr):

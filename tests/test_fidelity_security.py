@@ -192,3 +192,20 @@ def test_each_environment_has_its_own_private_tmp(mgr, runtime):
     for path in tmp_dirs.values():
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o700
     assert other.status == "succeeded"
+
+
+@pytest.mark.parametrize("fork_server", [True, False])
+def test_the_bundled_runtime_uses_the_connection_the_manager_made(monkeypatch, fork_server: bool) -> None:
+    """With every owner lookup refused, the bundled runtime is still served (its connection was
+    made for it), while a runtime that connects by itself (awslambdaric) is refused."""
+    from lambda_widget.engine.runtime_api import RuntimeApiServer
+
+    monkeypatch.setattr(RuntimeApiServer, "identify", lambda self, peer, conn: None)
+    with lw.ContainerManager(fork_server=fork_server) as mgr:
+        mgr.register("bundled", "def lambda_handler(event, context):\n    return 'ok'\n")
+        first, second = mgr.invoke("bundled", {}), mgr.invoke("bundled", {})
+        assert (first.status, first.cold, second.status, second.cold) == ("succeeded", True, "succeeded", False)
+        if fork_server:
+            mgr.register("ric", "def lambda_handler(event, context):\n    return 'ok'\n", runtime="awslambdaric")
+            refused = mgr.invoke("ric", {})
+            assert refused.status != "succeeded"

@@ -13,9 +13,11 @@ import os
 import queue
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -248,15 +250,21 @@ class ExecutionEnvironment(HasTraits):
         return ["--trace-file", opts["trace_file"], "--max-steps", str(opts["max_steps"]),
                 "--track", json.dumps(opts["track"])]
 
-    def command(self) -> list[str]:
+    def command(self, api_fd: int | None = None) -> list[str]:
         fn = self.function
         if fn.runtime == "awslambdaric":
             return [sys.executable, "-m", "awslambdaric", fn.handler_spec]
+        api = ["--api-fd", str(api_fd)] if api_fd is not None else []
         return [sys.executable, "-u", "-m", "lambda_widget.runtime", "--parent",
-                str(os.getpid())] + self.runtime_args()
+                str(os.getpid())] + api + self.runtime_args()
 
-    def spawn(self, environ: dict[str, str], launcher: Launcher, zygote=None) -> None:
-        """Start a fresh process (a new init). ``/tmp`` is kept."""
+    def spawn(self, environ: dict[str, str], launcher: Launcher, zygote=None,
+              preconnect: Callable[[ExecutionEnvironment], socket.socket] | None = None) -> None:
+        """Start a fresh process (a new init). ``/tmp`` is kept.
+
+        The bundled runtime gets its Runtime API connection from ``preconnect`` (made by the
+        manager, so its owner is known); awslambdaric connects by itself.
+        """
         self.output = Output()
         self.outcomes = queue.Queue()
         self.pending = None
@@ -268,13 +276,20 @@ class ExecutionEnvironment(HasTraits):
         self.limit_hit = None
         self.inits += 1
         self.spawning = True  # the process may call the Runtime API before we know its pid
-        if zygote is not None and self.function.runtime == "bundled":
-            self.proc = zygote.spawn(environ, str(self.task_root), self.runtime_options())
-        else:
-            self.proc = launcher.popen(
-                self.command(), env=environ, cwd=self.task_root, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, close_fds=True,
-                start_new_session=True)
+        bundled = self.function.runtime == "bundled"
+        api = preconnect(self) if preconnect is not None and bundled else None
+        try:
+            if zygote is not None and bundled:
+                self.proc = zygote.spawn(environ, str(self.task_root), self.runtime_options(), api)
+            else:
+                fds = (api.fileno(),) if api is not None else ()
+                self.proc = launcher.popen(
+                    self.command(fds[0] if fds else None), env=environ, cwd=self.task_root,
+                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                    close_fds=True, pass_fds=fds, start_new_session=True)
+        finally:
+            if api is not None:
+                api.close()  # the environment has its own copy
         self.pid = self.proc.pid
         self.spawning = False
         os.set_blocking(self.proc.stdout.fileno(), False)

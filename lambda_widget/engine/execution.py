@@ -32,7 +32,7 @@ class ExecutionMixin:
         self._changed(env)
         t0 = time.perf_counter()
         env.spawn(env.environ(self._server.address, self.region, self.account_id), self._launcher,
-                  self._zygote)
+                  self._zygote, self._server.preconnect)
         self._monitor.watch(env)
         try:
             item = _get(env.outcomes, limit)

@@ -75,6 +75,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
         pass
 
+    def setup(self) -> None:
+        super().setup()
+        self.env = self.server.claim(self.client_address)  # a connection the manager made
+
     def parse_request(self) -> bool:
         """The request line and headers, without http.server's email-based parser.
 
@@ -196,6 +200,8 @@ class RuntimeApiServer(ThreadingHTTPServer):
         self.environments = environments
         self.on_next = on_next
         self.on_outcome = on_outcome
+        self._lock = threading.Lock()
+        self._preconnected: dict[int, ExecutionEnvironment] = {}  # client port -> its environment
         self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.5},
                                        name="lambda-runtime-api", daemon=True)
 
@@ -206,6 +212,33 @@ class RuntimeApiServer(ThreadingHTTPServer):
 
     def start(self) -> None:
         self.thread.start()
+
+    def preconnect(self, env: ExecutionEnvironment) -> socket.socket:
+        """A connection to this server that is known to be ``env``'s, for its runtime to use.
+
+        The client port is recorded before connecting, so the server knows the connection
+        when it accepts it: no lookup of the process that owns the socket, no wait for a
+        spawn to finish. No other socket can use that port while this one is bound to it.
+        """
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        port = None
+        try:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+            with self._lock:
+                self._preconnected[port] = env
+            sock.connect(self.server_address)
+        except OSError:
+            sock.close()
+            with self._lock:
+                self._preconnected.pop(port, None)
+            raise
+        return sock
+
+    def claim(self, peer: tuple) -> ExecutionEnvironment | None:
+        """The environment a just-accepted connection was made for (see ``preconnect``), if any."""
+        with self._lock:
+            return self._preconnected.pop(peer[1], None)
 
     def stop(self) -> None:
         self.shutdown()

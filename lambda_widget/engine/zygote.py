@@ -130,7 +130,9 @@ class Zygote:
             if self.dead:
                 self._start()
 
-    def spawn(self, environ: dict[str, str], cwd: str, options: dict) -> ForkedProcess:
+    def spawn(self, environ: dict[str, str], cwd: str, options: dict,
+              api: socket.socket | None = None) -> ForkedProcess:
+        """Fork an environment; ``api`` (a Runtime API connection) is passed to it as a descriptor."""
         with self._lock:
             if self.dead:
                 self._start()
@@ -141,7 +143,7 @@ class Zygote:
         try:
             body = json.dumps({"env": environ, "cwd": cwd, "options": options})
             msg = b"%d\n%s" % (ident, body.encode())
-            socket.send_fds(self.sock, [msg], [write_fd])
+            socket.send_fds(self.sock, [msg], [write_fd] + ([api.fileno()] if api is not None else []))
         except OSError as exc:
             os.close(read_fd)
             raise RuntimeError(f"the zygote is gone: {exc}") from None

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import sys
 
 from lambda_widget.runtime.client import RuntimeClient
@@ -125,6 +126,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--trace-file")
     parser.add_argument("--max-steps", type=int, default=500)
     parser.add_argument("--track", default="[]")
+    parser.add_argument("--api-fd", type=int, default=None)
     return parser.parse_args(argv)
 
 
@@ -132,11 +134,16 @@ def main(argv: list[str] | None = None) -> None:
     args = _parse(argv)
     if args.parent:
         die_with_parent(args.parent)
-    run(args.trace_file, args.max_steps, json.loads(args.track))
+    run(args.trace_file, args.max_steps, json.loads(args.track), args.api_fd)
 
 
-def run(trace_file: str | None = None, max_steps: int = 500, track: list[str] | None = None) -> None:
-    """Init, then serve invocations until the process is killed."""
+def run(trace_file: str | None = None, max_steps: int = 500, track: list[str] | None = None,
+        api_fd: int | None = None) -> None:
+    """Init, then serve invocations until the process is killed.
+
+    ``api_fd``: a connection to the Runtime API the engine made for this environment;
+    without it the runtime connects to ``AWS_LAMBDA_RUNTIME_API`` itself.
+    """
     sink = _sink
     if sink is None:
         sink = LogSink()
@@ -146,7 +153,8 @@ def run(trace_file: str | None = None, max_steps: int = 500, track: list[str] | 
     # that closes fd 1 or 2 does not silence the environment's later invocations.
     sys.stdout = LogStream(sink.fd, "<stdout>")
     sys.stderr = LogStream(sink.fd, "<stderr>")
-    client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
+    api = socket.socket(fileno=api_fd) if api_fd is not None else None
+    client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"], api)
 
     try:
         handler, module = load_handler(os.environ.get("_HANDLER", ""))

@@ -33,23 +33,32 @@ class Invocation:
 
 
 class RuntimeClient:
-    """Talks to ``AWS_LAMBDA_RUNTIME_API`` (``host:port``)."""
+    """Talks to ``AWS_LAMBDA_RUNTIME_API`` (``host:port``), over ``sock`` if the engine handed
+    the runtime a connection already made (its owner is then known without a lookup)."""
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, address: str, sock: socket.socket | None = None) -> None:
         host, _, port = address.rpartition(":")
         self.address = address
-        try:
-            socket.inet_aton(host)
-        except OSError:
-            self._sock = socket.create_connection((host, int(port)))
+        if sock is not None:
+            self._sock = sock
+            sock.set_inheritable(False)  # not for a program the handler execs
         else:
-            # A numeric IPv4 address (the engine's): no getaddrinfo, whose resolver state would
-            # be allocated (and private) in every environment.
-            self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            self._sock.connect((host, int(port)))
+            self._sock = self._connect(host, int(port))
         # Without TCP_NODELAY each small request waits ~40 ms for delayed ACKs.
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._rfile = self._sock.makefile("rb")
+
+    @staticmethod
+    def _connect(host: str, port: int) -> socket.socket:
+        try:
+            socket.inet_aton(host)
+        except OSError:
+            return socket.create_connection((host, port))
+        # A numeric IPv4 address (the engine's): no getaddrinfo, whose resolver state would
+        # be allocated (and private) in every environment.
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.connect((host, port))
+        return sock
 
     def _call(self, method: str, path: str, body: bytes = b"",
               headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:

@@ -4,8 +4,9 @@ Starting a Python interpreter and importing the runtime costs ~50-100 ms; forkin
 process that has already done so costs ~1 ms. The zygote has no threads, freezes
 its heap (``gc.freeze()``) so children share its pages, and takes commands from the
 manager over a Unix socket: each command carries the environment's variables, its
-task root and the runtime's options (JSON, after a line with the command's id), and
-(as a passed file descriptor) the write end of the environment's log pipe. It reaps its children and reports their exit codes.
+task root and the runtime's options (JSON, after a line with the command's id), and, as
+passed file descriptors, the write end of the environment's log pipe and its connection to
+the Runtime API. It reaps its children and reports their exit codes.
 """
 
 from __future__ import annotations
@@ -36,11 +37,14 @@ from lambda_widget.runtime import bootstrap, tracer  # noqa: F401
 _ZYGOTE_TZ = ":UTC"
 
 
-def _child(body: bytes, out_fd: int, zygote_pid: int) -> None:
+def _child(body: bytes, fds: list[int], zygote_pid: int) -> None:
     """In the forked child: become the environment and run the runtime. Never returns."""
     code = 1
     try:
         cmd = json.loads(body)
+        out_fd = fds[0]
+        if len(fds) > 1:
+            cmd["options"]["api_fd"] = fds[1]
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
         bootstrap.die_with_parent(zygote_pid)
@@ -126,7 +130,7 @@ def serve(sock: socket.socket) -> None:
                 sock.send(b'{"exit": %d, "code": %d}' % (pid, os.waitstatus_to_exitcode(status)))
         if sock in readable:
             try:
-                msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, 1)
+                msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, 2)
             except OSError:
                 return
             if not msg:
@@ -138,7 +142,7 @@ def serve(sock: socket.socket) -> None:
                 os.close(wake_r)
                 os.close(wake_w)
                 signal.set_wakeup_fd(-1)
-                _child(body, fds[0], zygote_pid)
+                _child(body, fds, zygote_pid)
             for fd in fds:
                 os.close(fd)
             sock.send(b'{"spawned": %s, "pid": %d}' % (ident, pid))
