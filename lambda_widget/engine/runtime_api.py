@@ -192,6 +192,9 @@ class RuntimeApiServer(ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False
+    # socketserver's default backlog is 5: a burst of cold starts overflowed it, and a dropped
+    # connection attempt is retried only after a second.
+    request_queue_size = socket.SOMAXCONN
 
     def __init__(self, environments: Callable[[], list[ExecutionEnvironment]],
                  on_next: Callable[[ExecutionEnvironment, Callable[[Delivery], None]], object],
