@@ -15,7 +15,7 @@ class Sizes:
     loop_iterations: int = 1000
     trace_rounds: int = 15
     burst: int = 1000
-    burst_rounds: int = 4
+    burst_rounds: int = 6  # bursts are long and few: more rounds steady the medians
     burst_concurrency: int = 2
     memory_envs: int = 5
     scale_envs: int = 50

@@ -110,10 +110,10 @@ class LazyView(ViewMixin):
 
     ``lw.invoke`` returns a view for every invocation; a loop of a thousand of them must
     not create tens of thousands of widget models nobody looks at. Displaying the view,
-    putting it in a container (``model_id``) or reading one of its :class:`Part` attributes
-    builds it. The class defines ``_build() -> dict[str, Widget]`` (creates the parts with
-    their content and sets ``children``) and ``_start()`` (subscribes to the records; called
-    once the parts are in place).
+    putting it in a container (``model_id``), asking for its state or reading one of its
+    :class:`Part` attributes builds it. The class defines ``_build() -> dict[str, Widget]``
+    (creates the parts with their content and sets ``children``) and ``_start()`` (subscribes
+    to the records; called once the parts are in place).
     """
 
     _parts: dict[str, widgets.Widget]
@@ -150,6 +150,11 @@ class LazyView(ViewMixin):
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         self.materialize()
         return super()._repr_mimebundle_(**kwargs)
+
+    def get_state(self, key: Any = None, drop_defaults: bool = False) -> dict[str, Any]:
+        if self._lazy_state == "new":  # what the front end would see is the built view
+            self.materialize()
+        return super().get_state(key, drop_defaults)  # type: ignore[misc]
 
     def close(self) -> None:
         self._lazy_state = "closed"

@@ -49,7 +49,7 @@ class InvocationView(LazyView, widgets.VBox):
         self._first_step = step
         self._interval = interval
         self._data: dict[str, Any] | None = None
-        super().__init__(_dom_classes=("lw-root", "lw-invocation"))
+        super().__init__()
 
     def _build(self) -> dict[str, Any]:
         seen = self.inv.revision
@@ -77,6 +77,7 @@ class InvocationView(LazyView, widgets.VBox):
         stepper = widgets.HBox([play, slider, *buttons.values()], _dom_classes=("lw-stepper",),
                                layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         self.layout = full
+        self._dom_classes = ("lw-root", "lw-invocation")  # here, not in __init__: unbuilt views stay cheap
         self.children = [head, stepper, stage, details]
         return {"head": head, "stage": stage, "details": details, "play": play, "slider": slider,
                 "link": link, "buttons": buttons, "stepper": stepper}

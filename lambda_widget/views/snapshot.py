@@ -7,7 +7,7 @@ from typing import Any
 MAX_TIMELINE_ROWS = 40
 
 
-MAX_TIMELINE_EVENTS = 2000  # the timeline draws the most recent lifecycle events, up to this many
+MAX_TIMELINE_EVENTS = 1000  # the timeline draws the most recent lifecycle events, up to this many
 _CARRIED = ("init-start", "invoke", "idle")  # events that open a bar: one still open at the cut is carried in
 
 
