@@ -77,7 +77,8 @@ class InvocationView(LazyView, widgets.VBox):
         stepper = widgets.HBox([play, slider, *buttons.values()], _dom_classes=("lw-stepper",),
                                layout=widgets.Layout(flex_flow="row wrap", align_items="center"))
         self.layout = full
-        self._dom_classes = ("lw-root", "lw-invocation")  # here, not in __init__: unbuilt views stay cheap
+        # Here, not in __init__, so unbuilt views stay cheap; classes a caller added are kept.
+        self._dom_classes = ("lw-root", "lw-invocation", *self._dom_classes)
         self.children = [head, stepper, stage, details]
         return {"head": head, "stage": stage, "details": details, "play": play, "slider": slider,
                 "link": link, "buttons": buttons, "stepper": stepper}
