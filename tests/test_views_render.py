@@ -248,3 +248,18 @@ def test_pool_snapshot_keeps_a_window_of_recent_events(mgr, monkeypatch):
     page = html.pool_html(snap)
     assert "lifecycle events, from" in page
     assert page.count('class="lw-tl-idle"') >= 2  # env-1's idle bar starts where the window does
+
+
+def test_history_views_build_only_the_rows_they_show(mgr, monkeypatch):
+    from lambda_widget.views import snapshot
+
+    mgr.register("double", SEED)
+    mgr.register("other", SEED)
+    for i in range(5):
+        mgr.invoke("double", {"value": i})
+    mgr.invoke("other", {"value": 1})
+    rows, total = snapshot.history_window(mgr, "double", 3)
+    assert [r["number"] for r in rows] == [3, 4, 5] and total == 5
+    assert "Showing the last 3 of 5." in html.history_html(rows, total)
+    monkeypatch.setattr(text, "MAX_HISTORY_ROWS", 3)
+    assert text.render_history(mgr).endswith("(the last 3 of 6)")

@@ -9,7 +9,7 @@ import ipywidgets as widgets
 from lambda_widget.views import html
 from lambda_widget.views.base import ViewMixin, html_widget, set_html
 from lambda_widget.views.coalesce import Coalescer
-from lambda_widget.views.snapshot import history_rows
+from lambda_widget.views.snapshot import history_window
 from lambda_widget.views.style import style_tag
 from lambda_widget.views.text import history_text
 
@@ -28,11 +28,12 @@ class HistoryView(ViewMixin, widgets.VBox):
         self.refresh()
 
     def refresh(self) -> None:
-        self._rows = history_rows(self.manager, self.function_name)
-        set_html(self.body, style_tag() + html.sec("", "Invocation history", html.history_html(self._rows)))
+        self._rows, self._total = history_window(self.manager, self.function_name, html.MAX_HISTORY_ROWS)
+        set_html(self.body, style_tag() + html.sec("", "Invocation history",
+                                                   html.history_html(self._rows, self._total)))
 
     def static_html(self) -> str:
-        return html.history_page(self._rows)
+        return html.history_page(self._rows, self._total)
 
     def plain_text(self) -> str:
-        return history_text(self._rows)
+        return history_text(self._rows, total=self._total)

@@ -359,24 +359,26 @@ def start_cell(row: dict[str, Any]) -> str:
     return f'<span class="lw-badge lw-badge-{kind}">{kind}</span>{reason}'
 
 
-def history_html(rows: list[dict[str, Any]]) -> str:
+def history_html(rows: list[dict[str, Any]], total: int | None = None) -> str:
+    """The table of the last ``MAX_HISTORY_ROWS`` rows; ``total``: how many there are in all."""
     if not rows:
         return '<div class="lw-muted">No invocations yet.</div>'
     shown = rows[-MAX_HISTORY_ROWS:]
+    total = len(rows) if total is None else total
     body = "".join(
         f'<tr><td class="lw-num">{r["number"]}</td><td>{esc(r["function_name"])}</td><td>v{r["version"]}</td>'
         f'<td><span class="lw-badge lw-status-{esc(r["status"])}">{esc(status_words(r["status"]))}</span></td>'
         f'<td>{start_cell(r)}</td><td>{esc(r.get("container_id") or "-")}</td>'
         f'<td class="lw-num">{esc(ms(r.get("duration_ms")))}</td></tr>' for r in shown)
-    note = f'<div class="lw-muted">Showing the last {len(shown)} of {len(rows)}.</div>' \
-        if len(rows) > len(shown) else ""
+    note = f'<div class="lw-muted">Showing the last {len(shown)} of {total}.</div>' \
+        if total > len(shown) else ""
     return (f'<div class="lw-scroll"><table class="lw-history"><thead><tr><th>#</th><th>Function</th>'
             f'<th>Version</th><th>Status</th><th>Start</th><th>Environment</th><th>Duration</th></tr></thead>'
             f'<tbody>{body}</tbody></table></div>{note}')
 
 
-def history_page(rows: list[dict[str, Any]]) -> str:
-    return root("lw-history-view", sec("", "Invocation history", history_html(rows)))
+def history_page(rows: list[dict[str, Any]], total: int | None = None) -> str:
+    return root("lw-history-view", sec("", "Invocation history", history_html(rows, total)))
 
 
 def burst_counts(rows: list[dict[str, Any]]) -> list[tuple[str, int]]:

@@ -67,6 +67,16 @@ def history_rows(manager: Any, function_name: str | None = None) -> list[dict[st
             if function_name is None or inv.function_name == function_name]
 
 
+def history_window(manager: Any, function_name: str | None, last: int) -> tuple[list[dict[str, Any]], int]:
+    """The rows of the ``last`` most recent invocations, oldest first, and how many there are in all.
+
+    A history view shows only the recent rows: building them all would make every render
+    slower as the session goes on.
+    """
+    invs = [inv for inv in list(manager.history) if function_name is None or inv.function_name == function_name]
+    return [invocation_row(inv) for inv in invs[-last:]], len(invs)
+
+
 def invocation_row(inv: Any) -> dict[str, Any]:
     return {"number": inv.number, "function_name": inv.function_name, "version": inv.version,
             "status": inv.status, "cold": inv.cold, "cold_reason": inv.cold_reason,

@@ -14,7 +14,7 @@ from typing import Any
 
 from lambda_widget.views.html import MAX_HISTORY_ROWS, burst_counts, log_lines, variable_names
 from lambda_widget.views.moments import key_moments
-from lambda_widget.views.snapshot import history_rows, pool_snapshot
+from lambda_widget.views.snapshot import history_window, pool_snapshot
 from lambda_widget.views.words import (
     ERROR_STATUSES,
     env_state_words,
@@ -197,10 +197,12 @@ def render_function(fn: Any) -> str:
     return function_text(as_dict(fn))
 
 
-def history_text(rows: list[dict[str, Any]], *, times: bool = False) -> str:
+def history_text(rows: list[dict[str, Any]], *, times: bool = False, total: int | None = None) -> str:
+    """The last ``MAX_HISTORY_ROWS`` rows as a table; ``total``: how many there are in all."""
     if not rows:
         return "No invocations yet."
-    note = f"\n(the last {MAX_HISTORY_ROWS} of {len(rows)})" if len(rows) > MAX_HISTORY_ROWS else ""
+    total = len(rows) if total is None else total
+    note = f"\n(the last {MAX_HISTORY_ROWS} of {total})" if total > MAX_HISTORY_ROWS else ""
     rows = rows[-MAX_HISTORY_ROWS:]
     headers = ["#", "Function", "Version", "Status", "Start", "Environment"] + (["Duration"] if times else [])
     body = []
@@ -215,7 +217,8 @@ def history_text(rows: list[dict[str, Any]], *, times: bool = False) -> str:
 
 def render_history(manager: Any, function_name: str | None = None, *, times: bool = False) -> str:
     """Past invocations as a table (no durations unless ``times``)."""
-    return history_text(history_rows(manager, function_name), times=times)
+    rows, total = history_window(manager, function_name, MAX_HISTORY_ROWS)
+    return history_text(rows, times=times, total=total)
 
 
 def burst_text(rows: list[dict[str, Any]]) -> str:
