@@ -301,3 +301,6 @@ def test_a_view_closed_before_display_never_creates_widgets(mgr, comms):
     assert comms == []
     with pytest.raises(RuntimeError, match="closed before it was displayed"):
         view.slider  # noqa: B018
+    bundle = view._repr_mimebundle_()  # displayed after all: its static renderings, no widget
+    assert set(bundle) == {"text/html", "text/plain"} and "succeeded" in bundle["text/plain"]
+    assert comms == []

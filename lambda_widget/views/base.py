@@ -148,6 +148,9 @@ class LazyView(ViewMixin):
         return self.comm.comm_id  # type: ignore[attr-defined]
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        if self._lazy_state == "closed" and "_parts" not in self.__dict__:
+            # Closed before it was ever shown: its static renderings, as a closed widget shows text.
+            return {"text/html": self.static_html(), "text/plain": self.plain_text()}
         self.materialize()
         return super()._repr_mimebundle_(**kwargs)
 
