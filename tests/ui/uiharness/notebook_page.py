@@ -10,7 +10,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from .servers import JupyterServer
 
-PLACEHOLDER = re.compile(r"Loading widget|Error displaying widget")
+NOT_RENDERED = re.compile(r"Loading widget|Error displaying widget")  # what the front end shows instead of a widget
 # Console errors the Jupyter frontends raise by themselves (seen with a plain `1+1` notebook too).
 KNOWN_CONSOLE_NOISE: dict[str, list[re.Pattern[str]]] = {
     # Notebook 7.6.5's keyboard-shortcuts settings plugin, on page load.
@@ -51,7 +51,7 @@ RUN_STATE_JS = """(path) => {
   return state;
 }"""
 
-# Top-level cell outputs that hold a rendered widget view and no placeholder text.
+# Top-level cell outputs that hold a rendered widget view, not "Loading widget" or "Error displaying widget".
 RENDERED_WIDGETS_JS = """() => {
   const nb = window.jupyterapp.shell.currentWidget;
   const outs = nb.content.node.querySelectorAll(
@@ -109,7 +109,7 @@ class NotebookPage:
         return self.page.evaluate(RUN_STATE_JS, self.path)
 
     def wait_widgets(self, timeout: float = 60_000) -> None:
-        """Wait until every widget output in the notebook is rendered, with no placeholder left."""
+        """Wait until every widget output in the notebook is rendered (none still "Loading widget")."""
         expected = self.run_state()["widgets"]
         try:
             self.page.wait_for_function(
@@ -119,7 +119,7 @@ class NotebookPage:
             texts = self.outputs().filter(has_not=self.page.locator(".jupyter-widgets")).all_inner_texts()
             raise AssertionError(f"{self.path}: {rendered} of {expected} widget outputs rendered; "
                                  f"other outputs: {[t[:200] for t in texts]}") from None
-        expect(self.outputs().filter(has_text=PLACEHOLDER)).to_have_count(0)
+        expect(self.outputs().filter(has_text=NOT_RENDERED)).to_have_count(0)
 
     # ------------------------------------------------------------------ locate
     def cells(self) -> Locator:
