@@ -5,17 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from conftest import SEED_SOURCE as SEED
+from conftest import wait_for
 
 import lambda_widget as lw
 from lambda_widget.api import WaitResult
 from lambda_widget.views import BurstView, FunctionCard, HistoryView, InvocationView, PoolView
-
-SEED = """def lambda_handler(event, context):
-    print('Start')
-    result = event['value'] * 2
-    print('End')
-    return result
-"""
 
 ECHO = "def lambda_handler(event, context):\n    return event\n"
 
@@ -119,8 +114,8 @@ def test_burst_without_waiting_fills_in_later() -> None:
     lw.register("slow", SLEEPER)
     view = lw.burst("slow", 2, {"sleep": 0.5}, wait=False)
     assert not all(inv.done for inv in view)
-    assert _eventually(lambda: all(inv.done for inv in view))
-    assert _eventually(lambda: view.flush() or view.progress.value == 2)
+    assert wait_for(lambda: all(inv.done for inv in view))
+    assert wait_for(lambda: view.flush() or view.progress.value == 2)
 
 
 def test_burst_rejects_bad_input_before_queueing() -> None:
@@ -162,14 +157,3 @@ def test_containers_history_reset() -> None:
     assert len(hist) == 2  # the history view is live
     assert lw.reset() is None
     assert lw.get_manager().functions == {} and len(pool) == 0 and len(hist) == 0
-
-
-def _eventually(predicate, timeout: float = 10.0) -> bool:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return bool(predicate())

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import SEED_SOURCE as SEED
+from conftest import wait_for
 from IPython.core.error import UsageError
 from IPython.testing.globalipapp import get_ipython
 from IPython.utils.capture import capture_output
@@ -20,13 +22,6 @@ from lambda_widget.api import WaitResult
 from lambda_widget.magics import LambdaMagics
 from lambda_widget.magics.parsing import split_line
 from lambda_widget.magics.source import transform_cell
-
-SEED = """def lambda_handler(event, context):
-    print('Start')
-    result = event['value'] * 2
-    print('End')
-    return result
-"""
 
 SLEEPER = """import time
 
@@ -283,7 +278,7 @@ def test_ctrl_c_cancels_the_invocation(ip) -> None:
     finally:
         timer.cancel()
     inv = lw.get_manager().history[-1]
-    assert _eventually(lambda: inv.done)
+    assert wait_for(lambda: inv.done)
     assert inv.status == "cancelled"
 
 
@@ -462,15 +457,6 @@ def test_widget_mode_pool_history_and_wait(ip, shown) -> None:
     assert 'class="lw-wait"' in waited._repr_html_()
 
 
-def _eventually(predicate, timeout: float = 10.0) -> bool:
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return bool(predicate())
 
 
 def test_quiz_on_the_last_invocation(ip, capsys) -> None:

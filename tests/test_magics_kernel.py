@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import nbformat
 import pytest
+from conftest import SEED_SOURCE as SEED
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
-
-SEED = """def lambda_handler(event, context):
-    print('Start')
-    result = event['value'] * 2
-    print('End')
-    return result
-"""
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 

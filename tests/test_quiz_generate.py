@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import SEED_SOURCE as SEED
 
 import lambda_widget as lw
 from lambda_widget.quizzes import KINDS, QuizError, quiz_for_last, quiz_from
 
-SEED = "def lambda_handler(event, context):\n    print('Start')\n    result = event['value'] * 2\n    print('End')\n    return result\n"
 COUNTER = ("count = 0\n\ndef lambda_handler(event, context):\n    global count\n    count += 1\n    total = 0\n"
            "    for i in range(3):\n        total += i * event['n']\n    return {'count': count, 'total': total}\n")
 SLOW = "import time\n\ndef lambda_handler(event, context):\n    x = 1\n    time.sleep(30)\n    return x\n"

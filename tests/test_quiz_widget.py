@@ -5,12 +5,11 @@ from __future__ import annotations
 import comm
 import ipywidgets as widgets
 import pytest
+from conftest import SEED_SOURCE as SEED
 
 import lambda_widget as lw
 from lambda_widget.quizzes import Quiz, quiz_from
 from lambda_widget.views.quiz import QuizView, quiz_html
-
-SEED = "def lambda_handler(event, context):\n    print('Start')\n    result = event['value'] * 2\n    print('End')\n    return result\n"
 
 
 class RecordingComm(comm.DummyComm):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import pytest
+from conftest import SEED_SOURCE as SEED
 
 import lambda_widget as lw
 from lambda_widget.views import html, text
@@ -16,8 +17,6 @@ from lambda_widget.views.moments import key_moments
 from lambda_widget.views.snapshot import history_rows, pool_snapshot
 from lambda_widget.views.timeline import render_timeline
 
-SEED = ("def lambda_handler(event, context):\n    print('Start')\n    result = event['value'] * 2\n"
-        "    print('End')\n    return result\n")
 COUNTER = "count = 0\n\ndef lambda_handler(event, context):\n    global count\n    count += 1\n    return count\n"
 SLEEPY = "import time\n\ndef lambda_handler(event, context):\n    time.sleep(5)\n    return 'late'\n"
 RAISES = "def lambda_handler(event, context):\n    x = 1\n    raise ValueError('bad <input>')\n"

@@ -9,12 +9,11 @@ from collections.abc import Callable
 import comm
 import pytest
 from comm.base_comm import BaseComm
+from conftest import SEED_SOURCE as SEED
 
 import lambda_widget as lw
 from lambda_widget.views import BurstView, FunctionCard, HistoryView, InvocationView, PoolView
 
-SEED = ("def lambda_handler(event, context):\n    print('Start')\n    result = event['value'] * 2\n"
-        "    print('End')\n    return result\n")
 SLEEPER = "import time\n\ndef lambda_handler(event, context):\n    time.sleep(event.get('sleep', 0.3))\n    return 1\n"
 CURRENT_ROW = re.compile(r'<tr class="[^"]*lw-current[^"]*" data-step="(\d+)"')
 CURRENT_LINE = re.compile(r'<div class="lw-line[^"]*lw-current" data-line="(\d+)"')
