@@ -71,19 +71,15 @@ class Containment:
 
 
 def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes in process group ``pgid``."""
+    """Live (non-zombie) processes in process group ``pgid``, as psutil sees them (not as the
+    watchdog's own ``/proc`` scan does, so the check stays independent of what it checks)."""
     members = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
+    for proc in psutil.process_iter(["status"]):
         try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
+            if proc.info["status"] not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD) and os.getpgid(proc.pid) == pgid:
+                members.append(proc.pid)
+        except (ProcessLookupError, psutil.NoSuchProcess):
             continue
-        rest = stat[stat.rfind(b")") + 2:].split()
-        if len(rest) > 2 and int(rest[2]) == pgid and rest[0] not in (b"Z", b"X"):
-            members.append(int(name))
     return members
 
 
