@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psutil
 import pytest
@@ -165,39 +167,38 @@ def test_a_process_the_handler_started_dies_with_its_environment(mgr):
     assert wait_for(lambda: is_dead(child))
 
 
+@contextmanager
+def _kernel(mode: str, busy: str) -> Iterator[tuple[subprocess.Popen, list[psutil.Process]]]:
+    """``_run_kernel``, and afterwards nothing of it left running, whatever the test found."""
+    kernel, processes = _run_kernel(mode, busy)
+    try:
+        yield kernel, processes
+    finally:
+        if kernel.poll() is None:
+            kernel.kill()
+            kernel.wait()
+        for p in processes:
+            if not is_dead(p):
+                p.kill()
+
+
 @pytest.mark.parametrize("busy", ["idle", "busy"])
 def test_environments_die_when_the_kernel_is_killed(busy):
-    kernel, processes = _run_kernel("wait", busy)
-    try:
+    with _kernel("wait", busy) as (kernel, processes):
         assert len(processes) >= 2
         assert not any(is_dead(p) for p in processes)
         os.kill(kernel.pid, signal.SIGKILL)
         kernel.wait(timeout=10)
         assert wait_for(lambda: all(is_dead(p) for p in processes), timeout=10), \
             {p.pid: status_of(p.pid) for p in processes if not is_dead(p)}
-    finally:
-        if kernel.poll() is None:
-            kernel.kill()
-            kernel.wait()
-        for p in processes:
-            if not is_dead(p):
-                p.kill()
 
 
 @pytest.mark.parametrize("busy", ["idle", "busy"])
 def test_environments_die_when_the_kernel_exits_without_shutdown(busy):
-    kernel, processes = _run_kernel("exit", busy)
-    try:
+    with _kernel("exit", busy) as (kernel, processes):
         try:
             kernel.wait(timeout=15)  # a running invocation must not hold the interpreter's exit
         except subprocess.TimeoutExpired:
             pytest.fail("the kernel did not exit: something waits for the running invocation")
         assert kernel.returncode == 0
         assert wait_for(lambda: all(is_dead(p) for p in processes), timeout=10)
-    finally:
-        if kernel.poll() is None:
-            kernel.kill()
-            kernel.wait()
-        for p in processes:
-            if not is_dead(p):
-                p.kill()
