@@ -220,7 +220,7 @@ class ExecutionEnvironment(HasTraits):
             "LANG": "en_US.UTF-8",
             "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
             "PYTHONPATH": PACKAGE_PARENT,
-            "TZ": ":UTC",
+            "TZ": LAMBDA_TZ,
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
             "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
             "TMPDIR": str(self.tmp),
@@ -425,6 +425,9 @@ def log_stream_name(now: datetime.datetime, hex32: str) -> str:
     return f"{now:%Y/%m/%d}/[$LATEST]{hex32}"
 
 
+LAMBDA_TZ = ":UTC"  # Lambda's TZ
+
+
 def zygote_environ() -> dict[str, str]:
     """The template process's own environment: just enough to start Python, nothing of the kernel's.
 
@@ -432,7 +435,8 @@ def zygote_environ() -> dict[str, str]:
     stays readable in ``/proc/self/environ``, so it must hold no secret.
     """
     env = {"PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
-           "PYTHONPATH": PACKAGE_PARENT, "LANG": "C.UTF-8"}
+           "PYTHONPATH": PACKAGE_PARENT, "LANG": "C.UTF-8",
+           "TZ": LAMBDA_TZ}  # the environments' own: they need not re-read the time zone after the fork
     if os.environ.get("LD_LIBRARY_PATH"):
         env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
     return env

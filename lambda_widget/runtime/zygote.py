@@ -34,7 +34,7 @@ import traceback  # noqa: F401
 
 from lambda_widget.runtime import bootstrap, tracer  # noqa: F401
 
-_ZYGOTE_TZ = ":UTC"
+_ZYGOTE_TZ = os.environ.get("TZ")  # as the manager started the zygote; children with the same skip tzset
 
 
 def _child(body: bytes, fds: list[int], zygote_pid: int) -> None:
@@ -92,7 +92,6 @@ def _child(body: bytes, fds: list[int], zygote_pid: int) -> None:
 
 def _prepare() -> None:
     """Before the freeze: do once here what every environment would otherwise do after the fork."""
-    os.environ["TZ"] = _ZYGOTE_TZ  # what the engine gives every environment; children skip tzset
     time.tzset()
     bootstrap.prepare()
 
