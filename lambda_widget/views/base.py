@@ -129,10 +129,15 @@ class LazyView(ViewMixin):
     def built(self) -> bool:
         return self._lazy_state == "built"
 
+    @property
+    def _closed_unbuilt(self) -> bool:
+        """Closed before it was ever built: it has no parts and never will."""
+        return self._lazy_state == "closed" and "_parts" not in self.__dict__
+
     def materialize(self) -> None:
         """Create the widgets and open their comms now (idempotent; a closed view stays closed)."""
         if self._lazy_state != "new":
-            if "_parts" not in self.__dict__:
+            if self._closed_unbuilt:
                 raise RuntimeError(f"this {type(self).__name__} was closed before it was displayed")
             return
         self._lazy_state = "building"
@@ -148,7 +153,7 @@ class LazyView(ViewMixin):
         return self.comm.comm_id  # type: ignore[attr-defined]
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        if self._lazy_state == "closed" and "_parts" not in self.__dict__:
+        if self._closed_unbuilt:
             # Closed before it was ever shown: its static renderings, as a closed widget shows text.
             return {"text/html": self.static_html(), "text/plain": self.plain_text()}
         self.materialize()

@@ -99,7 +99,6 @@ def function_stats(manager: Any, name: str) -> dict[str, Any]:
 
 def history_entry(inv: Any, *, steps: bool = False) -> dict[str, Any]:
     """The parts of an earlier invocation that key moments cite (its steps only if asked)."""
-    return {"number": inv.number, "container_id": inv.container_id, "cold": inv.cold,
-            "status": inv.status, "globals_before": dict(inv.globals_before),
+    return {**invocation_row(inv), "globals_before": dict(inv.globals_before),
             "globals_after": dict(inv.globals_after),
             "steps": [s.to_dict() for s in list(inv.steps)] if steps else []}
