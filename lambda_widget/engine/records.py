@@ -88,6 +88,7 @@ class Function:
     max_event_age: float = 21600.0
     on_success: Any = field(default=None, repr=False)
     on_failure: Any = field(default=None, repr=False)
+    path: str | None = None  # a code directory (register(path=...)): the task root is a copy of it
 
     @property
     def module(self) -> str:

@@ -131,6 +131,67 @@ def user_globals(namespace: dict) -> dict[str, str]:
     return out
 
 
+class ProjectFiles:
+    """Which files the tracer follows: the handler's file, and the other modules of the code
+    package in the task root (``LAMBDA_TASK_ROOT``), but not its dependencies, that is, what an
+    installed distribution lists in its ``*.dist-info/RECORD``."""
+
+    def __init__(self, handler_file: str) -> None:
+        root = os.environ.get("LAMBDA_TASK_ROOT") or os.path.dirname(handler_file)
+        self.root = os.path.realpath(root) + os.sep if root else None
+        self.dependencies: set[str] | None = None  # top-level names, read on first need
+        self.cache: dict[str, bool] = {}
+
+    def traced(self, filename: str) -> bool:
+        known = self.cache.get(filename)
+        if known is None:
+            known = self.cache[filename] = self._decide(filename)
+        return known
+
+    def _decide(self, filename: str) -> bool:
+        if self.root is None or not filename.endswith(".py"):
+            return False
+        path = os.path.realpath(filename)
+        if not path.startswith(self.root):
+            return False
+        top = path[len(self.root):].split(os.sep, 1)[0]
+        if top.endswith(".py"):
+            top = top[:-3]
+        if self.dependencies is None:
+            self.dependencies = _installed_names(self.root)
+        return top not in self.dependencies
+
+    def where(self, frame) -> str:
+        """``app/util.py:3  x = 1``: the file (relative to the task root), the line and its text."""
+        import linecache
+
+        filename = frame.f_code.co_filename
+        rel = os.path.realpath(filename)[len(self.root or ""):] if self.root else filename
+        text = linecache.getline(filename, frame.f_lineno).strip()
+        return f"{rel}:{frame.f_lineno}  {text}"
+
+
+def _installed_names(root: str) -> set[str]:
+    names: set[str] = set()
+    try:
+        entries = os.listdir(root)
+    except OSError:
+        return names
+    for entry in entries:
+        if not entry.endswith((".dist-info", ".egg-info")):
+            continue
+        names.add(entry)
+        try:
+            with open(os.path.join(root, entry, "RECORD"), encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    first = line.split(",", 1)[0].split("/", 1)[0]
+                    if first:
+                        names.add(first[:-3] if first.endswith(".py") else first)
+        except OSError:
+            continue
+    return names
+
+
 class StepRecorder:
     """Traces one handler call at a time and writes its records to ``fd``."""
 
@@ -148,6 +209,7 @@ class StepRecorder:
         self.out: list[str] = []
         self.out_len = 0
         self.total_out = 0
+        self.project = ProjectFiles(filename)
 
     # -- writing ---------------------------------------------------------------
     def _write(self, record: dict) -> None:
@@ -218,7 +280,8 @@ class StepRecorder:
                              "vars": user_globals(module_globals)})
 
     def _global_trace(self, frame, event, arg):
-        if frame.f_code.co_filename != self.filename:
+        filename = frame.f_code.co_filename
+        if filename != self.filename and not self.project.traced(filename):
             return None
         if self.handler_frame is None:
             self.handler_frame = frame
@@ -236,6 +299,11 @@ class StepRecorder:
                 return None
             self.n += 1
             record.update(t="step", n=self.n, line=frame.f_lineno, fn=frame.f_code.co_name)
+            if frame.f_code.co_filename != self.filename:
+                # Another module of the project: its own line text; no line number of the
+                # handler's file to point at.
+                del record["line"]
+                record["src"] = self.project.where(frame)
             self._write(record)
             self.step_open = True
         elif frame is self.handler_frame and event == "return":
