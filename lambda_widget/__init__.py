@@ -15,7 +15,8 @@ _ENGINE = {"ContainerManager", "get_manager", "Invocation", "Step", "Function", 
            "InvalidRequestContentException", "RequestTooLargeException"}
 
 
-_API = {"register", "invoke", "burst", "wait", "containers", "history", "reset", "quiz"}
+_API = {"register", "invoke", "burst", "wait", "containers", "history", "reset", "quiz",
+        "serve", "function_url", "load_template"}
 _MODULES = {"events"}
 
 

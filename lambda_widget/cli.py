@@ -2,6 +2,7 @@
 
     lambda-widget demo                      # the seed lesson's doubling handler, step by step
     lambda-widget run handler.py --event '{"value": 5}' [--times N] [--wait SECONDS]
+    lambda-widget serve [template.yaml | handler.py] [--port 3001]   # boto3, the AWS CLI, HTTP
 """
 
 from __future__ import annotations
@@ -47,11 +48,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--handler", default="lambda_handler", help="the handler function's name")
     run.add_argument("--name", default=None, help="function name (default: the file's stem)")
     common(run)
+    from lambda_widget.front.terminal import add_parser as add_serve
+
+    add_serve(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "serve":
+        from lambda_widget.front.terminal import run as serve
+
+        return serve(args)
     if args.command == "demo":
         source, name, handler = SEED_HANDLER, "double", "lambda_handler"
         event_text = args.event or '{"value": 5}'

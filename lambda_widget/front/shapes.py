@@ -73,10 +73,14 @@ _seen: dict[int, tuple[weakref.ref, datetime.datetime]] = {}
 
 def _last_modified(fn) -> str:
     """When the front first saw this function version (a Function record holds clock time only)."""
-    entry = _seen.get(id(fn))
+    key = id(fn)
+    entry = _seen.get(key)
     if entry is None or entry[0]() is not fn:
-        entry = _seen[id(fn)] = (weakref.ref(fn, lambda _, key=id(fn): _seen.pop(key, None)),
-                                 datetime.datetime.now(datetime.timezone.utc))
+        def forget(ref: weakref.ref) -> None:
+            if _seen.get(key, (None,))[0] is ref:
+                del _seen[key]
+
+        entry = _seen[key] = (weakref.ref(fn, forget), datetime.datetime.now(datetime.timezone.utc))
     return entry[1].strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
 
 
