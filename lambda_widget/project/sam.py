@@ -251,7 +251,7 @@ def read(path: str | os.PathLike, parameters: dict[str, Any] | None = None, regi
     notes: list[str] = []
     register_params = register_params or set()
     for logical_id, resource in template["Resources"].items():
-        line = _line(resource)
+        line = _line(logical_id) or _line(resource)  # the line that names the resource
         rtype = resource.get("Type") if isinstance(resource, dict) else None
         if rtype in APIS:
             continue  # served through the routes of the functions' events
