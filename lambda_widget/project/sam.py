@@ -78,7 +78,8 @@ class Project:
         for spec in self.specs:
             fn = self.functions.get(spec.name)
             version = f" v{fn.version}" if fn is not None else ""
-            where = f"CodeUri {spec.code_dir}" if spec.code_dir else "InlineCode"
+            where = (f"CodeUri {os.path.relpath(spec.code_dir, self.path.parent)}/" if spec.code_dir
+                     else "InlineCode")
             out.append(f"  {spec.name}{version}: {spec.handler} ({where}, timeout {spec.config.get('timeout', 3)} s, "
                        f"{spec.config.get('memory_mb', 128)} MB)")
         for route in self.routes:
