@@ -442,3 +442,32 @@ def test_endpoints_close_when_the_manager_shuts_down():
 
 def test_aws_cli_is_on_path_of_this_venv():
     assert shutil.which("aws", path=str(AWS.parent)) is not None
+
+
+def test_lambda_widget_serve_a_handler_file(tmp_path):
+    handler = tmp_path / "hello_world.py"
+    handler.write_text(ECHO)
+    proc = subprocess.Popen([sys.executable, "-m", "lambda_widget.cli", "serve", str(handler), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        while not lines or not lines[-1].startswith("Ctrl-C stops."):
+            line = proc.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        url = next(line.split()[2] for line in lines if line.startswith("Invoke API:"))
+        furl = next(line.split()[-1] for line in lines if line.startswith("Function URL of hello_world:"))
+        out = tmp_path / "out.json"
+        run_aws(type("E", (), {"url": url})(), "invoke", "--function-name", "hello_world",
+                "--payload", '{"n": 1}', str(out))
+        assert json.loads(out.read_text())["event"] == {"n": 1}
+        assert "#1 hello_world v1 RequestResponse cold (first-invocation)" in proc.stdout.readline()
+        with urllib.request.urlopen(furl + "x?y=1", timeout=30) as r:
+            assert json.loads(r.read())["event"]["rawPath"] == "/x"
+        assert "#2 hello_world v1 RequestResponse warm" in proc.stdout.readline()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)
+    missing = subprocess.run([sys.executable, "-m", "lambda_widget.cli", "serve", str(tmp_path / "nope.yaml")],
+                             capture_output=True, text=True, timeout=60)
+    assert missing.returncode == 2 and "nope.yaml not found" in missing.stderr
