@@ -471,3 +471,16 @@ def test_lambda_widget_serve_a_handler_file(tmp_path):
     missing = subprocess.run([sys.executable, "-m", "lambda_widget.cli", "serve", str(tmp_path / "nope.yaml")],
                              capture_output=True, text=True, timeout=60)
     assert missing.returncode == 2 and "nope.yaml not found" in missing.stderr
+
+
+def test_update_function_code_of_a_notebook_function(served):
+    mgr, endpoint = served
+    mgr.register("inline", "def lambda_handler(event, context):\n    return 'v1'\n", timeout=9)
+    c = client(endpoint)
+    assert c.invoke(FunctionName="inline")["Payload"].read() == b'"v1"'
+    zipped = make_zip({"lambda_function.py": "def lambda_handler(event, context):\n    return 'v2'\n"})
+    updated = c.update_function_code(FunctionName="inline", ZipFile=zipped)
+    assert updated["Handler"] == "lambda_function.lambda_handler" and updated["Timeout"] == 9
+    assert c.invoke(FunctionName="inline")["Payload"].read() == b'"v2"'
+    with pytest.raises(c.exceptions.ResourceNotFoundException):
+        c.update_function_code(FunctionName="nope", ZipFile=zipped)

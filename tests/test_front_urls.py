@@ -148,6 +148,14 @@ def test_throttled_function_url_is_429():
         assert status == 429 and b"Rate Exceeded" in body
 
 
+def test_a_rebound_host_name_is_refused(url):
+    mgr, u = url
+    before = len(mgr.history)
+    status, _, _ = fetch(urllib.request.Request(u, headers={"Host": "attacker.example"}))
+    assert status == 403 and len(mgr.history) == before
+    assert fetch(urllib.request.Request(u, headers={"Host": "localhost"}))[0] == 200
+
+
 def test_too_large_body_is_413(url):
     _, u = url
     status, _, _ = fetch(urllib.request.Request(u, data=b"x" * (6 * 1024 * 1024 + 1), method="POST",

@@ -37,7 +37,6 @@ MAX_CLIENT_CONTEXT = 3583  # bytes of the base64 header, as Lambda limits it
 MAX_CREATE_REQUEST = 69_905_067  # "Request must be smaller than 69905067 bytes for the CreateFunction operation"
 MAX_TAIL = 4096
 MAX_LIST = 50
-_PREFIX = "/2015-03-31/functions"
 _ROUTES = [
     ("POST", re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$"), "Invoke"),
     ("GET", re.compile(r"^/2015-03-31/functions/?$"), "ListFunctions"),
@@ -256,6 +255,7 @@ class LambdaApiHandler(BoundedHandler):
         params = inspect.signature(mgr.register).parameters
         config = {k: v for k, v in vars(fn).items()
                   if k in params and k not in ("name", "source", "path")}
+        config["handler"] = fn.handler_spec  # a package names module.function
         fn = self._deploy(name, data, config)
         self._send_json(200, self._config(fn))
 

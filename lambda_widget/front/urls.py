@@ -14,7 +14,7 @@ from typing import Any
 from lambda_widget.engine.errors import LambdaApiError, RequestTooLargeException, ResourceNotFoundException
 from lambda_widget.engine.validation import MAX_SYNC_REQUEST
 from lambda_widget.front import http_events as he
-from lambda_widget.front.server import BoundedHandler
+from lambda_widget.front.server import BoundedHandler, is_loopback
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,12 @@ class _EventHandler(BoundedHandler):
                               self.client_address[0], self.request_version)
 
     def _serve(self) -> None:
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
+        if host and not is_loopback(host) and is_loopback(self.server.server_address[0]):
+            # A loopback front answers loopback names only: a rebound DNS name is refused.
+            self.close_connection = True
+            self.answer(403, b'{"Message":"Forbidden"}')
+            return
         try:
             self._serve_one()
         except Exception:  # noqa: BLE001 - never leave the client without an answer
