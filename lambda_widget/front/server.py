@@ -130,6 +130,7 @@ class BoundedHandler(BaseHTTPRequestHandler):
     server_version = "lambda-widget"
     sys_version = ""
     timeout = READ_DEADLINE  # a socket-level bound too, for reads the reaper has not reached
+    disable_nagle_algorithm = True  # small answers go out at once (no 40 ms delayed-ACK stall)
     server: BoundedServer
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
@@ -224,9 +225,11 @@ class BoundedHandler(BaseHTTPRequestHandler):
         self.send_header("Date", self.date_time_string())
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
+        # Headers and body in one write.
+        self._headers_buffer.append(b"\r\n")
         if body and self.command != "HEAD":
-            self.wfile.write(body)
+            self._headers_buffer.append(body)
+        self.flush_headers()
 
 
 class Endpoint:
