@@ -16,6 +16,7 @@ import re
 import shutil
 import tempfile
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -66,7 +67,6 @@ class LambdaApiHandler(BoundedHandler):
 
     # -- dispatch ------------------------------------------------------------------
     def _dispatch(self) -> None:
-        request_id = ""
         try:
             url = urlsplit(self.path)
             path = unquote(url.path)
@@ -79,7 +79,7 @@ class LambdaApiHandler(BoundedHandler):
             if not isinstance(exc, LambdaApiError):
                 self.close_connection = True
             status, body, headers = error_of(exc)
-            headers["x-amzn-RequestId"] = request_id or self.server.manager._request_id()
+            headers["x-amzn-RequestId"] = str(uuid.uuid4())
             self.answer(status, body, headers)
 
     def _route(self, method: str, path: str) -> tuple[str, dict[str, str]]:
@@ -123,7 +123,8 @@ class LambdaApiHandler(BoundedHandler):
 
     def _send_json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
         headers = dict(headers or {})
-        headers.setdefault("x-amzn-RequestId", self.server.manager._request_id())
+        # Not the manager's seeded ids: API calls must not shift a lesson's invocation ids.
+        headers.setdefault("x-amzn-RequestId", str(uuid.uuid4()))
         self.answer(status, json.dumps(data).encode(), headers)
 
     # -- Invoke --------------------------------------------------------------------

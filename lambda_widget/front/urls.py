@@ -8,6 +8,7 @@ one port and are matched as ``sam local start-api`` matches them.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,7 +106,7 @@ class _EventHandler(BoundedHandler):
             self._canned(errors["too-large"])
             return
         mgr = self.server.manager
-        request_id = mgr._request_id()
+        request_id = str(uuid.uuid4())  # the HTTP request's id; the invocation has its own
         try:
             event = make_event(self._request(body), request_id)
             inv = mgr.invoke(function, event)
