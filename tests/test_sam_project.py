@@ -208,9 +208,24 @@ def test_parameters_override_defaults(tmp_path):
             load(mgr, tmp_path / "template.yaml", {"Nope": "x"})
 
 
+def test_resources_can_be_given_values_and_unused_intrinsics_do_not_matter(tmp_path):
+    template = TEMPLATE.replace("      Handler: hello.handler\n",
+                                "      Handler: hello.handler\n      Environment:\n        Variables:\n"
+                                "          TABLE: !Ref Table\n          ARN: !GetAtt Table.Arn\n"
+                                "      Policies:\n        - DynamoDBCrudPolicy:\n            TableName: !Ref Table\n")
+    template = template.replace("            Method: get\n", "            Method: get\n            ApiId: !Ref Api\n")
+    path = write_project(tmp_path, template)
+    project = read(path, {"Table": "visits", "Table.Arn": "arn:aws:dynamodb:local:table/visits"})
+    spec = next(s for s in project.specs if s.name == "HelloFunction")
+    assert spec.config["env"]["TABLE"] == "visits"
+    assert spec.config["env"]["ARN"] == "arn:aws:dynamodb:local:table/visits"
+    assert any("Policies" in note for note in project.notes)  # listed as not used, never resolved
+    assert project.routes[0].path == "/hello/{name}"
+
+
 @pytest.mark.parametrize("value, message", [
-    ("!GetAtt Table.Arn", "line 26: Fn::GetAtt cannot be resolved locally"),
-    ("!Ref Table", "line 26: !Ref Table names a resource"),
+    ("!GetAtt Table.Arn", "line 26: Fn::GetAtt Table.Arn cannot be resolved locally; pass parameters="),
+    ("!Ref Table", "line 26: !Ref Table names a resource, which has no value in a local run; pass"),
     ("!Ref Missing", "line 26: !Ref Missing: no such parameter or resource"),
     ('!Sub "${Table.Arn}/x"', "line 26: !Sub ${Table.Arn}: attributes of resources"),
 ])

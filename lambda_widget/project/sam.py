@@ -142,10 +142,15 @@ class _Resolver:
                 self.values[name] = spec["Default"]
             else:
                 self.missing[name] = _line(spec)
-        unknown = sorted(set(overrides) - set(template.get("Parameters") or {}))
-        if unknown:
-            raise TemplateError(f"{path}: no such parameter(s): {', '.join(unknown)}")
         self.resources = set(template.get("Resources") or {})
+        # A resource's value (``Table``) or attribute (``Table.Arn``) may be given too.
+        for name, value in overrides.items():
+            if name.split(".", 1)[0] in self.resources:
+                self.values[name] = value
+        unknown = sorted(n for n in overrides
+                         if n not in (template.get("Parameters") or {}) and n.split(".", 1)[0] not in self.resources)
+        if unknown:
+            raise TemplateError(f"{path}: no such parameter(s) or resource(s): {', '.join(unknown)}")
 
     def fail(self, node: Any, what: str, line: int) -> TemplateError:
         return TemplateError(f"{self.path}, line {_line(node, line)}: {what}")
@@ -172,6 +177,12 @@ class _Resolver:
                         return values[int(index)]
                     except (IndexError, ValueError, TypeError):
                         raise self.fail(node, f"Fn::Select index {index!r} is out of range", line) from None
+                if key == "Fn::GetAtt":
+                    attr = ".".join(arg) if isinstance(arg, list) else str(arg)
+                    if attr in self.values:
+                        return self.values[attr]
+                    raise self.fail(node, f"Fn::GetAtt {attr} cannot be resolved locally; pass "
+                                    f"parameters={{'{attr}': ...}} or give the value directly", line)
                 if key.startswith("Fn::") or key == "Condition":
                     raise self.fail(node, f"{key} cannot be resolved locally ({_short(arg)}); give the value "
                                     f"directly or through a parameter", line)
@@ -193,7 +204,7 @@ class _Resolver:
                             line)
         if name in self.resources:
             raise self.fail(node, f"!Ref {name} names a resource, which has no value in a local run; "
-                            f"use a parameter instead", line)
+                            f"pass parameters={{'{name}': ...}}", line)
         raise self.fail(node, f"!Ref {name}: no such parameter or resource", line)
 
     def _sub(self, node: Any, arg: Any, line: int) -> str:
@@ -212,8 +223,11 @@ class _Resolver:
                 return "${" + name[1:] + "}"
             if name in extra:
                 return str(extra[name])
+            if name in self.values:
+                return str(self.values[name])
             return str(self._ref(node, name, line)) if "." not in name else _raise(
-                self.fail(node, f"!Sub ${{{name}}}: attributes of resources cannot be resolved locally", line))
+                self.fail(node, f"!Sub ${{{name}}}: attributes of resources cannot be resolved locally; "
+                          f"pass parameters={{'{name}': ...}}", line))
 
         return re.sub(r"\$\{([^}]+)\}", one, text)
 
@@ -260,7 +274,9 @@ def read(path: str | os.PathLike, parameters: dict[str, Any] | None = None, regi
             unsupported.append(f"{logical_id} ({rtype}, line {line})")
             continue
         props = _merge(globals_raw, resource.get("Properties") or {})
-        get = {k: resolve(v, line) for k, v in props.items() if k in _PROPERTIES}
+        # Events and FunctionUrlConfig: only the fields a local run uses are resolved below.
+        get = {k: resolve(v, line) if k not in ("Events", "FunctionUrlConfig") else v
+               for k, v in props.items() if k in _PROPERTIES}
         ignored = sorted(k for k in props if k not in _PROPERTIES)
         if ignored:
             notes.append(f"{logical_id}: not used locally: {', '.join(ignored)}")
@@ -311,8 +327,9 @@ def read(path: str | os.PathLike, parameters: dict[str, Any] | None = None, regi
                              f"runs every function on the machine's own CPU")
         spec.function_url = "FunctionUrlConfig" in get
         for event_id, event in (get.get("Events") or {}).items():
-            etype = (event or {}).get("Type")
-            eprops = (event or {}).get("Properties") or {}
+            etype = resolve((event or {}).get("Type"), line)
+            raw = (event or {}).get("Properties") or {}
+            eprops = {k: resolve(raw[k], line) for k in ("Path", "Method") if k in raw}
             if etype in ("Api", "HttpApi"):
                 method = str(eprops.get("Method", "ANY" if etype == "HttpApi" else "")).upper()
                 path = eprops.get("Path")
