@@ -301,13 +301,15 @@ def make_wheel(where: Path) -> Path:
 
 APP = """\
 import tinydep
+from vendor import slowmath
 
 WORDS = open('data/words.txt').read().split()
 
 
 def main(event, context):
     doubled = tinydep.double(event['value'])
-    return {'doubled': doubled, 'words': WORDS}
+    tripled = slowmath.triple(event['value'])
+    return {'doubled': doubled, 'words': WORDS, 'tripled': tripled}
 """
 
 
@@ -321,6 +323,9 @@ def test_requirements_install_once_per_hash_and_the_tracer_skips_them(tmp_path, 
     (code / "app" / "__init__.py").write_text("")
     (code / "app" / "handlers.py").write_text(APP)
     (code / "data" / "words.txt").write_text("alpha beta\n")
+    (code / "vendor").mkdir()
+    (code / "vendor" / "__init__.py").write_text("")
+    (code / "vendor" / "slowmath.py").write_text("def triple(x):\n    t = x * 3\n    return t\n")
     (code / "requirements.txt").write_text("--no-index\n./wheels/tinydep-1.0-py3-none-any.whl\n")
     with lw.ContainerManager() as mgr:
         mgr.register("pkg", path=str(code), handler="app.handlers.main")
@@ -328,11 +333,12 @@ def test_requirements_install_once_per_hash_and_the_tracer_skips_them(tmp_path, 
         assert len(cached) == 1 and (cached[0] / "tinydep" / "__init__.py").is_file()
         inv = mgr.invoke("pkg", {"value": 21})
         assert inv.status == "succeeded", inv.error
-        assert inv.result == {"doubled": 42, "words": ["alpha", "beta"]}
+        assert inv.result == {"doubled": 42, "words": ["alpha", "beta"], "tripled": 63}
         executed = [s.handler_execution for s in inv.steps]
         assert "doubled = tinydep.double(event['value'])" in executed
         assert not any("tinydep" in e and "y = x * 2" in e for e in executed)  # not into the dependency
-        assert not any(e.startswith("tinydep/") for e in executed)
+        assert not any(e.startswith(("tinydep/", "vendor/")) for e in executed)
+        assert "tripled = slowmath.triple(event['value'])" in executed
 
         calls = []
         real_run = subprocess.run

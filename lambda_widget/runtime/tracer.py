@@ -133,8 +133,8 @@ def user_globals(namespace: dict) -> dict[str, str]:
 
 class ProjectFiles:
     """Which files the tracer follows: the handler's file, and the other modules of the code
-    package in the task root (``LAMBDA_TASK_ROOT``), but not its dependencies, that is, what an
-    installed distribution lists in its ``*.dist-info/RECORD``."""
+    package in the task root (``LAMBDA_TASK_ROOT``), but not its dependencies: what an installed
+    distribution lists in its ``*.dist-info/RECORD``, and what sits in a ``vendor/`` directory."""
 
     def __init__(self, handler_file: str) -> None:
         root = os.environ.get("LAMBDA_TASK_ROOT") or os.path.dirname(handler_file)
@@ -154,7 +154,10 @@ class ProjectFiles:
         path = os.path.realpath(filename)
         if not path.startswith(self.root):
             return False
-        top = path[len(self.root):].split(os.sep, 1)[0]
+        parts = path[len(self.root):].split(os.sep)
+        if any(p in _VENDOR_DIRS for p in parts[:-1]):
+            return False  # vendored by hand: a dependency all the same
+        top = parts[0]
         if top.endswith(".py"):
             top = top[:-3]
         if self.dependencies is None:
@@ -169,6 +172,9 @@ class ProjectFiles:
         rel = os.path.realpath(filename)[len(self.root or ""):] if self.root else filename
         text = linecache.getline(filename, frame.f_lineno).strip()
         return f"{rel}:{frame.f_lineno}  {text}"
+
+
+_VENDOR_DIRS = frozenset({"site-packages", "dist-packages", "vendor", "_vendor", "vendored"})
 
 
 def _installed_names(root: str) -> set[str]:
