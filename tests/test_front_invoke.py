@@ -282,7 +282,7 @@ def test_connections_over_the_cap_get_429_and_nothing_grows():
         with listen(LambdaApiHandler, "127.0.0.1", 0, "Invoke API", {"manager": mgr},
                     max_connections=4) as endpoint:
             held = [socket.create_connection(("127.0.0.1", endpoint.port), timeout=10) for _ in range(4)]
-            time.sleep(0.3)
+            wait_for(lambda: endpoint._server._slots._value == 0, timeout=10)  # all four accepted
             extra = socket.create_connection(("127.0.0.1", endpoint.port), timeout=10)
             assert extra.recv(4096).startswith(b"HTTP/1.1 429")
             for s in held + [extra]:
