@@ -182,6 +182,10 @@ def test_routes_are_served_as_sam_local_start_api(project):
         assert r.status == 201 and json.loads(r.read())["stage"] == "dev-us-east-1"
     event = mgr.history[-1].event
     assert event["httpMethod"] == "POST" and event["resource"] == "/count"  # payload 1.0 for Api
+    sample = lw.events.apigateway_rest("POST", "/count", body={})  # the sample and the front agree
+    assert list(event) == list(sample)
+    assert list(event["requestContext"]) == list(sample["requestContext"])
+    assert list(event["requestContext"]["identity"]) == list(sample["requestContext"]["identity"])
     with pytest.raises(urllib.error.HTTPError) as exc:
         urllib.request.urlopen(api.url + "count", timeout=30)  # GET: no such route
     assert exc.value.code == 404
