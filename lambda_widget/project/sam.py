@@ -99,8 +99,11 @@ class Project:
 
 def parse(path: str | os.PathLike) -> Any:
     """The template as nested dicts (intrinsics as ``{"Ref": ...}``), nodes carrying their lines."""
-    from cfnlint.decode import cfn_yaml  # a maintained CloudFormation YAML reader
-    from yaml import YAMLError
+    try:
+        from cfnlint.decode import cfn_yaml  # a maintained CloudFormation YAML reader
+        from yaml import YAMLError
+    except ImportError:
+        raise TemplateError("reading SAM templates needs cfn-lint: pip install 'lambda_widget[serve]'") from None
 
     p = Path(path)
     try:
