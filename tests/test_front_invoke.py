@@ -484,3 +484,40 @@ def test_update_function_code_of_a_notebook_function(served):
     assert c.invoke(FunctionName="inline")["Payload"].read() == b'"v2"'
     with pytest.raises(c.exceptions.ResourceNotFoundException):
         c.update_function_code(FunctionName="nope", ZipFile=zipped)
+
+
+def test_the_client_end_of_a_loopback_connection_is_owned_by_us(served):
+    from lambda_widget.front.server import peer_uid
+
+    _, endpoint = served
+    with socket.create_connection(("127.0.0.1", endpoint.port), timeout=10) as conn:
+        assert peer_uid(conn.getsockname(), conn.getpeername()) == os.getuid()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a client as another user")
+def test_another_users_process_is_refused(served):
+    mgr, endpoint = served
+    request = (b"GET /2015-03-31/functions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               b"Authorization: AWS4-HMAC-SHA256 Credential=x\r\nConnection: close\r\n\r\n")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: become nobody, then call the endpoint
+        try:
+            os.close(read_end)
+            os.setgid(65534)
+            os.setuid(65534)
+            with socket.create_connection(("127.0.0.1", endpoint.port), timeout=10) as conn:
+                conn.sendall(request)
+                answer = b""
+                while chunk := conn.recv(65536):
+                    answer += chunk
+            os.write(write_end, answer[:4096])
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        answer = pipe.read()
+    os.waitpid(pid, 0)
+    assert answer.startswith(b"HTTP/1.1 403"), answer
+    assert b"x-amzn-ErrorType: AccessDeniedException" in answer
+    assert b"its own user" in answer

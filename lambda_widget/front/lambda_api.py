@@ -12,6 +12,7 @@ import base64
 import binascii
 import inspect
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -24,7 +25,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from lambda_widget.engine.asyncq import MAX_ASYNC_REQUEST
 from lambda_widget.engine.errors import LambdaApiError
 from lambda_widget.engine.validation import MAX_SYNC_REQUEST
-from lambda_widget.front.server import BoundedHandler, is_loopback
+from lambda_widget.front.server import BoundedHandler, is_loopback, peer_uid
 from lambda_widget.front.shapes import (
     ApiError,
     error_body,
@@ -52,6 +53,8 @@ _DEPLOY_LOCK = threading.Lock()  # one deploy at a time: unzip and pip are not c
 
 class LambdaApiHandler(BoundedHandler):
     """Answers Lambda API calls from the manager on ``server.manager``."""
+
+    _peer_uid: int | None = None  # of this connection's client, looked up once
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -103,10 +106,16 @@ class LambdaApiHandler(BoundedHandler):
             if op != "Invoke":
                 raise ApiError("AccessDeniedException",
                                f"{op} is served to this machine only; other hosts may call Invoke")
-        else:
-            host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
-            if host and not is_loopback(host) and is_loopback(self.server.server_address[0]):
-                raise ApiError("AccessDeniedException", f"Unexpected Host header {host!r}")
+            return
+        if self._peer_uid is None:
+            uid = peer_uid(self.client_address, self.connection.getsockname())
+            self._peer_uid = -1 if uid is None else uid  # -1: unknown (not Linux)
+        if self._peer_uid not in (-1, os.getuid()):
+            # On a shared machine another user could otherwise deploy code that runs as you.
+            raise ApiError("AccessDeniedException", "This endpoint serves its own user's processes only")
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
+        if host and not is_loopback(host) and is_loopback(self.server.server_address[0]):
+            raise ApiError("AccessDeniedException", f"Unexpected Host header {host!r}")
 
     def _json_body(self, limit: int, operation: str) -> dict[str, Any]:
         body = self.read_body(limit, drain_limit=limit)

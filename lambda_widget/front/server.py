@@ -39,6 +39,28 @@ def is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
+def peer_uid(client: tuple, server: tuple) -> int | None:
+    """The user id owning the client end of a loopback TCP connection, from ``/proc/net/tcp``
+    (readable by everyone on Linux); None where that cannot be known."""
+    def key(addr: tuple, v6: bool) -> str:
+        packed = socket.inet_pton(socket.AF_INET6 if v6 else socket.AF_INET, addr[0].split("%")[0])
+        words = [packed[i:i + 4][::-1].hex().upper() for i in range(0, len(packed), 4)]
+        return "".join(words) + f":{addr[1]:04X}"
+
+    v6 = ":" in client[0]
+    try:
+        want_local, want_remote = key(client, v6), key(server, v6)
+        with open("/proc/net/tcp6" if v6 else "/proc/net/tcp", encoding="ascii") as table:
+            next(table)
+            for line in table:
+                fields = line.split()
+                if len(fields) > 7 and fields[1] == want_local and fields[2] == want_remote:
+                    return int(fields[7])
+    except (OSError, ValueError, StopIteration):
+        return None
+    return None
+
+
 class BoundedServer(ThreadingHTTPServer):
     """ThreadingHTTPServer with a connection cap and a per-request read deadline."""
 
