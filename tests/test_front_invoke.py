@@ -521,3 +521,31 @@ def test_another_users_process_is_refused(served):
     assert answer.startswith(b"HTTP/1.1 403"), answer
     assert b"x-amzn-ErrorType: AccessDeniedException" in answer
     assert b"its own user" in answer
+
+
+def test_aws_cli_invoke_types_logs_and_errors(served, tmp_path):
+    _, endpoint = served
+    out = str(tmp_path / "out.json")
+
+    def invoke(*args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return run_aws(endpoint, "invoke", *args, out, check=check)
+
+    sync = json.loads(invoke("--function-name", "echo", "--payload", '{"cli": 1}').stdout)
+    assert sync == {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
+    assert json.loads(Path(out).read_text())["event"] == {"cli": 1}
+    assert json.loads(invoke("--function-name", "echo", "--invocation-type", "Event").stdout)["StatusCode"] == 202
+    assert json.loads(invoke("--function-name", "echo", "--invocation-type", "DryRun").stdout)["StatusCode"] == 204
+    tail = json.loads(invoke("--function-name", "echo", "--log-type", "Tail").stdout)
+    assert "REPORT RequestId:" in base64.b64decode(tail["LogResult"]).decode()
+    failed = json.loads(invoke("--function-name", "fails", "--payload", '{"why": "cli"}').stdout)
+    assert failed["FunctionError"] == "Unhandled"
+    assert json.loads(Path(out).read_text())["errorMessage"] == "no good: cli"
+    for args, code in ((("--function-name", "nope"), "ResourceNotFoundException"),
+                       (("--function-name", "limited"), "TooManyRequestsException"),
+                       (("--function-name", "echo", "--payload", "{nope"), "InvalidRequestContentException")):
+        done = invoke(*args, check=False)
+        assert done.returncode != 0 and f"({code})" in done.stderr, done.stderr
+    big = tmp_path / "big.json"
+    big.write_text('"' + "x" * (6 * 1024 * 1024) + '"')
+    done = invoke("--function-name", "echo", "--payload", f"file://{big}", check=False)
+    assert done.returncode != 0 and "(RequestTooLargeException)" in done.stderr, done.stderr
