@@ -48,6 +48,11 @@ Resources:
       Architectures: [arm64]
       FunctionUrlConfig:
         AuthType: NONE
+        Cors:
+          AllowOrigins: [https://app.example]
+          AllowMethods: [GET]
+          ExposeHeaders: [x-greeting]
+          MaxAge: 60
       Events:
         Hi:
           Type: HttpApi
@@ -152,7 +157,7 @@ def test_every_function_is_registered_with_globals_and_its_own_properties(projec
 def test_what_is_not_served_is_listed(project):
     _, proj = project
     text = str(proj)
-    assert any(u.startswith("Table (AWS::DynamoDB::Table, line 56)") for u in proj.unsupported)
+    assert any(u.startswith("Table (AWS::DynamoDB::Table, line 61)") for u in proj.unsupported)
     assert any("Nightly (Schedule)" in u for u in proj.unsupported)
     assert "not served: Table" in text and "route GET /hello/{name} -> HelloFunction" in text
 
@@ -201,6 +206,26 @@ def test_boto3_and_the_function_url_reach_the_project(project):
         assert json.loads(out["Payload"].read())["body"] == "Hello, boto!"
     with urllib.request.urlopen(proj.function_url("HelloFunction") + "anything", timeout=30) as r:
         assert r.read() == b"Hello, world!"
+
+
+def test_the_function_url_answers_cors_as_configured(project):
+    mgr, proj = project
+    url = proj.function_url("HelloFunction")
+    before = len(mgr.history)
+    preflight = urllib.request.Request(url, method="OPTIONS", headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "GET"})
+    with urllib.request.urlopen(preflight, timeout=30) as r:
+        assert r.status == 200 and r.headers["Access-Control-Allow-Origin"] == "https://app.example"
+        assert r.headers["Access-Control-Allow-Methods"] == "GET"
+        assert r.headers["Access-Control-Max-Age"] == "60"
+    assert len(mgr.history) == before  # answered by the URL, not the function
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"Origin": "https://app.example"}),
+                                timeout=30) as r:
+        assert r.headers["Access-Control-Allow-Origin"] == "https://app.example"
+        assert r.headers["Access-Control-Expose-Headers"] == "x-greeting"
+    with urllib.request.urlopen(urllib.request.Request(url, headers={"Origin": "https://evil.example"}),
+                                timeout=30) as r:
+        assert r.headers["Access-Control-Allow-Origin"] is None
 
 
 def test_parameters_override_defaults(tmp_path):

@@ -55,8 +55,12 @@ def serve(mgr: ContainerManager, port: int = 0, host: str = LOOPBACK) -> Endpoin
                               on_close=_forget(mgr)))
 
 
-def function_url(mgr: ContainerManager, name: str, port: int = 0, host: str = LOOPBACK) -> Endpoint:
-    """The function URL of ``name`` (one port per function; the same one on every call)."""
+def function_url(mgr: ContainerManager, name: str, port: int = 0, host: str = LOOPBACK,
+                 cors: dict | None = None) -> Endpoint:
+    """The function URL of ``name`` (one port per function; the same one on every call).
+
+    ``cors``: ``FunctionUrlConfig.Cors`` (``AllowOrigins``, ``AllowMethods``, ...); a later call
+    with ``cors`` updates it."""
     from lambda_widget.front.urls import FunctionUrlHandler
 
     mgr._check_open()
@@ -64,10 +68,12 @@ def function_url(mgr: ContainerManager, name: str, port: int = 0, host: str = LO
     with _lock:
         existing = mgr.__dict__.setdefault("_function_urls", {}).get(name)
     if existing is not None and not existing.closed:
+        if cors is not None:
+            existing._server.cors = dict(cors)
         return existing
     uid = http_events.url_id(name, mgr.account_id)
     endpoint = listen(FunctionUrlHandler, host, port, f"function URL of {name}",
-                      {"manager": mgr, "function": name, "url_id": uid,
+                      {"manager": mgr, "function": name, "url_id": uid, "cors": dict(cors) if cors else None,
                        "domain": f"{uid}.lambda-url.{mgr.region}.on.aws"}, on_close=_forget(mgr))
     with _lock:
         mgr.__dict__["_function_urls"][name] = endpoint

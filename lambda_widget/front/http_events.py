@@ -237,6 +237,29 @@ def _header_value(value: Any) -> str:
     return str(value)
 
 
+def cors_headers(cors: dict[str, Any], origin: str | None, preflight: bool = False) -> list[tuple[str, str]]:
+    """The CORS headers a function URL adds (``FunctionUrlConfig.Cors``: ``AllowOrigins``,
+    ``AllowMethods``, ``AllowHeaders``, ``ExposeHeaders``, ``MaxAge``, ``AllowCredentials``)."""
+    origins = [str(o) for o in cors.get("AllowOrigins") or []]
+    if not origin or not ("*" in origins or origin in origins):
+        return []
+    credentials = bool(cors.get("AllowCredentials"))
+    out = [("Access-Control-Allow-Origin", origin if credentials or "*" not in origins else "*")]
+    if credentials:
+        out.append(("Access-Control-Allow-Credentials", "true"))
+    if preflight:
+        for key, header in (("AllowMethods", "Access-Control-Allow-Methods"),
+                            ("AllowHeaders", "Access-Control-Allow-Headers")):
+            if cors.get(key):
+                out.append((header, ",".join(str(v) for v in cors[key])))
+        if cors.get("MaxAge") is not None:
+            out.append(("Access-Control-Max-Age", str(int(cors["MaxAge"]))))
+    elif cors.get("ExposeHeaders"):
+        out.append(("Access-Control-Expose-Headers", ",".join(str(v) for v in cors["ExposeHeaders"])))
+    out.append(("Vary", "Origin"))
+    return out
+
+
 # Answers when the function did not give a response (function URLs / API Gateway).
 ERRORS = {
     "function-url": {"error": (502, b"Internal Server Error", "text/plain"),

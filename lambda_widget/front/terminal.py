@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         warnings.simplefilter("always", FrontWarning)
         try:
             urls = []
+            cors: dict = {}
             routes_ep = None
             if path.suffix == ".py":
                 name = args.name or "".join(c if c.isalnum() or c in "-_" else "-" for c in path.stem)
@@ -71,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
                 project = load(mgr, path, overrides)
                 print(project)
                 urls = [s.name for s in project.specs if s.function_url]
+                cors = {s.name: s.cors for s in project.specs}
                 if project.routes:
                     routes_ep = serve_api(mgr, project.routes, port=args.api_port, host=args.host)
             endpoint = serve(mgr, port=args.port, host=args.host)
@@ -84,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         if routes_ep is not None:
             print(f"API routes: {routes_ep.url}")
         for name in urls:
-            print(f"Function URL of {name}: {function_url(mgr, name, host=args.host).url}")
+            print(f"Function URL of {name}: {function_url(mgr, name, host=args.host, cors=cors.get(name)).url}")
         print("Ctrl-C stops.", flush=True)
         return _follow(mgr, args.logs)
 

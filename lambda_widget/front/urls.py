@@ -140,16 +140,32 @@ class _EventHandler(BoundedHandler):
 
 
 class FunctionUrlHandler(_EventHandler):
-    """``server.manager``, ``server.function``, ``server.domain``, ``server.url_id``."""
+    """``server.manager``, ``server.function``, ``server.domain``, ``server.url_id``, ``server.cors``."""
 
     def _serve_one(self) -> None:
         server = self.server
+        cors = getattr(server, "cors", None)
+        if cors is not None and self.command == "OPTIONS" and self.headers.get("Access-Control-Request-Method"):
+            # A preflight: with CORS configured, Lambda answers it without invoking the function.
+            self.read_body(0, drain_limit=MAX_SYNC_REQUEST)
+            self.answer(200, b"", he.cors_headers(cors, self.headers.get("Origin"), preflight=True),
+                        content_type=None)
+            return
 
         def make_event(req: he.HttpRequest, request_id: str) -> dict[str, Any]:
             return he.event_v2(req, route_key="$default", domain=server.domain, api_id=server.url_id,
                                request_id=request_id, account_id="anonymous")
 
         self._call("function-url", server.function, make_event, he.response_v2)
+
+    def answer(self, status: int, body: bytes = b"", headers=None, content_type: str | None = "application/json") -> None:
+        cors = getattr(self.server, "cors", None)
+        if cors is not None and self.command != "OPTIONS":
+            # Lambda's CORS headers replace any the function set.
+            items = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+            items = [(k, v) for k, v in items if not k.lower().startswith("access-control-")]
+            headers = items + he.cors_headers(cors, self.headers.get("Origin"))
+        super().answer(status, body, headers, content_type)
 
 
 class ApiHandler(_EventHandler):

@@ -42,6 +42,7 @@ class FunctionSpec:
     config: dict[str, Any] = field(default_factory=dict)
     architecture: str | None = None
     function_url: bool = False
+    cors: dict[str, Any] | None = None  # FunctionUrlConfig.Cors
 
 
 @dataclass
@@ -70,8 +71,11 @@ class Project:
         return self.api
 
     def function_url(self, name: str) -> str:
-        """The function URL of one of the project's functions."""
-        return self.manager.function_url(name)
+        """The function URL of one of the project's functions (with its ``FunctionUrlConfig.Cors``)."""
+        from lambda_widget.front import function_url
+
+        spec = next((s for s in self.specs if s.name == name), None)
+        return function_url(self.manager, name, cors=spec.cors if spec else None).url
 
     def lines(self) -> list[str]:
         out = [f"{self.path.name}: {len(self.specs)} function(s)"]
@@ -329,6 +333,9 @@ def read(path: str | os.PathLike, parameters: dict[str, Any] | None = None, regi
                 notes.append(f"{spec.name}: Architectures {spec.architecture} recorded; this engine "
                              f"runs every function on the machine's own CPU")
         spec.function_url = "FunctionUrlConfig" in get
+        cors = (get.get("FunctionUrlConfig") or {}).get("Cors") if spec.function_url else None
+        if cors is not None:
+            spec.cors = resolve(cors, line)
         for event_id, event in (get.get("Events") or {}).items():
             etype = resolve((event or {}).get("Type"), line)
             raw = (event or {}).get("Properties") or {}
