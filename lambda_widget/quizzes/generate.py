@@ -208,7 +208,8 @@ def _idle(inv: dict, rng: random.Random, idle_timeout: float | None = None, **_:
     w = warm["number"]
     ret = w - 1
     end = steps[w] if len(steps) > w and steps[w]["kind"] == "end" else None
-    span = f"for {_seconds(idle_timeout)} (the idle timeout)" if idle_timeout else "until its idle timeout"
+    span = (f"until its idle timeout runs out (here {_seconds(idle_timeout)}; AWS does not publish its own)"
+            if idle_timeout else "until its idle timeout runs out")
     answer = f"It is kept warm {span}, then terminated"
     wrong = [text.format(ret=ret) for text in _IDLE_WRONG]
     if end is not None and end["action"] == "No new event arrives":
