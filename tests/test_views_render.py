@@ -72,13 +72,53 @@ def test_tracker_text_has_a_row_per_variable_and_a_column_per_step(mgr):
     mgr.register("double", SEED, track=["event['value']"])
     inv = mgr.invoke("double", {"value": 5})
     tracker = text.tracker_text(inv.to_dict())
+    assert tracker.startswith("Handler frame: locals, new on every invocation.\n")
     lines = tracker.splitlines()
-    assert lines[0].split("|")[1].strip() == "Variable / step"
-    assert [c.strip() for c in lines[0].split("|")[2:-1]] == [str(n) for n in range(1, 8)]
+    top = next(i for i, line in enumerate(lines) if line.startswith("| Variable / step "))
+    assert [c.strip() for c in lines[top].split("|")[2:-1]] == [str(n) for n in range(1, 7)]
+    assert [c.strip() for c in lines[top + 9].split("|")[2:-1]] == ["7"], "six steps a block"
     result_row = next(line for line in lines if line.startswith("| result "))
-    assert [c.strip() for c in result_row.split("|")[2:-1]] == ["undefined"] * 3 + ["10"] * 4
-    names = [line.split("|")[1].strip() for line in lines[2:]]
-    assert names == ["event", "result", "event['value']", "container_state"]
+    assert [c.strip() for c in result_row.split("|")[2:-1]] == ["undefined"] * 3 + ["10"] * 3
+    names = [line.split("|")[1].strip() for line in lines[top + 2:top + 8]]
+    assert names == ["[handler frame]", "event", "result", "event['value']", "[environment]", "container_state"]
+
+
+GUESTBOOK = """import os
+import tempfile
+
+served = 0
+BOOK = os.path.join(tempfile.gettempdir(), "guestbook.txt")
+
+
+def lambda_handler(event, context):
+    global served
+    served += 1
+    with open(BOOK, "a") as book:
+        book.write(event["name"] + "\\n")
+    return served
+"""
+
+
+def test_tracker_shows_the_global_frame_marked_as_kept(mgr):
+    mgr.register("guestbook", GUESTBOOK)
+    cold, warm = mgr.invoke("guestbook", {"name": "Ana"}), mgr.invoke("guestbook", {"name": "Ben"})
+    data = warm.to_dict()
+    assert [s["globals"]["served"] for s in data["steps"]][:3] == ["1", "1", "2"]
+    frames = html.tracker_frames(data)
+    assert [(key, names) for key, _title, _note, names in frames] == \
+        [("global", ["served", "BOOK"]), ("handler", ["event", "book"]), ("env", ["container_state"])]
+    page = html.tracker_html(data, 1)
+    assert page.index("Global frame") < page.index("<code>served</code>") < page.index("Handler frame") \
+        < page.index("<code>book</code>")
+    assert "they live as long as the environment" in page and "↻ marks the values this invocation found" in page
+    assert page.count('lw-kept') == 2, "served and BOOK at step 1: left by the cold invocation"
+    assert "&lt;file guestbook.txt, mode &#x27;a&#x27;&gt;" in page
+    assert "lw-kept" not in html.tracker_html(cold.to_dict(), 1), "a cold start's globals come from its init"
+    tracker = text.tracker_text(data)
+    assert "| [global frame] " in tracker and "'/tmp/guestbook.txt'" in tracker
+    assert "<file guestbook.txt, mode 'a', closed>" in [s["variables"].get("book") for s in data["steps"]]
+    leave = [s for s in data["steps"] if s["action"] == "Leave the with block"]
+    assert [s["handler_execution"] for s in leave] == ['with open(BOOK, "a") as book → __exit__()']
 
 
 def test_key_moments_for_the_seed(mgr):

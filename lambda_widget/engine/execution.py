@@ -216,7 +216,7 @@ class ExecutionMixin:
         all_steps = steps.opening(cold, reason, "\n".join(init_output),
                                   provisioned_first=first_use) + body_steps + \
             steps.closing(body_steps, status, result, error, fn.timeout, crash_msg, inv.traced)
-        all_steps = steps.number_and_fill(all_steps, facts["entry"], list(fn.track))
+        all_steps = steps.number_and_fill(all_steps, facts["entry"], list(fn.track), facts["globals_before"])
 
         with inv._lock:
             inv.result, inv.error = result, error

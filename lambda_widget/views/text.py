@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from lambda_widget.views.html import MAX_HISTORY_ROWS, burst_counts, log_lines, variable_names
+from lambda_widget.views.html import MAX_HISTORY_ROWS, burst_counts, log_lines, tracker_frames
 from lambda_widget.views.moments import key_moments
 from lambda_widget.views.snapshot import history_window, pool_snapshot
 from lambda_widget.views.words import (
@@ -25,9 +25,10 @@ from lambda_widget.views.words import (
 )
 
 STEP_WIDTHS = (4, 32, 42, 36, 30)
-TRACKER_CELL = 18
-TRACKER_BLOCK = 10  # step columns per block of the tracker
+TRACKER_CELL = 30
+TRACKER_BLOCK = 6  # step columns per block of the tracker
 _TASK_ROOT = re.compile(r"[^\s'\"]*/lambda-widget-[A-Za-z0-9_]+/functions/[^/\s]+/v\d+")
+_ENV_TMP = re.compile(r"[^\s'\"]*/lambda-widget-[A-Za-z0-9_]+/envs/[^/\s]+/tmp(?=[/'\"\s]|$)")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
@@ -36,10 +37,11 @@ def as_dict(record: Any) -> dict[str, Any]:
 
 
 def scrub(text: str, request_id: str | None = None) -> str:
-    """Drop what differs between runs: request ids, temporary task roots, memory addresses."""
+    """Drop what differs between runs: request ids, temporary task roots and scratch directories
+    (shown as Lambda's ``/var/task`` and ``/tmp``), memory addresses."""
     if request_id:
         text = text.replace(f"RequestId: {request_id} ", "").replace(request_id, "<request-id>")
-    text = _TASK_ROOT.sub("/var/task", text)
+    text = _TASK_ROOT.sub("/var/task", _ENV_TMP.sub("/tmp", text))  # an environment's scratch dir is its /tmp
     return _ADDRESS.sub(" at 0x…", text)
 
 
@@ -95,19 +97,26 @@ def step_table_text(inv: dict[str, Any]) -> str:
 
 
 def tracker_text(inv: dict[str, Any]) -> str:
+    """The tracker, frame by frame (global frame, handler frame, environment), ten steps a block."""
     steps = inv.get("steps") or []
     if not steps:
         return ""
     rid = inv.get("request_id")
-    names = variable_names(inv)
+    frames = tracker_frames(inv)
+    notes = [f"{title}: {note}." for _key, title, note, _names in frames if note]
     blocks = []
     for start in range(0, len(steps), TRACKER_BLOCK):
         chunk = steps[start:start + TRACKER_BLOCK]
-        rows = [[name] + [scrub(s.get("variables", {}).get(name, "undefined"), rid) for s in chunk]
-                for name in names]
+        rows: list[list[Any]] = []
+        for key, title, _note, names in frames:
+            field = "globals" if key == "global" else "variables"
+            if len(frames) > 1:
+                rows.append([f"[{title.lower()}]"] + [""] * len(chunk))
+            rows += [[name] + [scrub((s.get(field) or {}).get(name, "undefined"), rid) for s in chunk]
+                     for name in names]
         widths = [24] + [TRACKER_CELL] * len(chunk)
         blocks.append(table(["Variable / step"] + [str(s["number"]) for s in chunk], rows, widths))
-    return "\n\n".join(blocks)
+    return "\n".join(notes + [""] if len(frames) > 1 else []) + "\n\n".join(blocks)
 
 
 def logs_text(inv: dict[str, Any]) -> str:
