@@ -86,6 +86,7 @@ def from_trace(records: list[dict], request_id: str, source: str = "") -> tuple[
     """Line steps from the runtime's records, plus facts (entry vars, globals, truncation)."""
     facts = no_facts()
     lines = source.splitlines()
+    with_lines = {n for n, text in enumerate(lines, 1) if text.lstrip().startswith(_WITH)}
     steps: list[Step] = []
 
     def close_last(rec: dict) -> None:
@@ -105,7 +106,7 @@ def from_trace(records: list[dict], request_id: str, source: str = "") -> tuple[
             line = rec.get("line")
             src = rec.get("src") or (lines[line - 1].strip() if line and 0 < line <= len(lines) else "")
             previous = steps[-1].line if steps and steps[-1].kind == "line" else None
-            if previous is not None and _leaves_with(lines, line, previous):
+            if line in with_lines and previous is not None and _leaves_with(lines, line, previous):
                 steps.append(Step(0, "Leave the with block", ACTIVE, f"{src.rstrip(':').rstrip()} → __exit__()",
                                   kind="line", line=line))
             else:
@@ -128,10 +129,8 @@ _WITH = ("with ", "async with ")
 
 
 def _leaves_with(lines: list[str], line: int | None, previous: int) -> bool:
-    """Whether a step on ``line`` is the exit of a ``with`` block: Python reports the ``__exit__``
-    call as the ``with`` line running again, right after a line of the block's body."""
-    if not line or not 0 < line <= len(lines) or not lines[line - 1].lstrip().startswith(_WITH):
-        return False
+    """Whether a step on ``line`` (a ``with`` line) is the exit of its block: Python reports the
+    ``__exit__`` call as the ``with`` line running again, right after a line of the block's body."""
     if not line < previous <= len(lines):
         return False
     indent = len(lines[line - 1]) - len(lines[line - 1].lstrip())
