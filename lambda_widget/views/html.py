@@ -21,6 +21,7 @@ from lambda_widget.views.words import (
     env_state_words,
     ms,
     seconds,
+    served_words,
     start_kind,
     status_words,
 )
@@ -316,8 +317,7 @@ def card_html(env: dict[str, Any], now: float) -> str:
     state = env["state"]
     lines = [f'{esc(env["function_name"])} v{esc(env["version"])} · '
              f'{"provisioned" if env.get("provisioned") else "on-demand"}',
-             f'{env["invocations"]} invocation{"s" if env["invocations"] != 1 else ""} served · '
-             f'{env.get("inits", 0)} init{"s" if env.get("inits", 0) != 1 else ""}']
+             "{} served · {}".format(*served_words(env))]
     if state == "terminated":
         life = (env.get("ended_at") or now) - env["created_at"]
         lines.append(f"lived {seconds(life)}")

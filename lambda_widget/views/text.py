@@ -20,6 +20,7 @@ from lambda_widget.views.words import (
     env_state_words,
     ms,
     seconds,
+    served_words,
     start_words,
     status_words,
 )
@@ -45,8 +46,14 @@ def scrub(text: str, request_id: str | None = None) -> str:
     return _ADDRESS.sub(" at 0x…", text)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def _cell(text: Any, width: int) -> str:
-    flat = str(text).replace("\r", "\n").strip("\n").replace("\n", " ⏎ ")
+    """One line of at most ``width`` characters: line breaks shown as ⏎, a tab as a space, other
+    control characters escaped (a raw one would break the table's columns in a terminal)."""
+    flat = str(text).replace("\r", "\n").strip("\n").replace("\n", " ⏎ ").replace("\t", " ")
+    flat = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", flat)
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
@@ -131,9 +138,11 @@ def render_invocation(inv: Any, *, tracker: bool = True, logs: bool = True, mome
     parts = [_headline(data)]
     if facts and data.get("duration_ms") is not None:
         extra = f", init {ms(data['init_duration_ms'])}" if data.get("init_duration_ms") is not None else ""
+        used = data.get("max_memory_used_mb")
+        memory = f"memory {used} of {data.get('memory_size_mb')} MB" if used is not None else \
+            f"memory size {data.get('memory_size_mb')} MB (use not measured)"
         parts.append(f"Request {data['request_id']} in {data.get('container_id')}: duration "
-                     f"{ms(data['duration_ms'])}, billed {data.get('billed_duration_ms')} ms{extra}, memory "
-                     f"{data.get('max_memory_used_mb')} of {data.get('memory_size_mb')} MB")
+                     f"{ms(data['duration_ms'])}, billed {data.get('billed_duration_ms')} ms{extra}, {memory}")
     parts.append(_outcome(data))
     parts.append("")
     parts.append(step_table_text(data))
@@ -166,8 +175,7 @@ def pool_text(snap: dict[str, Any], *, times: bool = True) -> str:
              f"{count['idle']} idle, {count['initializing']} initialising), {count['terminated']} terminated"]
     now = snap["now"]
     for e in envs:
-        served = f"{e['invocations']} invocation{'s' if e['invocations'] != 1 else ''}, " \
-                 f"{e.get('inits', 0)} init{'s' if e.get('inits', 0) != 1 else ''}"
+        served = ", ".join(served_words(e))
         line = f"  {e['id']:<8} {e['function_name']} v{e['version']}  {env_state_words(e)}  {served}"
         if times:
             if e["state"] == "terminated":
@@ -228,6 +236,30 @@ def render_history(manager: Any, function_name: str | None = None, *, times: boo
     """Past invocations as a table (no durations unless ``times``)."""
     rows, total = history_window(manager, function_name, MAX_HISTORY_ROWS)
     return history_text(rows, times=times, total=total)
+
+
+def wait_text(seconds_waited: float, reaped: list[dict[str, Any]],
+              added: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> str:
+    """What a clock jump changed: the environments reaped, and the steps it added to earlier
+    invocations (their final step), nothing that was printed before."""
+    waited = f"{seconds_waited:g} s" if seconds_waited < 120 else seconds(seconds_waited)
+    lines = [f"=== {waited} later: {len(reaped)} environment"
+             f"{'s' if len(reaped) != 1 else ''} reaped ==="]
+    for env in reaped:
+        idle = (env.get("ended_at") or 0) - env["last_used_at"]
+        lines.append(f"  {env['id']:<8} {env['function_name']} v{env['version']}  reaped after "
+                     f"{seconds(idle)} idle (idle timeout {seconds(env['idle_timeout'])}); it served "
+                     f"{served_words(env)[0]}")
+    for inv, steps in added:
+        rid = inv.get("request_id")
+        rows = [[s["number"], s["action"], s["container_state"], scrub(s["handler_execution"], rid),
+                 scrub(s.get("output") or "", rid)] for s in steps]
+        lines += ["", f"Invocation #{inv['number']} ({inv['function_name']} v{inv['version']}): "
+                  f"step{'s' if len(steps) != 1 else ''} added",
+                  table(["Step", "Action", "Container state", "Handler execution", "Output"], rows, STEP_WIDTHS)]
+    if not reaped and not added:
+        lines.append("  nothing changed: no environment sat idle long enough to be reaped")
+    return "\n".join(lines)
 
 
 def burst_text(rows: list[dict[str, Any]]) -> str:
