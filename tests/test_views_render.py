@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 import subprocess
 import sys
@@ -231,7 +232,8 @@ def test_pool_timeline_and_history(mgr):
     assert svg.startswith('<svg class="lw-timeline"')
     assert svg.count('font-weight="600"') == 2  # one labelled row per environment, terminated one too
     assert "lw-tl-init" in svg and "lw-tl-invoke" in svg and "lw-tl-idle" in svg
-    assert "later" in svg  # the minute of idling is drawn squashed and labelled
+    # the minute of idling is drawn squashed, and marked as not to scale
+    assert "⫽ 60.0 s ⫽" in svg and "not drawn to scale" in svg and 'class="lw-tl-break"' in svg
     page = html.pool_page(snap)
     assert page.count('class="lw-pool-card') == 2
     assert 'lw-pool-card lw-state-terminated" data-env="env-1"' in page
@@ -240,6 +242,26 @@ def test_pool_timeline_and_history(mgr):
     assert [r["cold_reason"] for r in rows] == ["first-invocation", "idle-expired"]
     assert "cold (idle expired)" in text.history_text(rows)
     assert text.render_function(mgr.function("double")).splitlines()[0] == "Function double v1"
+
+
+def test_timeline_gap_labels_never_overlap():
+    env = {"id": "env-1", "state": "idle", "created_at": 0.0, "ended_at": None, "end_reason": None,
+           "function_name": "f", "version": 1, "invocations": 4, "inits": 1, "provisioned": False}
+    events = [{"time": 0.0, "kind": "create", "container_id": "env-1"},
+              {"time": 0.0, "kind": "init-start", "container_id": "env-1"},
+              {"time": 0.1, "kind": "init-done", "container_id": "env-1"}]
+    t = 0.1
+    for n in range(4):  # four invocations, each after an hour of idling
+        rid = f"r{n}"
+        events += [{"time": t, "kind": "invoke", "container_id": "env-1", "request_id": rid},
+                   {"time": t + 0.5, "kind": "idle", "container_id": "env-1"}]
+        t += 3600.5
+    svg = render_timeline({"function_name": None, "now": t, "containers": [env], "events": events,
+                           "outcomes": {f"r{n}": "succeeded" for n in range(4)}})
+    assert svg.count('class="lw-tl-break"') == 4, "every compressed gap is cut and titled"
+    spans = [(float(x) - 3.2 * len(label) - 4, float(x) + 3.2 * len(label) + 4)
+             for x, label in re.findall(r'<text x="([\d.]+)"[^>]*>(⫽ [^<]+ ⫽)<', svg)]
+    assert spans and all(a[1] < b[0] for a, b in itertools.pairwise(sorted(spans))), spans
 
 
 def test_timeline_merges_bars_closer_than_a_pixel():
