@@ -184,8 +184,9 @@ def tracker_html(inv: dict[str, Any], step: int | None) -> str:
     for key, title, note, names in tracker_frames(inv):
         if key == "global" and kept:
             note += " (↻ marks the values this invocation found)"
-        rows.append(f'<tr class="lw-frame lw-frame-{key}"><th colspan="{len(steps) + 1}">{esc(title)}'
-                    + (f' <span class="lw-muted">· {esc(note)}</span>' if note else "") + "</th></tr>")
+        rows.append(f'<tr class="lw-frame lw-frame-{key}"><th colspan="{len(steps) + 1}">'
+                    f'<div class="lw-frame-label">{esc(title)}'
+                    + (f' <span class="lw-muted">· {esc(note)}</span>' if note else "") + "</div></th></tr>")
         field = "globals" if key == "global" else "variables"
         for name in names:
             cells, prev = [], None

@@ -2,7 +2,7 @@
 
 Long quiet stretches are compressed (logarithmically) so a ten-minute idle timeout and
 a five-millisecond invocation both stay visible. A compressed gap is not to scale, and it says
-so: the rows are cut by a dashed line, the axis by a break mark (⫽), and the axis names the
+so: the rows are cut by a dashed line, the axis by a break mark (//), and the axis names the
 gap's real length where there is room (every gap has it in its tooltip).
 """
 
@@ -207,7 +207,7 @@ def render_timeline(snapshot: dict[str, Any]) -> str:
         out.append(f'<rect x="{gx - 4:.1f}" y="{axis_y}" width="8" height="8" fill="{pal["soft"]}"/>'
                    f'<path d="M{gx - 6:.1f},{axis_y + 9} l4,-10 M{gx + 2:.1f},{axis_y + 9} l4,-10" '
                    f'stroke="{pal["muted"]}" stroke-width="1.2"><title>compressed gap</title></path>')
-        label = f"⫽ {seconds(gap)} ⫽"
+        label = f"// {seconds(gap)} //"
         half = 3.2 * len(label) + 4
         # Centred under the break, or moved aside (up to 80 px) to clear its neighbours; never overlapping.
         for cx in [gx] + [edge for a, b in taken for edge in (a - half - 1, b + half + 1)]:
@@ -273,5 +273,5 @@ LEGEND = ('<div class="lw-legend"><span><i style="background:{init}"></i>init</s
           '<span><i style="background:{idle};height:4px"></i>idle (frozen)</span>'
           '<span><i style="background:{grey};width:3px"></i>terminated</span>'
           '<span style="color:{err}">× reset</span>'
-          '<span>⫽ compressed gap (not to scale)</span></div>').format(
+          '<span>// compressed gap (not to scale)</span></div>').format(
     init=PALETTE["init"], err=PALETTE["err"], idle=PALETTE["ok_border"], grey=PALETTE["grey"])
