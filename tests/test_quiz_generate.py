@@ -80,7 +80,7 @@ def test_seed_quiz_has_the_seeds_three_questions(seed_run) -> None:
     assert variable.prompt == "In the variable tracker, what does `result` hold after step 4?"
     assert right(variable) == "10"
     assert wrong(variable) == {"undefined", "5", "None"}
-    assert variable.hint == "Look at the 'result' row under the 'After step 4' column of the variable tracker."
+    assert variable.hint == "In the variable tracker, look at the 'result' row in column 4: its value after step 4."
 
     assert idle.prompt == "After step 7, if no new event arrives, what happens to the container?"
     assert right(idle) == "It is kept warm until its idle timeout runs out, then terminated"

@@ -129,7 +129,7 @@ def test_hint_toggle(seed_quiz: Quiz) -> None:
     question = quiz_view(seed_quiz).questions[1]
     question.hint_toggle.value = True
     assert question.hint.value == \
-        "💡 Look at the &#x27;result&#x27; row under the &#x27;After step 4&#x27; column of the variable tracker."
+        "💡 In the variable tracker, look at the &#x27;result&#x27; row in column 4: its value after step 4."
     question.hint_toggle.value = False
     assert question.hint.value == ""
     bare = quiz_view(Quiz([{"question": "Q", "options": ["a", "b"], "answer": 0}]))

@@ -324,3 +324,12 @@ def test_history_views_build_only_the_rows_they_show(mgr, monkeypatch):
     assert "Showing the last 3 of 5." in html.history_html(rows, total)
     monkeypatch.setattr(text, "MAX_HISTORY_ROWS", 3)
     assert text.render_history(mgr).endswith("(the last 3 of 6)")
+
+
+def test_an_environment_counts_every_request_it_served():
+    from lambda_widget.views.words import served_words
+
+    assert served_words({"invocations": 2, "requests": 2, "inits": 1}) == ("2 invocations", "1 init")
+    assert served_words({"invocations": 0, "requests": 3, "inits": 4}) == \
+        ("3 requests (0 reached the handler)", "4 inits"), "init failures are requests too"
+    assert served_words({"invocations": 1, "inits": 1}) == ("1 invocation", "1 init")

@@ -188,7 +188,7 @@ def _variable(inv: dict, rng: random.Random, **_: Any) -> Question | None:
     return _build(
         "variable", f"In the variable tracker, what does {_code(name)} hold after step {k}?",
         answer, wrong, rng,
-        f"Look at the '{name}' row under the 'After step {k}' column of the variable tracker.",
+        f"In the variable tracker, look at the '{name}' row in column {k}: its value after step {k}.",
         f"Step {k} runs {_code(line)}, so right after it {_code(name)} is {answer}. "
         f"Before the line that assigns it, a local reads 'undefined'; it is created fresh on every invocation.")
 
