@@ -95,3 +95,14 @@ def test_globals_used_reads_writes_and_helpers() -> None:
     exec(compile(source, "/var/task/m.py", "exec"), namespace)  # noqa: S102 - a test's own module
     assert tracer.globals_used(namespace["lambda_handler"], namespace) == ["count", "LIMIT", "made"]
     assert tracer.globals_used(len, namespace) == []
+
+
+def test_large_containers_are_cheap_to_show() -> None:
+    import collections
+
+    big = {f"k{i}": i for i in reversed(range(100_000))}
+    # The first eight inserted, not the eight smallest of a sorted copy of 100,000 keys (per traced line).
+    assert tracer.safe_repr(big).startswith("{'k99992': 99992, 'k99993': 99993, ")
+    assert tracer.safe_repr(set(range(5000))) == "{0, 1, 2, 3, 4, 5, 6, 7, ...}"
+    assert tracer.safe_repr(collections.defaultdict(int, big)) == "<defaultdict of 100,000 items>"
+    assert tracer.safe_repr(dict.fromkeys(range(1000), 0)) == reference(dict.fromkeys(range(1000), 0))

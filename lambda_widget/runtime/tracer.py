@@ -16,8 +16,11 @@ Record types (``t``):
 
 from __future__ import annotations
 
+import array
+import collections
 import dis
 import io
+import itertools
 import json
 import os
 import re
@@ -126,6 +129,34 @@ def _file_repr(value: io.IOBase) -> str | None:
     return text + (", closed>" if value.closed else ">")
 
 
+BIG = 1000  # items: past this, a dict or set is shown by its first items, not its sorted smallest
+_HEADED = (dict, set, frozenset)
+_CHEAP = (list, tuple, str, bytes, bytearray, range, collections.deque, array.array)
+
+
+def _big_repr(value) -> str | None:
+    """A large container, cheaply. reprlib sorts a whole dict or set to print eight items (25 ms
+    at 100,000 keys, per traced line), and falls back to the full builtin repr of a subclass; here
+    a dict or set shows its first items in iteration order, and any other large sized object its
+    type and length. None for everything else."""
+    kind = type(value)
+    if kind in _CHEAP or kind in _SCALARS or getattr(kind, "__len__", None) is None:
+        return None
+    try:
+        size = len(value)
+    except Exception:  # noqa: BLE001 - no len, or a user __len__ that raises
+        return None
+    if not isinstance(size, int) or size <= BIG:
+        return None
+    if kind in _HEADED:
+        head = dict(itertools.islice(value.items(), _repr.maxdict)) if kind is dict else \
+            kind(itertools.islice(value, _repr.maxset))
+        text = _repr.repr(head)
+        end = text.rindex("}")
+        return text[:end] + ", ..." + text[end:]
+    return f"<{kind.__name__} of {size:,} items>"
+
+
 def safe_repr(value) -> str:
     """A short repr (reprlib's limits, then MAX_REPR characters); never raises. Open files read
     ``<file NAME, mode 'a'>`` and objects with the default repr ``<Class object>``."""
@@ -136,7 +167,7 @@ def safe_repr(value) -> str:
     if text is not None and len(text) <= MAX_REPR:
         return text
     try:
-        text = _file_repr(value) if isinstance(value, io.IOBase) else None
+        text = _file_repr(value) if isinstance(value, io.IOBase) else _big_repr(value)
         if text is None:
             text = _repr.repr(value)
             if " object at 0x" in text:
