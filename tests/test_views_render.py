@@ -76,10 +76,10 @@ def test_tracker_text_has_a_row_per_variable_and_a_column_per_step(mgr):
     assert tracker.startswith("Handler frame: locals, new on every invocation.\n")
     lines = tracker.splitlines()
     top = next(i for i, line in enumerate(lines) if line.startswith("| Variable / step "))
-    assert [c.strip() for c in lines[top].split("|")[2:-1]] == [str(n) for n in range(1, 7)]
-    assert [c.strip() for c in lines[top + 9].split("|")[2:-1]] == ["7"], "six steps a block"
+    assert [c.strip() for c in lines[top].split("|")[2:-1]] == [str(n) for n in range(1, 8)]
+    assert len(lines) == top + 8, "the seed's steps in one block"
     result_row = next(line for line in lines if line.startswith("| result "))
-    assert [c.strip() for c in result_row.split("|")[2:-1]] == ["undefined"] * 3 + ["10"] * 3
+    assert [c.strip() for c in result_row.split("|")[2:-1]] == ["undefined"] * 3 + ["10"] * 4
     names = [line.split("|")[1].strip() for line in lines[top + 2:top + 8]]
     assert names == ["[handler frame]", "event", "result", "event['value']", "[environment]", "container_state"]
 

@@ -27,7 +27,7 @@ from lambda_widget.views.words import (
 
 STEP_WIDTHS = (4, 32, 42, 36, 30)
 TRACKER_CELL = 30
-TRACKER_BLOCK = 6  # step columns per block of the tracker
+TRACKER_BLOCK = 8  # step columns per block of the tracker (the seed's eight steps in one)
 _TASK_ROOT = re.compile(r"[^\s'\"]*/lambda-widget-[A-Za-z0-9_]+/functions/[^/\s]+/v\d+")
 _ENV_TMP = re.compile(r"[^\s'\"]*/lambda-widget-[A-Za-z0-9_]+/envs/[^/\s]+/tmp(?=[/'\"\s]|$)")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
