@@ -47,6 +47,7 @@ def __getattr__(name: str) -> Any:
     if name in _QUIZ:
         from lambda_widget import quizzes
 
+        _register_quiz_display()  # in case IPython started after this package was imported
         return getattr(quizzes, name)
     if name in _API:
         from lambda_widget import api
