@@ -93,11 +93,16 @@ def reset(seed: int | None = None, virtual_clock: bool | None = None) -> None:
     get_manager().reset(seed=seed, virtual_clock=virtual_clock)
 
 
-def quiz(seed: int = 0, **kwargs: Any):
-    """A quiz on the last invocation that ran (``lw.quiz_from`` for any other); displays as its widget."""
+def quiz(seed: int | None = None, **kwargs: Any):
+    """A quiz on the last invocation that ran (``lw.quiz_from`` for any other); displays as its widget.
+
+    ``seed`` orders the options (default: the manager's seed, or 0 without one)."""
     from lambda_widget.quizzes import quiz_for_last
 
-    return quiz_for_last(get_manager(), seed=seed, **kwargs)
+    mgr = get_manager()
+    if seed is None:
+        seed = mgr.seed if mgr.seed is not None else 0
+    return quiz_for_last(mgr, seed=seed, **kwargs)
 
 
 def serve(port: int = 0, host: str = "127.0.0.1"):
