@@ -8,6 +8,7 @@ from __future__ import annotations
 import _signal
 import atexit
 import json
+import os
 import py_compile
 import random
 import shutil
@@ -22,7 +23,7 @@ from typing import Any
 
 from traitlets import HasTraits, Int
 
-from lambda_widget.engine import steps
+from lambda_widget.engine import capacity, steps
 from lambda_widget.engine.asyncq import (
     MAX_ASYNC_REQUEST,
     AsyncMixin,
@@ -44,6 +45,7 @@ from lambda_widget.engine.validation import MAX_SYNC_REQUEST, encode_event, vali
 from lambda_widget.engine.watchdog import Watchdog
 from lambda_widget.engine.workers import Workers
 from lambda_widget.engine.zygote import Zygote
+from lambda_widget.placement.limits import ACCOUNT_CONCURRENCY, Limits
 
 _managers: weakref.WeakSet = weakref.WeakSet()
 
@@ -52,17 +54,30 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
     """Runs Lambda functions in real execution environments (one OS process each).
 
     ``seed`` makes request ids reproducible; ``virtual_clock`` stops real time from
-    ageing idle environments (only ``advance()`` moves the clock); ``max_concurrency``
-    is how many invocations run at once (more wait their turn).
+    ageing idle environments (only ``advance()`` moves the clock). ``account_concurrency``
+    is Lambda's account limit (1,000 by default, as AWS sets it; more is a quota increase):
+    invocations beyond it are throttled. ``max_concurrency`` is how many invocations this
+    machine runs at once (more wait their turn); by default the account concurrency, or less
+    if the machine's memory or limits cannot hold that many environments (see ``capacity``).
     """
 
     revision = Int(0)
 
     def __init__(self, *, seed: int | None = None, region: str = "us-east-1",
-                 account_id: str = "123456789012", max_concurrency: int = 64,
+                 account_id: str = "123456789012", max_concurrency: int | None = None,
+                 account_concurrency: int = ACCOUNT_CONCURRENCY,
                  virtual_clock: bool = False, max_history: int = 10_000,
                  fork_server: bool = True) -> None:
         super().__init__()
+        Limits(account_concurrency)  # checks it
+        if max_concurrency is None:
+            max_concurrency = capacity.default_concurrency(account_concurrency)
+        elif not isinstance(max_concurrency, int) or isinstance(max_concurrency, bool) or max_concurrency < 1:
+            raise InvalidParameterValueException(
+                f"max_concurrency must be a whole number >= 1, not {max_concurrency!r}")
+        capacity.raise_limits()  # a descriptor soft limit of 1,024 stops a burst at ~200 environments
+        self.max_concurrency = max_concurrency
+        self.account_concurrency = account_concurrency
         self.region = region
         self.account_id = account_id
         self.seed = seed
@@ -429,9 +444,20 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                 if reaps_at is not None and now >= reaps_at - 1e-9:
                     env.state = "terminated"
                     doomed.append(env)
-        for env in doomed:
-            self._terminate(env, "idle-timeout", already_marked=True)
+        self._terminate_many(doomed, "idle-timeout")
         return doomed
+
+    def _terminate_many(self, envs: list[ExecutionEnvironment], reason: str) -> None:
+        """Terminate environments already marked terminated: every process is sent SIGKILL first,
+        so the waits overlap (1,000 environments one after the other took seconds)."""
+        for env in envs:
+            proc = env.proc
+            if proc is not None and proc.returncode is None:
+                env.killing = True
+                proc.lw_killed = True  # type: ignore[attr-defined]
+                _kill_group(proc.pid)
+        for env in envs:
+            self._terminate(env, reason, already_marked=True)
 
     def _terminate(self, env: ExecutionEnvironment, reason: str, already_marked: bool = False) -> None:
         with self._lock:
@@ -468,8 +494,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
             envs = list(self._envs)
             for e in envs:
                 e.state = "terminated"  # no event is routed to them from here on
-        for e in envs:
-            self._terminate(e, "shutdown", already_marked=True)
+        self._terminate_many(envs, "shutdown")
 
     def reset(self, *, seed: int | None = None, virtual_clock: bool | None = None) -> None:
         """A fresh start: terminate every environment, forget functions and history, and
@@ -533,6 +558,16 @@ def _uuid4(bits: int) -> str:
     bits = (bits & ~(0xC000 << 48) | 0x8000 << 48) & ~(0xF000 << 64) | 4 << 76
     h = f"{bits:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def _wait_through_interrupts(future: Future, timeout: float = 30.0) -> None:

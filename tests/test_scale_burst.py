@@ -1,0 +1,107 @@
+"""Lambda's default account concurrency, for real: 1,000 events at once get 1,000 environments.
+
+Each handler blocks opening a FIFO (it sleeps in the kernel, costing no CPU) until the test
+opens the other end, so all 1,000 overlap however long the starts take on two cores.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+
+import psutil
+import pytest
+
+import lambda_widget as lw
+from lambda_widget.engine import capacity
+from lambda_widget.placement import ACCOUNT_CONCURRENCY
+
+pytestmark = pytest.mark.slow
+
+N = 1000
+HOLD = """import os
+
+
+def lambda_handler(event, context):
+    os.close(os.open(event["go"], os.O_RDONLY))  # sleeps until the burst is released
+    return os.getpid()
+"""
+
+
+def _wait_for(predicate, timeout: float, what: str, futures=()) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        ended = next((f.invocation for f in futures if f.done()), None)
+        if ended is not None:
+            raise AssertionError(f"an invocation ended before the release: {ended.status} "
+                                 f"{ended.error} {ended.logs[-3:]}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_a_burst_of_1000_events_gets_1000_environments_and_all_are_reaped(tmp_path) -> None:
+    go = tmp_path / "go"
+    os.mkfifo(go)
+    me = psutil.Process()
+    # One slot over the default account concurrency (a quota increase, as AWS grants on
+    # request), so the other function's invoke during the burst is not throttled.
+    with lw.ContainerManager(seed=1, max_concurrency=N, account_concurrency=N + 1) as mgr:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        assert soft == hard or soft >= 8 * N  # raised at the manager's start
+        mgr.register("hold", HOLD, timeout=300.0)
+        mgr.register("other", "def lambda_handler(event, context):\n    return 'pong'\n")
+        assert mgr.invoke("other", {}).status == "succeeded"
+        fds_before = me.num_fds()
+
+        futures = [mgr.submit("hold", {"go": str(go)}) for _ in range(N)]
+        holding = lambda: sum(e.invocations for e in mgr.containers if e.function_name == "hold")  # noqa: E731
+        _wait_for(lambda: holding() == N, 240, f"{N} environments to hold their event", futures)
+
+        # The kernel is still responsive: a warm invoke of another function completes.
+        pong = mgr.invoke("other", {})
+        assert (pong.status, pong.cold, pong.result) == ("succeeded", False, "pong")
+
+        release = os.open(go, os.O_WRONLY)  # every blocked open returns, and late ones don't block
+        try:
+            invocations = [f.result(timeout=240) for f in futures]
+        finally:
+            os.close(release)
+        assert [i.status for i in invocations] == ["succeeded"] * N
+        assert len({i.container_id for i in invocations}) == N
+        assert len({i.result for i in invocations}) == N  # 1,000 processes answered
+        assert all(i.cold and i.cold_reason in ("first-invocation", "all-busy") for i in invocations)
+        pids = [e.pid for e in mgr.containers if e.function_name == "hold"]
+        assert len(pids) == N
+
+        reaped = mgr.advance(600)  # the idle timeout passes
+        assert len([e for e in reaped if e.function_name == "hold"]) == N
+        assert mgr.containers == []
+        assert not [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"]
+        # Descriptors held for the environments (connections, pipes, pidfds) are given back.
+        _wait_for(lambda: me.num_fds() <= fds_before + 16, 30, "the descriptors to be closed")
+
+
+def test_the_default_concurrency_is_the_account_limit_or_what_the_machine_affords() -> None:
+    default = capacity.default_concurrency()
+    assert capacity.MIN_CONCURRENCY <= default <= ACCOUNT_CONCURRENCY
+    memory = capacity.available_memory()
+    if memory is not None:
+        assert default <= max(capacity.MIN_CONCURRENCY, memory // capacity.MEMORY_PER_ENV)
+    with lw.ContainerManager() as mgr:
+        assert capacity.MIN_CONCURRENCY <= mgr.max_concurrency <= ACCOUNT_CONCURRENCY
+        assert mgr.account_concurrency == ACCOUNT_CONCURRENCY
+    with pytest.raises(Exception, match="max_concurrency"):
+        lw.ContainerManager(max_concurrency=0)
+
+
+def test_the_descriptor_soft_limit_is_raised_to_the_hard_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        if hard != resource.RLIM_INFINITY and hard > 64:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
+        assert capacity.raise_limits()["nofile"] == hard
+        assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == hard
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
