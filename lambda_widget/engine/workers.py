@@ -9,6 +9,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from lambda_widget.engine.gil import switch_interval
+
 
 class Workers:
     """At most ``size`` invocations at once; threads start on demand and live until ``stop()``."""
@@ -44,10 +46,13 @@ class Workers:
                 return
             future, fn, args = job
             if future.set_running_or_notify_cancel():
+                switch_interval.enter()
                 try:
                     future.set_result(fn(*args))
                 except BaseException as exc:  # noqa: BLE001 - handed to the caller
                     future.set_exception(exc)
+                finally:
+                    switch_interval.leave()
             with self._lock:
                 self._idle += 1
 
