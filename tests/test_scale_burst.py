@@ -105,3 +105,15 @@ def test_the_descriptor_soft_limit_is_raised_to_the_hard_limit() -> None:
         assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == hard
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_slow_render_spaces_the_next_ones_out() -> None:
+    from lambda_widget.views.coalesce import COST_FACTOR, Coalescer
+
+    renders = []
+    coalescer = Coalescer(lambda: (renders.append(1), time.sleep(0.05)), interval=0.01)
+    assert coalescer.next_delay == 0.01  # nothing rendered yet: the interval
+    coalescer.render_now()
+    assert renders == [1]
+    assert coalescer.next_delay >= COST_FACTOR * 0.05  # a pool of 1,000 renders every ~0.25 s, not 0.15 s
+    coalescer.close()
