@@ -15,8 +15,9 @@ _ENGINE = {"ContainerManager", "get_manager", "Invocation", "Step", "Function", 
            "InvalidRequestContentException", "RequestTooLargeException"}
 
 
-_API = {"register", "invoke", "burst", "wait", "containers", "history", "reset", "quiz"}
-_MODULES = {"events"}
+_API = {"register", "invoke", "burst", "wait", "containers", "history", "reset", "quiz",
+        "simulate", "keep_alive_sweep"}
+_MODULES = {"events", "traffic"}
 
 
 _QUIZ = {"Quiz", "quiz_from", "QuizError"}

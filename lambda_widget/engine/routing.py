@@ -85,6 +85,13 @@ class RoutingMixin:
         self._changed(env)
         return env
 
+    def simulate(self, workload, duration=None, **options):
+        """Simulate ``workload`` by this manager's placement rules (``lambda_widget.traffic.simulate``);
+        ``function="name"`` measures one of this manager's functions."""
+        from lambda_widget.traffic import simulate
+
+        return simulate(workload, duration, manager=self, **options)
+
     def _busy_envs(self) -> list[ExecutionEnvironment]:
         with self._lock:
             return [e for e in self._envs if e.state in ("busy", "initializing") and e.alive]
