@@ -74,6 +74,8 @@ COMMANDS: dict[str, MagicArgumentParser] = {
                              help="reserved concurrency (default: none)"),
                         _arg("--constant", action="store_true",
                              help="evenly spaced arrivals instead of random (Poisson) ones"),
+                        _arg("--event", default=None, metavar="EVENT",
+                             help="the event the measuring runs send (JSON or Python; default {})"),
                         _arg("--seed", type=int, default=1, metavar="N", help="random seed (default 1)")),
     "help": _command("help", "Show this help, or one subcommand's.",
                      _arg("topic", nargs="?", metavar="SUBCOMMAND")),
@@ -234,12 +236,13 @@ class LambdaMagics(Magics):
 
         self._known(parser, args.name)
         fn = get_manager().function(args.name)
+        event = self._event(args.event) if args.event is not None else None
 
         def run() -> Any:
             rate = traffic.parse_rate(args.rate)
             workload = traffic.constant(rate) if args.constant else traffic.poisson(rate)
             idle = fn.idle_timeout if args.idle_timeout is None else traffic.parse_duration(args.idle_timeout)
-            return api.simulate(workload, args.duration, function=args.name, idle_timeout=idle,
+            return api.simulate(workload, args.duration, function=args.name, event=event, idle_timeout=idle,
                                 provisioned_concurrency=args.provisioned,
                                 reserved_concurrency=args.reserved, seed=args.seed)
 

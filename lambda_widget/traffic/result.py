@@ -132,6 +132,9 @@ class SimulationResult:
                  f"{self.gb_seconds:,.1f} GB-s, ${self.cost_usd:,.4f}"]
         if lat:
             lines.insert(2, f"latency ms: p50 {lat['p50']:.1f}, p99 {lat['p99']:.1f}, max {lat['max']:.1f}")
+        failed = self.config.get("measured", {}).get("failed", 0)
+        if failed:
+            lines.append(f"note: {failed} of the measuring runs failed (is the event right for the handler?)")
         return lines
 
     def __repr__(self) -> str:
