@@ -336,7 +336,7 @@ def test_event_that_is_not_json_serialisable(ip) -> None:
 def test_unknown_subcommand_lists_the_subcommands(ip) -> None:
     message = usage(ip.run_line_magic, "lambda", "invok double")
     assert "unknown subcommand 'invok'. Did you mean 'invoke'?" in message
-    assert "invoke, burst, wait, containers, history, reset, quiz, help" in message
+    assert "invoke, burst, wait, containers, history, reset, quiz, traffic, help" in message
     assert "no subcommand 'nope'" in usage(ip.run_line_magic, "lambda", "help nope")
 
 

@@ -12,7 +12,7 @@ from conftest import SLEEPER_SOURCE
 import lambda_widget as lw
 from lambda_widget import traffic
 
-SIMFAAS = Path(__file__).resolve().parent / "data" / "simfaas-aws-exp.csv"
+SIMFAAS = Path(__file__).resolve().parents[1] / "notebooks" / "data" / "simfaas-aws-exp.csv"
 
 
 def _rows() -> list[dict[str, float]]:
