@@ -27,7 +27,17 @@ def _time_axis(series: dict[str, Any]) -> tuple[list[float], str, float]:
 
 
 def _render(fig: Any, label: str, static: bool) -> str:
-    return svg_image(fig, label) if static else inline_svg(fig, label)
+    chart = svg_image(fig, label) if static else inline_svg(fig, label)
+    return f'<div style="max-width: 760px">{chart}</div>'
+
+
+# The sweep's table, in theme colours (the shared stylesheet's table headers assume a light theme).
+_TABLE_CSS = """<style>
+.lw-root table.lw-sweep th { background: var(--jp-layout-color2, #f6f8fa); color: var(--jp-ui-font-color1, #1f2328);
+  border-bottom: 1px solid var(--jp-border-color2, #d8dee4); }
+.lw-root table.lw-sweep td { border-bottom: 1px solid var(--jp-border-color2, #d8dee4); text-align: right; }
+.lw-root table.lw-sweep td:first-child { text-align: left; }
+</style>"""
 
 
 def concurrency_chart(series: dict[str, Any], static: bool = False) -> str:
@@ -40,7 +50,7 @@ def concurrency_chart(series: dict[str, Any], static: bool = False) -> str:
                         label="idle")
         ax.set_xlabel(f"time ({unit})")
         ax.set_ylabel("environments")
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(0, max(series["environments"], default=0) * 1.3 + 0.1)  # room for the legend
         ax.legend(loc="upper right", ncols=3)
         return _render(fig, "Environments over time", static)
 
@@ -56,30 +66,42 @@ def cold_chart(series: dict[str, Any], static: bool = False) -> str:
                    color=SERIES[3], label="throttled")
         ax.set_xlabel(f"time ({unit})")
         ax.set_ylabel(f"per {series['bin_s']:g} s")
+        tallest = max((c + x for c, x in zip(series["cold_starts"], series["throttled"], strict=True)), default=0)
+        ax.set_ylim(0, tallest * 1.3 + 1)
         ax.legend(loc="upper right", ncols=2)
         return _render(fig, "Cold starts over time", static)
 
 
 def pareto_chart(points: list[dict[str, Any]], front: list[dict[str, Any]], static: bool = False) -> str:
     """Cold-start % against idle memory time, one point per policy, the frontier joined."""
-    with figure(6.4, 3.2) as (fig, ax):
-        fixed = [p for p in points if not p["provisioned"] and p["keep_alive"]["policy"] != "hybrid-histogram"]
-        others = [p for p in points if p not in fixed]
+    def kind(p: dict[str, Any]) -> str:
+        if p["provisioned"]:
+            return "provisioned"
+        return "hybrid" if p["keep_alive"]["policy"] == "hybrid-histogram" else "fixed"
+
+    styles = {"fixed": (SERIES[0], "o", "fixed keep-alive"), "hybrid": (SERIES[1], "D", "hybrid histogram"),
+              "provisioned": (SERIES[2], "s", "with provisioned concurrency")}
+    with figure(6.4, 3.4) as (fig, ax):
         ax.plot([p["idle_gb_seconds"] / 3600 for p in front], [p["cold_start_pct"] for p in front],
                 color=SERIES[4], linestyle="--", linewidth=1, label="Pareto front")
-        ax.scatter([p["idle_gb_seconds"] / 3600 for p in fixed], [p["cold_start_pct"] for p in fixed],
-                   color=SERIES[0], zorder=3, label="fixed keep-alive")
-        for p in others:
-            colour = SERIES[1] if p["keep_alive"]["policy"] == "hybrid-histogram" else SERIES[2]
-            ax.scatter([p["idle_gb_seconds"] / 3600], [p["cold_start_pct"]], color=colour, marker="D", zorder=3)
+        for name, (colour, marker, label) in styles.items():
+            mine = [p for p in points if kind(p) == name]
+            if mine:
+                ax.scatter([p["idle_gb_seconds"] / 3600 for p in mine], [p["cold_start_pct"] for p in mine],
+                           color=colour, marker=marker, zorder=3, label=label)
+        labels: dict[tuple[float, float], list[str]] = {}  # policies that land on the same point share a label
         for p in points:
-            ax.annotate(p["label"], (p["idle_gb_seconds"] / 3600, p["cold_start_pct"]), fontsize=8,
-                        xytext=(4, 3), textcoords="offset points")
+            labels.setdefault((round(p["idle_gb_seconds"] / 3600, 6), round(p["cold_start_pct"], 6)),
+                              []).append(p["label"])
+        for (x, y), names in labels.items():
+            ax.annotate(", ".join(names), (x, y), fontsize=8, xytext=(4, 3), textcoords="offset points")
+        ax.set_yscale("symlog", linthresh=0.1, linscale=0.5)  # 100 % and 0.5 % both readable
         ax.set_xlabel("idle memory time (GB-hours)")
         ax.set_ylabel("cold starts (%)")
-        ax.set_ylim(bottom=0)
+        ax.set_ylim(bottom=0, top=150)
+        ax.set_yticks([0, 0.1, 1, 10, 100], ["0", "0.1", "1", "10", "100"])
         ax.set_xlim(left=0)
-        ax.legend(loc="upper right")
+        ax.legend(loc="lower left", fontsize=8)
         return _render(fig, "Keep-alive trade-off: cold starts against idle memory", static)
 
 
@@ -116,7 +138,7 @@ def sweep_html(sweep: Any, static: bool = False) -> str:
                    f'<td>{p["cold_start_pct"]:.2f} %</td><td>{p["idle_gb_seconds"] / 3600:,.2f}</td>'
                    f'<td>{p["mean_environments"]:.2f}</td><td>{_money(p["cost_usd"])}</td></tr>'
                    for p in sweep.points)
-    table = ('<table class="lw-step-table"><thead><tr><th>Keep-alive</th><th>Cold starts</th>'
+    table = (_TABLE_CSS + '<table class="lw-sweep"><thead><tr><th>Keep-alive</th><th>Cold starts</th>'
              '<th>Idle GB-hours</th><th>Environments</th><th>Cost</th></tr></thead>'
              f'<tbody>{rows}</tbody></table>')
     return root("lw-traffic-sweep",
