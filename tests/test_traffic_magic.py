@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import SEED_SOURCE
 from IPython.core.error import UsageError
-from IPython.testing.globalipapp import get_ipython
+from IPython.testing import globalipapp
 from IPython.utils.capture import capture_output
 
 import lambda_widget as lw
@@ -13,7 +13,7 @@ import lambda_widget as lw
 
 @pytest.fixture(scope="module")
 def ip():
-    shell = get_ipython()
+    shell = globalipapp.get_ipython()  # looked up now: the first call replaces the module's function
     shell.run_line_magic("load_ext", "lambda_widget")
     magics = shell.magics_manager.registry["LambdaMagics"]
     magics.display = "text"
