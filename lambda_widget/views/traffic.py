@@ -36,7 +36,7 @@ _TABLE_CSS = """<style>
 .lw-root table.lw-sweep th { background: var(--jp-layout-color2, #f6f8fa); color: var(--jp-ui-font-color1, #1f2328);
   border-bottom: 1px solid var(--jp-border-color2, #d8dee4); }
 .lw-root table.lw-sweep td { border-bottom: 1px solid var(--jp-border-color2, #d8dee4); text-align: right; }
-.lw-root table.lw-sweep td:first-child { text-align: left; }
+.lw-root table.lw-sweep td:first-child, .lw-root table.lw-sweep th:first-child { text-align: left; }
 </style>"""
 
 
