@@ -20,6 +20,7 @@ from lambda_widget.placement import KeepAlive, Placement, cold_reason
 from lambda_widget.traffic.service import ServiceTime
 
 _COLD_BLOCK = 4096
+_CHUNK = 1 << 18
 
 
 def rank_key(placement: Placement, provisioned: bool, seq: int) -> int:
@@ -52,7 +53,7 @@ def run(arrivals: np.ndarray, warm: ServiceTime, cold: ServiceTime, keep: KeepAl
     """Serve every arrival by the placement policy; see the module docstring."""
     n = int(arrivals.size)
     warm_draws = None if warm.constant is not None else warm.draw(n, rng)
-    warm_iter = repeat(warm.constant / 1000.0, n) if warm_draws is None else warm_draws.tolist()
+    warm_constant = None if warm.constant is None else warm.constant / 1000.0
     cold_pool: list[float] = []
 
     inf = math.inf
@@ -96,66 +97,70 @@ def run(arrivals: np.ndarray, warm: ServiceTime, cold: ServiceTime, keep: KeepAl
     admit = placement.limits.admit
     scale = placement.scale
     pop, push = heappop, heappush
-    for i, t, s in zip(range(n), arrivals.tolist(), warm_iter, strict=True):
-        while done and done[0] <= t:
-            e = pop(done)
-            k = finishing.pop(e)
-            if k >= provisioned:
-                reap_at[k] = e + window
-            if learning:
-                warm_from[k] = e + prewarm
-                idle_since[k] = e
-                last_done = e
-            push(idle, neg_key[k])
-        if learning and not done:
-            keep.observe(t - last_done)
-            prewarm, keep_s = keep.windows()
-            window = prewarm + keep_s
-        k = -1
-        while idle:
-            k = key_env[pop(idle)]
-            if reap_at[k] > t:
-                break
-            ended[k] = reap_at[k]  # reaped while idle, before this event came
-            last_end = "idle-timeout"
-            if learning:
-                unloaded += warm_from[k] - idle_since[k]
+    for first in range(0, n, _CHUNK):  # a chunk at a time: Python floats cost 32 bytes each
+        last = min(n, first + _CHUNK)
+        times = arrivals[first:last].tolist()
+        warm_s = repeat(warm_constant, last - first) if warm_draws is None else warm_draws[first:last].tolist()
+        for i, t, s in zip(range(first, last), times, warm_s, strict=True):
+            while done and done[0] <= t:
+                e = pop(done)
+                k = finishing.pop(e)
+                if k >= provisioned:
+                    reap_at[k] = e + window
+                if learning:
+                    warm_from[k] = e + prewarm
+                    idle_since[k] = e
+                    last_done = e
+                push(idle, neg_key[k])
+            if learning and not done:
+                keep.observe(t - last_done)
+                prewarm, keep_s = keep.windows()
+                window = prewarm + keep_s
             k = -1
-        if k >= 0:
-            if learning:
-                if t < warm_from[k]:  # unloaded by the pre-warm policy and not loaded again yet
-                    unloaded += t - idle_since[k]
-                    if not cold_pool:
-                        cold_pool = cold.draw(_COLD_BLOCK, rng).tolist()
-                    s = cold_pool.pop()
-                    cold_idx.append(i)
-                    cold_s.append(s)
-                    reasons["unloaded"] = reasons.get("unloaded", 0) + 1
-                else:
+            while idle:
+                k = key_env[pop(idle)]
+                if reap_at[k] > t:
+                    break
+                ended[k] = reap_at[k]  # reaped while idle, before this event came
+                last_end = "idle-timeout"
+                if learning:
                     unloaded += warm_from[k] - idle_since[k]
-            if k < provisioned:
-                prov_busy += s
-        else:
-            why = admit(len(done), reserved)
-            if why is None and not scale(function, t):
-                why = "FunctionInvocationRateLimitExceeded"
-            if why is not None:
-                throttled_idx.append(i)
-                continue
-            reason = cold_reason(live_same_version=bool(done), last_end=last_end,
-                                 had_env=bool(created), version=1)
-            reasons[reason] = reasons.get(reason, 0) + 1
-            k = new_env(t, False)
-            if not cold_pool:
-                cold_pool = cold.draw(_COLD_BLOCK, rng).tolist()
-            s = cold_pool.pop()
-            cold_idx.append(i)
-            cold_s.append(s)
-        e = t + s
-        while e in finishing:  # two executions finishing at the same instant: one a hair later
-            e = nextafter(e, inf)
-        finishing[e] = k
-        push(done, e)
+                k = -1
+            if k >= 0:
+                if learning:
+                    if t < warm_from[k]:  # unloaded by the pre-warm policy and not loaded again yet
+                        unloaded += t - idle_since[k]
+                        if not cold_pool:
+                            cold_pool = cold.draw(_COLD_BLOCK, rng).tolist()
+                        s = cold_pool.pop()
+                        cold_idx.append(i)
+                        cold_s.append(s)
+                        reasons["unloaded"] = reasons.get("unloaded", 0) + 1
+                    else:
+                        unloaded += warm_from[k] - idle_since[k]
+                if k < provisioned:
+                    prov_busy += s
+            else:
+                why = admit(len(done), reserved)
+                if why is None and not scale(function, t):
+                    why = "FunctionInvocationRateLimitExceeded"
+                if why is not None:
+                    throttled_idx.append(i)
+                    continue
+                reason = cold_reason(live_same_version=bool(done), last_end=last_end,
+                                     had_env=bool(created), version=1)
+                reasons[reason] = reasons.get(reason, 0) + 1
+                k = new_env(t, False)
+                if not cold_pool:
+                    cold_pool = cold.draw(_COLD_BLOCK, rng).tolist()
+                s = cold_pool.pop()
+                cold_idx.append(i)
+                cold_s.append(s)
+            e = t + s
+            while e in finishing:  # two executions finishing at the same instant: one a hair later
+                e = nextafter(e, inf)
+            finishing[e] = k
+            push(done, e)
 
     # Whatever is still live ends when its keep-alive would have ended it (or at the horizon).
     for e, k in finishing.items():
@@ -169,13 +174,17 @@ def run(arrivals: np.ndarray, warm: ServiceTime, cold: ServiceTime, keep: KeepAl
     env_created = np.asarray(created, dtype=float)
     env_ended = np.minimum(np.asarray([ended.get(k, inf) for k in range(len(created))], dtype=float),
                            duration)
-    latency = np.full(n, warm.constant / 1000.0) if warm_draws is None else warm_draws
+    latency = np.full(n, warm_constant) if warm_draws is None else warm_draws
     cold_at_idx = np.asarray(cold_idx, dtype=np.int64)
     latency[cold_at_idx] = cold_s
-    served = np.ones(n, dtype=bool)
-    served[np.asarray(throttled_idx, dtype=np.int64)] = False
-    return Trace(arrivals=arrivals, latency_s=latency[served], served_at=arrivals[served],
-                 cold_at=arrivals[cold_at_idx], throttled_at=arrivals[~served],
+    if throttled_idx:
+        served = np.ones(n, dtype=bool)
+        served[np.asarray(throttled_idx, dtype=np.int64)] = False
+        latency, served_at, throttled_at = latency[served], arrivals[served], arrivals[~served]
+    else:
+        served_at, throttled_at = arrivals, arrivals[:0]
+    return Trace(arrivals=arrivals, latency_s=latency, served_at=served_at,
+                 cold_at=arrivals[cold_at_idx], throttled_at=throttled_at,
                  env_created=env_created, env_ended=env_ended, env_provisioned=provisioned,
                  cold_reasons=reasons, provisioned_busy_s=prov_busy, unloaded_s=unloaded,
                  keep_alive=keep.to_dict())

@@ -13,7 +13,7 @@ from lambda_widget.traffic.result import SimulationResult
 from lambda_widget.traffic.service import ServiceTime, measure, service_time
 from lambda_widget.traffic.workloads import Workload, parse_duration
 
-MAX_REQUESTS = 50_000_000
+MAX_REQUESTS = 20_000_000  # about 50 bytes each at the peak: 1 GB
 
 
 def simulate(workload: Workload, duration: float | str | None = None, *,
