@@ -9,6 +9,7 @@ the policy would choose it, and its lifetime is exact either way.
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass, field
 from heapq import heappop, heappush
 from itertools import repeat
@@ -61,16 +62,18 @@ def run(arrivals: np.ndarray, warm: ServiceTime, cold: ServiceTime, keep: KeepAl
     window = prewarm + keep_s
     learning = not keep.static
 
-    created: list[float] = []
+    # Per environment: flat arrays (8 bytes each, as with no keep-alive every event makes one), and
+    # lists for the two read on every event (a list hands back its objects without boxing).
+    created = array("d")
     reap_at: list[float] = []
-    warm_from: list[float] = []
-    idle_since: list[float] = []
-    key_env: dict[int, int] = {}
+    warm_from = array("d")
+    idle_since = array("d")
+    ended = array("d")
     neg_key: list[int] = []
+    key_env: dict[int, int] = {}                # -rank -> environment, while it can still serve
     idle: list[int] = []                        # heap of -rank
     done: list[float] = []                      # heap of the times running executions finish
     finishing: dict[float, int] = {}            # ... and which environment each one runs in
-    ended: dict[int, float] = {}
     cold_idx: list[int] = []
     cold_s: list[float] = []
     throttled_idx: list[int] = []
@@ -86,6 +89,7 @@ def run(arrivals: np.ndarray, warm: ServiceTime, cold: ServiceTime, keep: KeepAl
         reap_at.append(inf)
         warm_from.append(t)
         idle_since.append(t)
+        ended.append(inf)
         key = rank_key(placement, is_provisioned, k + 1)
         key_env[-key] = k
         neg_key.append(-key)
@@ -118,9 +122,11 @@ def run(arrivals: np.ndarray, warm: ServiceTime, cold: ServiceTime, keep: KeepAl
                 window = prewarm + keep_s
             k = -1
             while idle:
-                k = key_env[pop(idle)]
+                nk = pop(idle)
+                k = key_env[nk]
                 if reap_at[k] > t:
                     break
+                del key_env[nk]
                 ended[k] = reap_at[k]  # reaped while idle, before this event came
                 last_end = "idle-timeout"
                 if learning:
@@ -169,11 +175,10 @@ def run(arrivals: np.ndarray, warm: ServiceTime, cold: ServiceTime, keep: KeepAl
         k = key_env[nk]
         if learning and k >= provisioned:
             unloaded += min(warm_from[k], duration) - min(idle_since[k], duration)
-        ended.setdefault(k, reap_at[k])
+        ended[k] = reap_at[k]
 
-    env_created = np.asarray(created, dtype=float)
-    env_ended = np.minimum(np.asarray([ended.get(k, inf) for k in range(len(created))], dtype=float),
-                           duration)
+    env_created = np.frombuffer(created, dtype=float).copy()
+    env_ended = np.minimum(np.frombuffer(ended, dtype=float), duration)
     latency = np.full(n, warm_constant) if warm_draws is None else warm_draws
     cold_at_idx = np.asarray(cold_idx, dtype=np.int64)
     latency[cold_at_idx] = cold_s
