@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from lambda_widget.engine.environment import ExecutionEnvironment, log_stream_name
 from lambda_widget.engine.records import Function, Invocation
@@ -85,9 +86,9 @@ class RoutingMixin:
         self._changed(env)
         return env
 
-    def simulate(self, workload, duration=None, **options):
-        """Simulate ``workload`` by this manager's placement rules (``lambda_widget.traffic.simulate``);
-        ``function="name"`` measures one of this manager's functions."""
+    def simulate(self, workload: Any, duration: float | str | None = None, **options: Any) -> Any:
+        """Simulate ``workload`` by the placement rules this manager routes by
+        (``lambda_widget.traffic.simulate``); ``function="name"`` measures one of this manager's functions."""
         from lambda_widget.traffic import simulate
 
         return simulate(workload, duration, manager=self, **options)
