@@ -47,11 +47,42 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--handler", default="lambda_handler", help="the handler function's name")
     run.add_argument("--name", default=None, help="function name (default: the file's stem)")
     common(run)
+    traffic = sub.add_parser("traffic", help="simulate traffic (no processes): cold starts, environments, cost")
+    traffic.add_argument("--rate", required=True, help="mean arrival rate, e.g. 5/s, 30/min or 0.1")
+    traffic.add_argument("--for", dest="duration", default="1d", help="simulated time, e.g. 1h or 1d (default 1d)")
+    traffic.add_argument("--warm-ms", type=float, required=True, help="a warm request's service time, ms")
+    traffic.add_argument("--cold-ms", type=float, required=True, help="a cold one's (init included), ms")
+    traffic.add_argument("--idle-timeout", default="10m", help="keep-alive, e.g. 10m; 'none' or 'hybrid'")
+    traffic.add_argument("--memory", type=int, default=128, help="memory size in MB")
+    traffic.add_argument("--reserved", type=int, default=None, help="reserved concurrency")
+    traffic.add_argument("--provisioned", type=int, default=0, help="provisioned concurrency")
+    traffic.add_argument("--constant", action="store_true", help="evenly spaced arrivals instead of Poisson")
+    traffic.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    traffic.add_argument("--json", action="store_true", help="print the whole result as JSON")
     return parser
+
+
+def _traffic(args: argparse.Namespace) -> int:
+    from lambda_widget import traffic
+
+    try:
+        rate = traffic.parse_rate(args.rate)
+        workload = traffic.constant(rate) if args.constant else traffic.poisson(rate)
+        result = traffic.simulate(workload, args.duration, warm_ms=args.warm_ms, cold_ms=args.cold_ms,
+                                  keep_alive=args.idle_timeout, memory_mb=args.memory,
+                                  reserved_concurrency=args.reserved,
+                                  provisioned_concurrency=args.provisioned, seed=args.seed)
+    except ValueError as exc:
+        print(f"lambda-widget: {exc}", file=sys.stderr)
+        return 2
+    print(result.to_json(indent=1) if args.json else "\n".join(result.summary_lines()))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "traffic":
+        return _traffic(args)
     if args.command == "demo":
         source, name, handler = SEED_HANDLER, "double", "lambda_handler"
         event_text = args.event or '{"value": 5}'

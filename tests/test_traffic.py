@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -96,7 +97,7 @@ def test_per_minute_reads_the_azure_2019_format(tmp_path):
     (lambda: lw.simulate(traffic.poisson(1), 60, reserved_concurrency=950, **SERVICE), "minimum value"),
     (lambda: lw.simulate(traffic.poisson(1), 60, reserved_concurrency=2, provisioned_concurrency=3,
                          **SERVICE), "cannot exceed reserved"),
-    (lambda: lw.simulate(traffic.poisson(1), 60, keep_alive="sometimes", **SERVICE), "keep-alive"),
+    (lambda: lw.simulate(traffic.poisson(1), 60, keep_alive="sometimes", **SERVICE), "unknown keep-alive"),
     (lambda: lw.simulate(traffic.poisson(1e6), "1d", **SERVICE), "too many"),
 ])
 def test_bad_input_gets_a_clear_message(call, message):
@@ -204,3 +205,16 @@ def test_result_renders_live_static_and_as_text():
     sweep = traffic.sweep(traffic.poisson(0.5), "1h", timeouts=[60, 600], hybrid=False, **SERVICE)
     assert sweep._repr_mimebundle_()["text/html"].count("<svg") == 1
     assert "Pareto" in sweep._repr_html_()
+
+
+def test_the_command_line(capsys):
+    from lambda_widget.cli import main
+
+    assert main(["traffic", "--rate", "1/s", "--for", "1h", "--warm-ms", "2000", "--cold-ms", "2200",
+                 "--idle-timeout", "10m"]) == 0
+    out = capsys.readouterr().out
+    assert re.match(r"3,[0-9]{3} invocations in 1 h: [0-9]+ cold", out), out
+    assert main(["traffic", "--rate", "1/s", "--for", "10m", "--warm-ms", "2", "--cold-ms", "5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["config"]["keep_alive"] == {"policy": "fixed", "idle_timeout": 600.0}
+    assert main(["traffic", "--rate", "1/s", "--warm-ms", "2", "--cold-ms", "5", "--idle-timeout", "soon"]) == 2
+    assert "unknown keep-alive 'soon'" in capsys.readouterr().err

@@ -62,9 +62,7 @@ def simulate(workload: Workload, duration: float | str | None = None, *,
     memory_mb = 128 if memory_mb is None else memory_mb
     if isinstance(memory_mb, bool) or not isinstance(memory_mb, int) or not 128 <= memory_mb <= 10240:
         raise ValueError(f"memory_mb must be a whole number from 128 to 10240, not {memory_mb!r}")
-    policy = make_keep_alive(parse_duration(idle_timeout) if keep_alive is None else
-                             (parse_duration(keep_alive) if isinstance(keep_alive, str)
-                              and keep_alive[:1].isdigit() else keep_alive))
+    policy = _keep_alive(idle_timeout if keep_alive is None else keep_alive)
     limits = Limits(account_concurrency)
     _check_concurrency(reserved_concurrency, provisioned_concurrency, limits)
     placement = Placement(limits)
@@ -81,6 +79,16 @@ def simulate(workload: Workload, duration: float | str | None = None, *,
     if measured is not None:
         config["measured"] = measured
     return SimulationResult(trace, config, duration, memory_mb, architecture)
+
+
+def _keep_alive(spec: KeepAlive | float | str | None) -> KeepAlive:
+    if isinstance(spec, str) and spec.strip().lower() not in ("none", "hybrid", "hybrid-histogram"):
+        try:
+            return make_keep_alive(parse_duration(spec))
+        except ValueError:
+            raise ValueError(f"unknown keep-alive {spec!r}: give seconds (600), a duration ('10m'), "
+                             f"'none' or 'hybrid'") from None
+    return make_keep_alive(spec.strip().lower() if isinstance(spec, str) else spec)
 
 
 def _check_concurrency(reserved: int | None, provisioned: int, limits: Limits) -> None:
