@@ -79,7 +79,7 @@ def run(arrivals: np.ndarray, warm: ServiceTime, cold: ServiceTime, keep: KeepAl
     throttled_idx: list[int] = []
     reasons: dict[str, int] = {}
     last_end: str | None = None
-    last_done = 0.0
+    last_done = -1.0  # when the last execution finished (-1: none has yet)
     prov_busy = 0.0
     unloaded = 0.0
 
@@ -116,7 +116,7 @@ def run(arrivals: np.ndarray, warm: ServiceTime, cold: ServiceTime, keep: KeepAl
                     idle_since[k] = e
                     last_done = e
                 push(idle, neg_key[k])
-            if learning and not done:
+            if learning and not done and last_done >= 0:  # an idle time: from the last finish to now
                 keep.observe(t - last_done)
                 prewarm, keep_s = keep.windows()
                 window = prewarm + keep_s
