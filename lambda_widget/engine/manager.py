@@ -45,6 +45,7 @@ from lambda_widget.engine.validation import MAX_SYNC_REQUEST, encode_event, vali
 from lambda_widget.engine.watchdog import Watchdog
 from lambda_widget.engine.workers import Workers
 from lambda_widget.engine.zygote import Zygote
+from lambda_widget.placement import reap_due
 from lambda_widget.placement.limits import ACCOUNT_CONCURRENCY, Limits
 
 _managers: weakref.WeakSet = weakref.WeakSet()
@@ -440,8 +441,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         doomed = []
         with self._lock:
             for env in self._envs:
-                reaps_at = env.reaps_at
-                if reaps_at is not None and now >= reaps_at - 1e-9:
+                if reap_due(env.reaps_at, now):  # the placement policy's keep-alive rule
                     env.state = "terminated"
                     doomed.append(env)
         self._terminate_many(doomed, "idle-timeout")
