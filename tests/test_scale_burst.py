@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import resource
+import threading
 import time
+from unittest import mock
 
 import psutil
 import pytest
@@ -16,8 +18,6 @@ import pytest
 import lambda_widget as lw
 from lambda_widget.engine import capacity
 from lambda_widget.placement import ACCOUNT_CONCURRENCY
-
-pytestmark = pytest.mark.slow
 
 N = 1000
 HOLD = """import os
@@ -41,6 +41,7 @@ def _wait_for(predicate, timeout: float, what: str, futures=()) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_a_burst_of_1000_events_gets_1000_environments_and_all_are_reaped(tmp_path) -> None:
     go = tmp_path / "go"
     os.mkfifo(go)
@@ -117,3 +118,49 @@ def test_a_slow_render_spaces_the_next_ones_out() -> None:
     assert renders == [1]
     assert coalescer.next_delay >= COST_FACTOR * 0.05  # a pool of 1,000 renders every ~0.25 s, not 0.15 s
     coalescer.close()
+
+
+def test_workers_start_a_thread_per_running_job_and_no_more_than_their_size() -> None:
+    from lambda_widget.engine.workers import Workers
+
+    gate = threading.Event()
+    workers = Workers(200)
+    try:
+        futures = [workers.submit(gate.wait, 30) for _ in range(250)]
+        assert _eventually(lambda: sum(f.running() for f in futures) == 200)
+        assert len(workers._threads) == 200  # the other 50 wait their turn
+        gate.set()
+        assert all(f.result(timeout=30) for f in futures)
+    finally:
+        gate.set()
+        workers.stop()
+
+
+def test_workers_carry_on_with_the_threads_they_have_when_no_more_can_start() -> None:
+    from lambda_widget.engine.workers import Workers
+
+    real_start, started = threading.Thread.start, []
+
+    def start(thread: threading.Thread) -> None:
+        if len(started) >= 3:
+            raise RuntimeError("can't start new thread")
+        started.append(thread)
+        real_start(thread)
+
+    workers = Workers(100)
+    try:
+        with mock.patch.object(threading.Thread, "start", start):
+            futures = [workers.submit(time.sleep, 0.01) for _ in range(20)]
+            assert [f.result(timeout=30) for f in futures] == [None] * 20
+        assert len(workers._threads) == 3
+    finally:
+        workers.stop()
+
+
+def _eventually(predicate, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True

@@ -57,7 +57,16 @@ class Workers:
                 thread = threading.Thread(target=self._loop, daemon=True,
                                           name=f"{self.name}-{len(self._threads) + 1}")
                 self._threads.append(thread)
-            thread.start()
+            try:
+                thread.start()
+            except RuntimeError:  # "can't start new thread": the jobs wait for the threads there are
+                with self._lock:
+                    self._threads.remove(thread)
+                    self._owed = 0
+                    self._spawning -= 1
+                    if not self._threads:
+                        raise
+                return
 
     def _loop(self) -> None:
         with self._lock:
