@@ -8,7 +8,6 @@ from __future__ import annotations
 import _signal
 import atexit
 import json
-import os
 import py_compile
 import random
 import shutil
@@ -30,7 +29,7 @@ from lambda_widget.engine.asyncq import (
     AsyncQueue,
 )
 from lambda_widget.engine.clock import Clock
-from lambda_widget.engine.environment import ExecutionEnvironment, Launcher, zygote_environ
+from lambda_widget.engine.environment import ExecutionEnvironment, Launcher, _signal_group, zygote_environ
 from lambda_widget.engine.errors import (
     InvalidParameterValueException,
     RequestTooLargeException,
@@ -70,7 +69,10 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                  virtual_clock: bool = False, max_history: int = 10_000,
                  fork_server: bool = True) -> None:
         super().__init__()
-        Limits(account_concurrency)  # checks it
+        try:
+            Limits(account_concurrency)
+        except ValueError as exc:
+            raise InvalidParameterValueException(str(exc)) from None
         if max_concurrency is None:
             max_concurrency = capacity.default_concurrency(account_concurrency)
         elif not isinstance(max_concurrency, int) or isinstance(max_concurrency, bool) or max_concurrency < 1:
@@ -455,7 +457,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
             if proc is not None and proc.returncode is None:
                 env.killing = True
                 proc.lw_killed = True  # type: ignore[attr-defined]
-                _kill_group(proc.pid)
+                _signal_group(proc.pid, signal.SIGKILL)
         for env in envs:
             self._terminate(env, reason, already_marked=True)
 
@@ -558,16 +560,6 @@ def _uuid4(bits: int) -> str:
     bits = (bits & ~(0xC000 << 48) | 0x8000 << 48) & ~(0xF000 << 64) | 4 << 76
     h = f"{bits:032x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def _kill_group(pid: int) -> None:
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def _wait_through_interrupts(future: Future, timeout: float = 30.0) -> None:
