@@ -164,3 +164,22 @@ def _eventually(predicate, timeout: float = 30.0) -> bool:
             return False
         time.sleep(0.01)
     return True
+
+
+def test_beyond_the_account_concurrency_an_invocation_is_throttled(tmp_path) -> None:
+    go = tmp_path / "go"
+    os.mkfifo(go)
+    with lw.ContainerManager(seed=1, account_concurrency=2, max_concurrency=3) as mgr:
+        mgr.register("hold", HOLD, timeout=60.0)
+        futures = [mgr.submit("hold", {"go": str(go)}) for _ in range(2)]
+        _wait_for(lambda: sum(e.invocations for e in mgr.containers) == 2, 60, "2 to hold", futures)
+        third = mgr.invoke("hold", {"go": str(go)})
+        assert third.status == "throttled"
+        assert third.error["Reason"] == "ConcurrentInvocationLimitExceeded"
+        release = os.open(go, os.O_WRONLY)
+        try:
+            assert [f.result(timeout=60).status for f in futures] == ["succeeded"] * 2
+        finally:
+            os.close(release)
+        assert mgr.simulate(lw.traffic.constant(1.0), duration=10, warm_ms=10, cold_ms=20).to_dict()[
+            "config"]["account_concurrency"] == 2  # the simulator follows the same account

@@ -91,6 +91,7 @@ class RoutingMixin:
         (``lambda_widget.traffic.simulate``); ``function="name"`` measures one of this manager's functions."""
         from lambda_widget.traffic import simulate
 
+        options.setdefault("account_concurrency", self.account_concurrency)
         return simulate(workload, duration, manager=self, **options)
 
     def _busy_envs(self) -> list[ExecutionEnvironment]:
