@@ -192,3 +192,12 @@ def test_beyond_the_account_concurrency_an_invocation_is_throttled() -> None:
             os.close(release)
         assert mgr.simulate(lw.traffic.constant(1.0), duration=10, warm_ms=10, cold_ms=20).to_dict()[
             "config"]["account_concurrency"] == 2  # the simulator follows the same account
+
+
+def test_on_a_small_machine_the_default_concurrency_fits_its_memory(monkeypatch) -> None:
+    monkeypatch.setattr(capacity, "available_memory", lambda: 1536 * 2**20)  # Binder: 2 GB, some used
+    assert capacity.default_concurrency() == 96
+    monkeypatch.setattr(capacity, "available_memory", lambda: 0)
+    assert capacity.default_concurrency() == capacity.MIN_CONCURRENCY
+    monkeypatch.setattr(capacity, "available_memory", lambda: None)  # unknown: the limits decide
+    assert capacity.default_concurrency(account_concurrency=300) <= 300
