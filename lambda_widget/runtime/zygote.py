@@ -32,9 +32,11 @@ import sys
 import time
 import traceback  # noqa: F401
 
-from lambda_widget.runtime import bootstrap, tracer  # noqa: F401
+from lambda_widget.runtime import bootstrap, sandbox, tracer  # noqa: F401
 
 _ZYGOTE_TZ = os.environ.get("TZ")  # as the manager started the zygote; children with the same skip tzset
+_kernel = 0  # the manager's process: environments die with it (but not with the zygote)
+_freezer = ""  # the manager's freezer group: thawed on the way out, so frozen environments can die
 
 
 def _child(body: bytes, fds: list[int], zygote_pid: int) -> None:
@@ -46,14 +48,25 @@ def _child(body: bytes, fds: list[int], zygote_pid: int) -> None:
         if len(fds) > 1:
             cmd["options"]["api_fd"] = fds[1]
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.setsid()
-        bootstrap.die_with_parent(zygote_pid)
+        sandbox.outlive_parent(zygote_pid, _kernel)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
         os.close(out_fd)
+        if cmd.get("sandbox"):
+            try:
+                inner = sandbox.enter(cmd["sandbox"], fds[1:])
+            except OSError as exc:
+                sys.stderr.write(f"lambda_widget: the environment's sandbox could not be set up: {exc}\n")
+                raise
+            if inner["trace_file"]:
+                cmd["options"]["trace_file"] = inner["trace_file"]
+        else:
+            sandbox.subreaper()
         os.chdir(cmd["cwd"])
         os.environ.clear()
         os.environ.update(cmd["env"])
@@ -90,6 +103,50 @@ def _child(body: bytes, fds: list[int], zygote_pid: int) -> None:
         os._exit(code & 0xFF)
 
 
+def _children() -> list[int]:
+    try:
+        with open(f"/proc/self/task/{os.getpid()}/children", "rb") as f:
+            return [int(p) for p in f.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _kill_orphans(known: set[int]) -> None:
+    """Processes an ended environment left behind were reparented here: they end now."""
+    for pid in _children():
+        if pid not in known:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _end_all() -> None:
+    """The kernel is gone: every environment goes too, frozen ones included."""
+    if _freezer:
+        try:
+            for name in os.listdir(_freezer):
+                for state in ("freezer.state", "cgroup.freeze"):
+                    try:
+                        with open(os.path.join(_freezer, name, state), "w") as f:
+                            f.write("THAWED" if state == "freezer.state" else "0")
+                    except OSError:
+                        pass
+        except OSError:
+            pass
+    for _ in range(3):
+        for pid in _children():
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    os._exit(0)
+
+
 def _prepare() -> None:
     """Before the freeze: do once here what every environment would otherwise do after the fork."""
     time.tzset()
@@ -107,7 +164,10 @@ def serve(sock: socket.socket) -> None:
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.signal(signal.SIGTERM, lambda *_: _end_all())  # the kernel died (PDEATHSIG)
+    sandbox.subreaper()  # what an environment leaves behind when it dies comes here, to be killed
     zygote_pid = os.getpid()
+    known: set[int] = set()
     _prepare()
     gc.collect()
     gc.freeze()
@@ -126,7 +186,10 @@ def serve(sock: socket.socket) -> None:
                     break
                 if pid == 0:
                     break
-                sock.send(b'{"exit": %d, "code": %d}' % (pid, os.waitstatus_to_exitcode(status)))
+                if pid in known:
+                    known.discard(pid)
+                    sock.send(b'{"exit": %d, "code": %d}' % (pid, os.waitstatus_to_exitcode(status)))
+            _kill_orphans(known)
         if sock in readable:
             try:
                 msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, 2)
@@ -144,6 +207,7 @@ def serve(sock: socket.socket) -> None:
                 _child(body, fds, zygote_pid)
             for fd in fds:
                 os.close(fd)
+            known.add(pid)
             sock.send(b'{"spawned": %s, "pid": %d}' % (ident, pid))
 
 
@@ -151,8 +215,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="lambda_widget.runtime.zygote")
     parser.add_argument("--parent", type=int, default=0)
     parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--freezer", default="")
     args = parser.parse_args()
-    bootstrap.die_with_parent(args.parent)
+    global _kernel, _freezer
+    _kernel, _freezer = args.parent, args.freezer
+    bootstrap.die_with_parent(args.parent, signal.SIGTERM)
     serve(socket.socket(fileno=args.fd))
 
 
