@@ -289,7 +289,7 @@ class ExecutionEnvironment(HasTraits):
         if self.mode != "namespaces":
             return None
         return {"cgroups": self.cgroup.procs_files, "task_root": str(self.master_task_root),
-                "tmp": str(self.tmp), "uid": self.uid,
+                "tmp": str(self.tmp), "uid": self.uid, "mounts": self.isolation.hidden,
                 "trace_file": str(self.trace_path) if self.function.trace else None}
 
     def runtime_options(self) -> dict[str, Any]:

@@ -197,7 +197,8 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                           max_steps=int(max_steps), registered_at=self.clock.now(),
                           max_retry_attempts=max_retry_attempts,
                           max_event_age=float(max_event_age), on_success=on_success,
-                          on_failure=on_failure, cpu_scaling=cpu_scaling)
+                          on_failure=on_failure, cpu_scaling=cpu_scaling,
+                          cpu_mode=self._isolation.cpu_mode if cpu_scaling else "off")
             self._write_task_root(fn)
             self._functions[name] = fn
             self._versions.setdefault(name, []).append(fn)

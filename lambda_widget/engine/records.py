@@ -91,6 +91,7 @@ class Function:
     on_success: Any = field(default=None, repr=False)
     on_failure: Any = field(default=None, repr=False)
     cpu_scaling: bool = True  # CPU in proportion to memory (memory_mb / 1769 of a vCPU)
+    cpu_mode: str = ""  # how the share is held: cgroup | throttle | off (set by the manager)
     task_files: dict = field(default_factory=dict, repr=False, compare=False)  # the code, as registered
 
     @property

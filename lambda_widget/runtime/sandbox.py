@@ -99,6 +99,7 @@ def enter(spec: dict, keep_fds: list[int]) -> dict:
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount(spec["task_root"], "/var/task", None, MS_BIND | MS_REC)
     _mount(None, "/var/task", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    _expose(spec.get("mounts", ()))
     _mount(spec["tmp"], "/tmp", None, MS_BIND)
     if os.path.isdir("/dev/shm"):
         _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
@@ -131,6 +132,26 @@ def enter(spec: dict, keep_fds: list[int]) -> dict:
         pass  # still an unprivileged user of its own, only without Lambda's uid
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # also cleared by the uid change
     return {"trace_file": f"/proc/self/fd/{trace_fd}" if trace_fd is not None else None}
+
+
+def _bind_ro(source: str, target: str) -> None:
+    _mount(source, target, None, MS_BIND | MS_REC)
+    _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def _expose(mounts) -> None:
+    """Directories the sandbox's user could not reach (the interpreter under /root, say):
+    read-only at Lambda's place, and at their own path over an empty directory that
+    hides the rest of the closed one above them."""
+    covered = set()
+    for host, inside, _ in mounts:
+        _bind_ro(host, inside)
+    for host, inside, closed in mounts:
+        if closed not in covered:
+            _mount("tmpfs", closed, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+            covered.add(closed)
+        os.makedirs(host, 0o755, exist_ok=True)
+        _bind_ro(inside, host)
 
 
 def _close_all(keep: list[int]) -> None:
@@ -177,7 +198,10 @@ def _relay(init: int, status_r: int, status_w: int, fds: list[int]) -> None:
     status = struct.unpack("i", data)[0] if len(data) == 4 else (signal.SIGKILL)
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
-        signal.signal(sig, signal.SIG_DFL)
+        try:
+            signal.signal(sig, signal.SIG_DFL)  # (SIGKILL has no handler to reset)
+        except (OSError, ValueError):
+            pass
         signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
         os.kill(os.getpid(), sig)
         os._exit(128 + sig)

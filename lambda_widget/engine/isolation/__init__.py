@@ -38,6 +38,39 @@ def _has_sys_admin() -> bool:
     return False
 
 
+def _closed_ancestor(path: str) -> str | None:
+    """The highest directory on the way to ``path`` that other users cannot enter (or read)."""
+    parts = Path(path).resolve().parts
+    for i in range(2, len(parts) + 1):
+        here = os.path.join(*parts[:i])
+        try:
+            mode = os.stat(here).st_mode
+        except OSError:
+            return None
+        if not mode & 0o001 or (i == len(parts) and not mode & 0o004):
+            return here
+    return None
+
+
+def hidden_paths() -> list[list[str]]:
+    """[host directory, Lambda's place for it, the closed directory above it] for the Python
+    installation and this package, where the sandbox's user could not reach them (e.g. a
+    pyenv under /root, mode 0700). The sandbox sees them read-only at Lambda's places
+    (/var/lang, /var/runtime) and at their own paths, over an empty directory that hides
+    the rest of the closed one."""
+    import sys
+
+    from lambda_widget.engine.environment import PACKAGE_PARENT
+
+    found = []
+    for host, inside in ((sys.base_prefix, "/var/lang"), (PACKAGE_PARENT, "/var/runtime")):
+        closed = _closed_ancestor(host)
+        if closed is not None:
+            Path(inside).mkdir(parents=True, exist_ok=True)
+            found.append([str(Path(host).resolve()), inside, closed])
+    return found
+
+
 def namespaces_unavailable() -> str | None:
     """Why the full mode cannot run here, or None if it can."""
     if os.geteuid() != 0:
@@ -53,11 +86,13 @@ class Isolation:
     """The manager's choice of containment, and what it made (cgroups) to provide it."""
 
     def __init__(self, requested: str | None = None, fork_server: bool = True) -> None:
+        strict = requested == "namespaces"  # asked for in code: an error where it cannot be had
         requested = requested or os.environ.get(ENV_VAR) or "auto"
         if requested not in MODES:
             raise ValueError(f"Unknown isolation {requested!r}: use 'auto', 'namespaces' or 'process'")
         self.requested = requested
         self.cgroups: Cgroups | None = None
+        self.hidden: list[list[str]] = []
         self.why_not = None
         mode = "process"
         if requested != "process":
@@ -70,7 +105,8 @@ class Isolation:
             if self.why_not is None:
                 mode = "namespaces"
                 Path("/var/task").mkdir(parents=True, exist_ok=True)  # the mount point
-            elif requested == "namespaces":
+                self.hidden = hidden_paths()
+            elif strict:
                 raise ValueError(f"isolation='namespaces' is not available here: {self.why_not}")
         self.mode = mode
         self.governor = Governor() if mode == "process" else None
