@@ -125,7 +125,10 @@ _MAX_USED = re.compile(r"Max Memory Used: \d+ MB")
 
 def normalise(text: str, inv: lw.Invocation, root: str) -> str:
     """``text`` with what differs between two runs replaced: ids, paths, times, measurements."""
-    text = text.replace(inv.request_id, "<request-id>").replace(root, "<root>")
+    text = text.replace(inv.request_id, "<request-id>")
+    # Where the code is: /var/task in a sandbox, the environment's own copy in the fallback.
+    text = re.sub(re.escape(root) + r"/(envs/env-\d+/task\d+|functions/[^/\"]+/v\d+)|/var/task", "<task-root>", text)
+    text = text.replace(root, "<root>")
     text = _TIMESTAMP.sub("<ts>", text)
     text = _MS.sub("<n> ms", text)
     text = _BILLED.sub("Billed Duration: <n> ms", text)

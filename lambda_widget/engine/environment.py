@@ -438,10 +438,9 @@ class ExecutionEnvironment(HasTraits):
         if self.mode != "namespaces" or self.pid is None:
             return self.pid
         if self._runtime_pid is None:
-            for init in tree.children(self.pid):
-                for child in tree.children(init):
-                    if tree.ns_pid(child) == 2:
-                        self._runtime_pid = child
+            for child in tree.children(self.pid):  # self.pid: the namespace's init (its PID 1)
+                if tree.ns_pid(child) == 2:
+                    self._runtime_pid = child
         return self._runtime_pid
 
     def group_pids(self) -> list[int]:

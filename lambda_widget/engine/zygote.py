@@ -195,7 +195,7 @@ class Zygote:
         read_fd, write_fd = os.pipe()
         try:
             body = json.dumps({"env": environ, "cwd": cwd, "options": options, "sandbox": sandbox})
-            msg = b"%d\n%s" % (ident, body.encode())
+            msg = b"%d%s\n%s" % (ident, b" sandbox" if sandbox else b"", body.encode())
             socket.send_fds(server.sock, [msg], [write_fd] + ([api.fileno()] if api is not None else []))
         except OSError as exc:
             os.close(read_fd)
@@ -203,7 +203,7 @@ class Zygote:
         finally:
             os.close(write_fd)
         box[0].wait(10)
-        if box[1] is None:
+        if not box[1]:
             os.close(read_fd)
             raise RuntimeError("the zygote did not fork an environment")
         proc = ForkedProcess(box[1], read_fd, server)

@@ -2,8 +2,9 @@
 
 Two modes, chosen by the engine:
 
-- ``namespaces`` (root with cgroups): the process joins its control groups, then gets its own
-  mount and PID namespaces. The task root is mounted read-only at ``/var/task``, the
+- ``namespaces`` (root with cgroups): the fork server forks the environment into a new PID
+  namespace (``fork_in_new_pid_namespace``); the process joins its control groups and gets
+  its own mount namespace. The task root is mounted read-only at ``/var/task``, the
   environment's directory at ``/tmp``, a fresh ``/proc`` shows only the environment. PID 1 of
   the namespace is a small init that reaps orphans; the runtime is PID 2 and runs as an
   unprivileged user of its own (uid 993 inside a user namespace, like Lambda's sbx_user1051).
@@ -21,7 +22,7 @@ import ctypes
 import os
 import select
 import signal
-import struct
+import sys
 import threading
 
 CLONE_NEWNS = 0x00020000
@@ -61,7 +62,8 @@ def outlive_parent(parent: int, kernel: int) -> None:
     """Survive the fork server (``parent``), die with the kernel."""
     signal.signal(ORPHAN_SIGNAL, lambda *_: _watch_kernel(kernel))
     _prctl(PR_SET_PDEATHSIG, ORPHAN_SIGNAL)
-    if os.getppid() != parent:
+    ppid = os.getppid()
+    if ppid not in (parent, 0):  # 0: the parent is outside our PID namespace
         _watch_kernel(kernel)
 
 
@@ -82,12 +84,25 @@ def subreaper() -> None:
     _prctl(PR_SET_CHILD_SUBREAPER, 1)
 
 
-def enter(spec: dict, keep_fds: list[int]) -> dict:
-    """Build the namespaces. Returns only in the runtime process, with what it needs to know
-    (the trace file's path inside the sandbox); the processes above it never return."""
-    pid = os.getpid()
+def fork_in_new_pid_namespace(own_ns: int) -> int:
+    """In the fork server: fork a child that is PID 1 of a new PID namespace. ``own_ns``: a
+    descriptor of the server's own namespace, where its later children go again."""
+    _check(_libc.unshare(CLONE_NEWPID), "unshare pid")
+    pid = -1
+    try:
+        pid = os.fork()
+    finally:
+        if pid != 0 and _libc.setns(own_ns, CLONE_NEWPID) != 0:
+            os._exit(70)  # the server could no longer fork anything but new namespaces
+    return pid
+
+
+def enter(spec: dict, runtime_fds: list[int], status_w: int) -> dict:
+    """In PID 1 of the environment's new PID namespace: build the rest of the sandbox, then
+    fork the runtime. Returns only in the runtime (with the trace file's path inside); PID 1
+    stays behind as the namespace's init and writes the runtime's wait status to ``status_w``."""
     for procs in spec["cgroups"]:
-        _write(procs, str(pid))
+        _write(procs, "0")  # "0": the writing process itself (its pid here would be 1)
     try:
         _write("/proc/self/oom_score_adj", "-1000")  # the OOM killer picks the runtime, not its init
     except OSError:
@@ -95,24 +110,17 @@ def enter(spec: dict, keep_fds: list[int]) -> dict:
     trace_fd = None
     if spec.get("trace_file"):
         trace_fd = os.open(spec["trace_file"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWPID), "unshare")
+    _check(_libc.unshare(CLONE_NEWNS), "unshare mount")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    _mount(spec["task_root"], "/var/task", None, MS_BIND | MS_REC)
-    _mount(None, "/var/task", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    _bind_ro(spec["task_root"], "/var/task")
     _expose(spec.get("mounts", ()))
     _mount(spec["tmp"], "/tmp", None, MS_BIND)
     if os.path.isdir("/dev/shm"):
         _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
-    status_r, status_w = os.pipe()
-    init = os.fork()
-    if init:
-        _relay(init, status_r, status_w, keep_fds + ([trace_fd] if trace_fd is not None else []))
-    os.close(status_r)
-    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     runtime = os.fork()
     if runtime:
-        _init(runtime, status_w, keep_fds + ([trace_fd] if trace_fd is not None else []))
+        _init(runtime, status_w, runtime_fds + ([trace_fd] if trace_fd is not None else []))
     os.close(status_w)
     try:
         _write("/proc/self/oom_score_adj", "0")
@@ -167,7 +175,8 @@ def _close_all(keep: list[int]) -> None:
 
 
 def _init(runtime: int, status_w: int, fds: list[int]) -> None:
-    """PID 1 of the namespace: reap orphans; when the runtime ends, report how and end."""
+    """PID 1 of the namespace: reap orphans; when the runtime ends, report how and end (and
+    with it, every process left in the namespace)."""
     _close_all(fds)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     while True:
@@ -178,31 +187,5 @@ def _init(runtime: int, status_w: int, fds: list[int]) -> None:
         except InterruptedError:
             continue
         if pid == runtime:
-            os.write(status_w, struct.pack("i", status))
+            os.write(status_w, status.to_bytes(4, sys.byteorder, signed=True))
             os._exit(0)
-
-
-def _relay(init: int, status_r: int, status_w: int, fds: list[int]) -> None:
-    """The environment's process as the engine sees it: ends as the runtime ended."""
-    os.close(status_w)
-    _close_all(fds)
-    while True:
-        try:
-            os.waitpid(init, 0)
-            break
-        except InterruptedError:
-            continue
-        except ChildProcessError:
-            break
-    data = os.read(status_r, 4)
-    status = struct.unpack("i", data)[0] if len(data) == 4 else (signal.SIGKILL)
-    if os.WIFSIGNALED(status):
-        sig = os.WTERMSIG(status)
-        try:
-            signal.signal(sig, signal.SIG_DFL)  # (SIGKILL has no handler to reset)
-        except (OSError, ValueError):
-            pass
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, [sig])
-        os.kill(os.getpid(), sig)
-        os._exit(128 + sig)
-    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)

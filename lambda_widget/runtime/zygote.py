@@ -39,7 +39,7 @@ _kernel = 0  # the manager's process: environments die with it (but not with the
 _freezer = ""  # the manager's freezer group: thawed on the way out, so frozen environments can die
 
 
-def _child(body: bytes, fds: list[int], zygote_pid: int) -> None:
+def _child(body: bytes, fds: list[int], zygote_pid: int, status_w: int | None = None) -> None:
     """In the forked child: become the environment and run the runtime. Never returns."""
     code = 1
     try:
@@ -57,9 +57,9 @@ def _child(body: bytes, fds: list[int], zygote_pid: int) -> None:
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
         os.close(out_fd)
-        if cmd.get("sandbox"):
+        if status_w is not None:
             try:
-                inner = sandbox.enter(cmd["sandbox"], fds[1:])
+                inner = sandbox.enter(cmd["sandbox"], fds[1:], status_w)
             except OSError as exc:
                 sys.stderr.write(f"lambda_widget: the environment's sandbox could not be set up: {exc}\n")
                 raise
@@ -168,6 +168,8 @@ def serve(sock: socket.socket) -> None:
     sandbox.subreaper()  # what an environment leaves behind when it dies comes here, to be killed
     zygote_pid = os.getpid()
     known: set[int] = set()
+    statuses: dict[int, int] = {}  # sandboxed environment -> the pipe its init reports through
+    own_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
     _prepare()
     gc.collect()
     gc.freeze()
@@ -186,6 +188,12 @@ def serve(sock: socket.socket) -> None:
                     break
                 if pid == 0:
                     break
+                if pid in statuses:  # a sandbox's init: it reports how its runtime ended
+                    reader = statuses.pop(pid)
+                    data = os.read(reader, 4)
+                    os.close(reader)
+                    if len(data) == 4:
+                        status = int.from_bytes(data, sys.byteorder, signed=True)
                 if pid in known:
                     known.discard(pid)
                     sock.send(b'{"exit": %d, "code": %d}' % (pid, os.waitstatus_to_exitcode(status)))
@@ -198,15 +206,37 @@ def serve(sock: socket.socket) -> None:
             if not msg:
                 return
             ident, _, body = msg.partition(b"\n")
-            pid = os.fork()
+            sandboxed = ident.endswith(b" sandbox")
+            status_r = status_w = None
+            try:
+                if sandboxed:
+                    ident = ident[:-8]
+                    status_r, status_w = os.pipe()
+                    pid = sandbox.fork_in_new_pid_namespace(own_ns)
+                else:
+                    pid = os.fork()
+            except OSError:
+                pid = -1
             if pid == 0:
                 sock.close()
                 os.close(wake_r)
                 os.close(wake_w)
+                os.close(own_ns)
                 signal.set_wakeup_fd(-1)
-                _child(body, fds, zygote_pid)
+                if status_r is not None:
+                    os.close(status_r)
+                _child(body, fds, zygote_pid, status_w)
             for fd in fds:
                 os.close(fd)
+            if status_w is not None:
+                os.close(status_w)
+            if pid < 0:
+                if status_r is not None:
+                    os.close(status_r)
+                sock.send(b'{"spawned": %s, "pid": 0}' % ident)
+                continue
+            if status_r is not None:
+                statuses[pid] = status_r
             known.add(pid)
             sock.send(b'{"spawned": %s, "pid": %d}' % (ident, pid))
 
