@@ -136,3 +136,35 @@ def test_init_runs_on_full_vcpus_and_a_suppressed_init_on_the_share():
         assert (again.cold, again.cold_reason) == (True, "reset-after-crash")
     assert boosted > 2.5 * cpu_share(128), f"Init got {boosted:.3f} CPU: not boosted"
     assert again.result["init"] < 1.6 * cpu_share(128), again.result
+
+
+def test_the_governor_holds_a_tree_to_its_share_and_lets_go_cleanly():
+    """The fallback's throttle: the share is held on average, and after ``release`` (before a
+    freeze) or a replacement (a new process) nothing it stopped stays stopped."""
+    import subprocess
+    import sys
+    import time
+
+    from conftest import status_of
+
+    from lambda_widget.engine.isolation import tree
+    from lambda_widget.engine.isolation.cpu import Governor
+
+    spin = [sys.executable, "-c", "while True: pass"]
+    first, second = subprocess.Popen(spin), subprocess.Popen(spin)
+    governor = Governor()
+    try:
+        governor.run("env", first.pid, 0.2)
+        c0, t0 = tree.cpu_seconds([first.pid]), time.monotonic()
+        time.sleep(1.5)
+        share = (tree.cpu_seconds([first.pid]) - c0) / (time.monotonic() - t0)
+        assert 0.1 <= share <= 0.3, share
+        governor.run("env", second.pid, 0.2)  # the environment's new process
+        governor.release("env")
+        time.sleep(0.05)
+        assert status_of(first.pid) != "stopped" and status_of(second.pid) != "stopped"
+    finally:
+        governor.stop()
+        for proc in (first, second):
+            proc.kill()
+            proc.wait()

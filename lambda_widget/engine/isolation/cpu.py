@@ -93,6 +93,12 @@ class Governor:
 
     def run(self, key: object, pid: int, cpus: float) -> None:
         with self._lock:
+            slot = self._slots.get(key)
+            if slot is not None and slot.pid == pid:
+                slot.cpus = cpus  # already held: keep its bucket (and what it stopped)
+                return
+            if slot is not None and slot.stopped is not None:
+                tree.signal_all(slot.stopped, signal.SIGCONT)
             self._slots[key] = _Slot(pid, cpus)
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="lambda-cpu-governor",
