@@ -90,7 +90,11 @@ def test_a_cpu_bound_handler_gets_memory_over_1769_of_a_cpu():
         def share(name: str, seconds: float) -> float:
             return mgr.invoke(name, {"s": seconds}).result["share"]
 
+        beside = mgr.submit("spin-free", {"s": 2.0})
         small = share("spin-128", 2.0)
+        free = beside.result(timeout=60).result["share"]
+        if free < 0.3:  # the share is only visible where the machine gives more than it
+            pytest.skip(f"the machine gives a process only {free:.2f} CPU now: too loaded to measure")
         # Each scaled run beside an unscaled one, at the same time: the machine is shared,
         # and what it gives changes from one second to the next, but both see the same load.
         got: dict[int, list[float]] = {1769: [], 3008: []}
@@ -155,9 +159,12 @@ def test_the_governor_holds_a_tree_to_its_share_and_lets_go_cleanly():
     governor = Governor()
     try:
         governor.run("env", first.pid, 0.2)
-        c0, t0 = tree.cpu_seconds([first.pid]), time.monotonic()
+        c0, f0, t0 = tree.cpu_seconds([first.pid]), tree.cpu_seconds([second.pid]), time.monotonic()
         time.sleep(1.5)
         share = (tree.cpu_seconds([first.pid]) - c0) / (time.monotonic() - t0)
+        free = (tree.cpu_seconds([second.pid]) - f0) / (time.monotonic() - t0)  # unthrottled, beside it
+        if free < 0.4:
+            pytest.skip(f"the machine gives a process only {free:.2f} CPU now: too loaded to measure")
         assert 0.1 <= share <= 0.3, share
         governor.run("env", second.pid, 0.2)  # the environment's new process
         governor.release("env")

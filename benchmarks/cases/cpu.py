@@ -2,9 +2,9 @@
 holding it costs a warm invoke that is not CPU-bound.
 
 Share: a single-threaded handler spins for a fixed wall time and reports CPU seconds per
-second; the target is ``min(memory / 1769, 1)`` (one thread uses at most one CPU), scaled
-by what the machine gives an unscaled run measured in the same round (a shared machine
-may give less than one CPU). Cost: warm trivial invokes with ``cpu_scaling`` on and off,
+second; the target is ``min(memory / 1769, 1)`` (one thread uses at most one CPU), or what
+the machine gives an unscaled run measured in the same round, if that is less (a shared
+machine may give less than the share). Cost: warm trivial invokes with ``cpu_scaling`` on and off,
 interleaved, in each isolation mode this machine has.
 """
 
@@ -61,7 +61,8 @@ def run(sizes: Sizes) -> CaseResult:
                 free = mgr.invoke("free", {"s": sizes.cpu_spin_s}).result
                 for mb in SIZES_MB:
                     got = mgr.invoke(f"spin-{mb}", {"s": sizes.cpu_spin_s}).result
-                    held[mb].append(got / (min(cpu_share(mb), 1.0) * min(free, 1.0)))
+                    # The share it should get: its own, unless the machine gives less right now.
+                    held[mb].append(got / min(cpu_share(mb), 1.0, free))
             for mb in SIZES_MB:
                 result.add(f"{mode}: measured / target share at {mb} MB (target {min(cpu_share(mb), 1):.4f})",
                            held[mb], unit="", note=MODES[mode])

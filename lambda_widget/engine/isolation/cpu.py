@@ -61,9 +61,10 @@ _machine_cpus: int | None = None
 
 class _Slot:
     __slots__ = ("pid", "cpus", "budget", "last_cpu", "last_t", "members", "members_at", "stopped",
-                 "throttled_s", "stopped_at")
+                 "throttled_s", "stopped_at", "started")
 
     def __init__(self, pid: int, cpus: float) -> None:
+        self.started = time.monotonic()
         self.pid = pid
         self.cpus = cpus
         self.budget = cpus * BURST
@@ -134,6 +135,7 @@ class Governor:
             if empty:
                 self._wake.wait()
                 self._wake.clear()
+                time.sleep(TICK)  # an invocation shorter than a tick is never touched
                 continue
             with self._lock:
                 for slot in list(self._slots.values()):
@@ -142,6 +144,8 @@ class Governor:
 
     @staticmethod
     def _step(slot: _Slot, now: float) -> None:
+        if now - slot.started < TICK:
+            return
         if slot.stopped is None and now - slot.members_at > 0.1:
             slot.members = tree.members(slot.pid)
             slot.members_at = now
