@@ -26,6 +26,7 @@ from traitlets import HasTraits, Int, Unicode
 from lambda_widget.engine.isolation import Isolation, tree, write_task_copy
 from lambda_widget.engine.isolation.cpu import CpuLimit
 from lambda_widget.engine.records import Function, bump
+from lambda_widget.placement.keepalive import idle_deadline
 
 MAX_PROCESSES = 1024  # Lambda's processes/threads quota
 OUTPUT_CAP = 1024 * 1024  # bytes of handler output kept per invocation
@@ -129,7 +130,8 @@ class ExecutionEnvironment(HasTraits):
         self.provisioned = provisioned
         self.init_type = "provisioned-concurrency" if provisioned else "on-demand"
         self.log_stream_name = log_stream_name
-        self.invocations = 0
+        self.invocations = 0  # events handed to the handler
+        self.requests = 0  # events routed here, including those whose init failed
         self.inits = 0
         self.ended_at: float | None = None
         self.end_reason: str | None = None
@@ -190,9 +192,7 @@ class ExecutionEnvironment(HasTraits):
     @property
     def reaps_at(self) -> float | None:
         """When (manager clock) the reaper ends this environment if no event comes; None if it won't."""
-        if self.state != "idle" or self.provisioned:
-            return None
-        return self.last_used_at + self.function.idle_timeout
+        return idle_deadline(self.state, self.provisioned, self.last_used_at, self.function.idle_timeout)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -207,6 +207,7 @@ class ExecutionEnvironment(HasTraits):
             "last_used_at": self.last_used_at,
             "create_reason": self.create_reason,
             "invocations": self.invocations,
+            "requests": self.requests,
             "inits": self.inits,
             "ended_at": self.ended_at,
             "end_reason": self.end_reason,

@@ -30,7 +30,9 @@ def bump(record: HasTraits) -> None:
 
 @dataclass
 class Step:
-    """One row of the step table; ``variables`` is the tracker column after the step."""
+    """One row of the step table; ``variables`` is the tracker column after the step (handler
+    locals, tracked expressions, ``container_state``); ``globals``, the module globals the handler
+    reads or writes, after the step (the global frame)."""
 
     number: int
     action: str
@@ -40,13 +42,15 @@ class Step:
     variables: dict[str, str] = field(default_factory=dict)
     kind: str = "line"  # event | init | reuse | line | return | error | stop | warm | end | truncated
     line: int | None = None
+    globals: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         # By hand: dataclasses.asdict deep-copies recursively and is ~40x slower, and views
         # convert whole histories.
         return {"number": self.number, "action": self.action, "container_state": self.container_state,
                 "handler_execution": self.handler_execution, "output": self.output,
-                "variables": dict(self.variables), "kind": self.kind, "line": self.line}
+                "variables": dict(self.variables), "kind": self.kind, "line": self.line,
+                "globals": dict(self.globals)}
 
 
 @dataclass
@@ -93,6 +97,7 @@ class Function:
     cpu_scaling: bool = True  # CPU in proportion to memory (memory_mb / 1769 of a vCPU)
     cpu_mode: str = ""  # how the share is held: cgroup | throttle | off (set by the manager)
     task_files: dict = field(default_factory=dict, repr=False, compare=False)  # the code, as registered
+    path: str | None = None  # a code directory (register(path=...)): the task root is a copy of it
 
     @property
     def module(self) -> str:
