@@ -48,7 +48,8 @@ IDLE = 1.0
 
 @pytest.mark.parametrize("runtime", ["bundled", "awslambdaric"])
 def test_background_thread_makes_no_progress_while_idle_and_resumes_on_reuse(mgr, runtime):
-    mgr.register("sampler", SAMPLER_SOURCE, runtime=runtime, trace=False, timeout=10)
+    # Unscaled: at 128 MB's share of a CPU the sampler thread would take fewer samples.
+    mgr.register("sampler", SAMPLER_SOURCE, runtime=runtime, trace=False, timeout=10, cpu_scaling=False)
     first = mgr.invoke("sampler", {"work": 0.2})
     env = env_of(mgr, first)
     child = host_pid(env, first.result["child"])

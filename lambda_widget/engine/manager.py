@@ -215,6 +215,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                           on_failure=on_failure, path=path, cpu_scaling=cpu_scaling,
                           cpu_mode=self._isolation.cpu_mode if cpu_scaling else "off")
             self._write_task_root(fn)
+            self._isolation.publish(self._root / "functions" / fn.name / f"v{fn.version}")
             self._functions[name] = fn
             self._versions.setdefault(name, []).append(fn)
             retire_now = []

@@ -120,6 +120,18 @@ class Isolation:
         self._uids += 1
         return SANDBOX_UID_BASE + (os.getpid() % 100_000) * 1000 + self._uids % 1000
 
+    def publish(self, task_root: Path) -> None:
+        """Make a version's code readable by the sandbox's user (the copy may carry the mode of
+        a private directory it came from, e.g. an unzipped upload); it stays read-only."""
+        if self.mode != "namespaces":
+            return
+        for dirpath, _dirs, files in os.walk(task_root):
+            os.chmod(dirpath, os.stat(dirpath).st_mode | 0o555)
+            for name in files:
+                path = os.path.join(dirpath, name)
+                if not os.path.islink(path):
+                    os.chmod(path, os.stat(path).st_mode | 0o444)
+
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"mode": self.mode, "requested": self.requested, "cpu": self.cpu_mode}
         if self.mode == "namespaces":
