@@ -97,7 +97,7 @@ def test_a_cpu_bound_handler_gets_memory_over_1769_of_a_cpu():
         beside = mgr.submit("spin-free", {"s": 2.0})
         small = share("spin-128", 2.0)
         free = beside.result(timeout=60).result["share"]
-        if free < 0.3:  # the share is only visible where the machine gives more than it
+        if free < 0.5:  # the share is only visible where the machine gives well more than it
             pytest.skip(f"the machine gives a process only {free:.2f} CPU now: too loaded to measure")
         # Each scaled run beside an unscaled one, at the same time: the machine is shared,
         # and what it gives changes from one second to the next, but both see the same load.
