@@ -68,13 +68,17 @@ def run(sizes: Sizes) -> CaseResult:
                            held[mb], unit="", note=MODES[mode])
 
             mgr.register("on", TRIVIAL, trace=False)
+            mgr.register("on-1769", TRIVIAL, trace=False, memory_mb=1769)
             mgr.register("off", TRIVIAL, trace=False, cpu_scaling=False)
-            for name in ("on", "off"):
+            for name in ("on", "on-1769", "off"):
                 mgr.invoke(name, {})
-            on, off = f"{mode}: warm invoke, CPU held (128 MB)", f"{mode}: warm invoke, cpu_scaling=False"
-            samples = interleave({on: lambda m=mgr: _warm(m, "on"), off: lambda m=mgr: _warm(m, "off")},
-                                 sizes.warm_rounds, sizes.warm_per_round)
-            result.add(on, samples[on])
-            result.add(off, samples[off])
+            on = f"{mode}: warm invoke, CPU held (128 MB)"
+            big = f"{mode}: warm invoke, CPU held (1769 MB)"
+            off = f"{mode}: warm invoke, cpu_scaling=False"
+            samples = interleave({on: lambda m=mgr: _warm(m, "on"), big: lambda m=mgr: _warm(m, "on-1769"),
+                                  off: lambda m=mgr: _warm(m, "off")}, sizes.warm_rounds, sizes.warm_per_round)
+            for label in (on, big, off):
+                result.add(label, samples[label])
             result.compare(on, off, at_most=1.1)
+            result.compare(big, off, at_most=1.1)
     return result
