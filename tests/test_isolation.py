@@ -269,3 +269,38 @@ def test_inside_the_sandbox_the_handler_sees_only_its_environment(monkeypatch):
     assert first["task_root"] in ("OSError", "PermissionError")  # read-only /var/task
     assert (first["root"], first["cwd"], first["tmp"]) == ("/var/task", "/var/task", "/tmp")
     assert seen[-1]["sigcont"] == 0  # frozen and thawed twice, and it never noticed
+
+
+# A child in a new session that forks three more: all of them belong to the environment.
+SPAWNER_SOURCE = """
+import subprocess
+import sys
+import time
+
+CODE = "import os, time\\nfor _ in range(3):\\n    if os.fork() == 0:\\n        break\\ntime.sleep(60)\\n"
+
+
+def lambda_handler(event, context):
+    pid = subprocess.Popen([sys.executable, "-c", CODE], start_new_session=True).pid
+    while True:  # return once the three exist (the environment is frozen right after)
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            if len(f.read().split()) == 3:
+                return pid
+        time.sleep(0.01)
+"""
+
+
+def test_descendants_in_a_new_session_count_toward_the_process_cap():
+    from lambda_widget.engine.watchdog import tree_usage
+
+    with Containment(seed=1) as box:
+        mgr = box.mgr
+        mgr.register("spawner", SPAWNER_SOURCE, memory_mb=1769, timeout=20)
+        inv = mgr.invoke("spawner", {})
+        env = env_of(mgr, inv)
+        child = host_pid(env, inv.result)
+        box.pids.add(child)
+        assert len(psutil.Process(child).children()) == 3
+        members = env.group_pids()  # what the watchdog counts (and, in a sandbox, the pids cgroup)
+        assert child in members and set(c.pid for c in psutil.Process(child).children()) <= set(members)
+        assert tree_usage(members)[0] >= 5  # the runtime, the child and its three
