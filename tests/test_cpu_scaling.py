@@ -137,8 +137,8 @@ def test_threads_get_more_than_one_cpu_above_3008_mb_and_not_at_1769():
 @pytest.mark.usefixtures("isolation")
 def test_init_runs_on_full_vcpus_and_a_suppressed_init_on_the_share():
     with lw.ContainerManager(seed=1) as mgr:
-        mgr.register("boot", SPIN_SOURCE, memory_mb=128, env={"INIT_SPIN": "0.4"}, timeout=30)
-        mgr.register("boot-free", SPIN_SOURCE, memory_mb=128, env={"INIT_SPIN": "0.4"}, timeout=30,
+        mgr.register("boot", SPIN_SOURCE, memory_mb=128, env={"INIT_SPIN": "1.0"}, timeout=30)
+        mgr.register("boot-free", SPIN_SOURCE, memory_mb=128, env={"INIT_SPIN": "1.0"}, timeout=30,
                      cpu_scaling=False)
         beside = mgr.submit("boot-free", {"s": 0})  # an unscaled init at the same time
         boosted = mgr.invoke("boot", {"s": 0}).result["init"]

@@ -365,7 +365,7 @@ class ExecutionEnvironment(HasTraits):
                 except OSError:
                     pass
         if self.cpu.mode == "throttle":
-            self._apply_cpu(self.cpu.current)
+            self._apply_cpu(self.cpu.current, fresh=True)
         os.set_blocking(self.proc.stdout.fileno(), False)
 
     def read_output(self) -> bool:
@@ -417,7 +417,7 @@ class ExecutionEnvironment(HasTraits):
         if self.cpu.mode == "throttle" and self.alive:
             self._apply_cpu(self.cpu.current)
 
-    def _apply_cpu(self, cpus: float | None) -> None:
+    def _apply_cpu(self, cpus: float | None, fresh: bool = False) -> None:
         if self.cgroup is not None:
             self.cgroup.set_cpu(cpus)
             return
@@ -427,7 +427,7 @@ class ExecutionEnvironment(HasTraits):
         if cpus is None:
             governor.release(self)
         else:
-            governor.run(self, self.pid, cpus)
+            governor.run(self, self.pid, cpus, fresh)
 
     def _release_cpu(self) -> None:
         if self.isolation is not None and self.isolation.governor is not None:

@@ -92,7 +92,9 @@ class Governor:
         self._stopped = False
         self._thread: threading.Thread | None = None
 
-    def run(self, key: object, pid: int, cpus: float) -> None:
+    def run(self, key: object, pid: int, cpus: float, fresh: bool = False) -> None:
+        """Hold ``pid``'s tree to ``cpus``. ``fresh``: a process just started, so all the CPU
+        time it has used counts (otherwise counting starts at the governor's first look)."""
         with self._lock:
             slot = self._slots.get(key)
             if slot is not None and slot.pid == pid:
@@ -100,7 +102,9 @@ class Governor:
                 return
             if slot is not None and slot.stopped is not None:
                 tree.signal_all(slot.stopped, signal.SIGCONT)
-            self._slots[key] = _Slot(pid, cpus)
+            slot = self._slots[key] = _Slot(pid, cpus)
+            if fresh:
+                slot.last_cpu, slot.last_t = 0.0, slot.started
             if self._thread is None:
                 self._thread = threading.Thread(target=self._loop, name="lambda-cpu-governor",
                                                 daemon=True)
@@ -144,7 +148,7 @@ class Governor:
 
     @staticmethod
     def _step(slot: _Slot, now: float) -> None:
-        if now - slot.started < TICK:
+        if now - slot.started < TICK and slot.last_cpu is None:
             return
         if slot.stopped is None and now - slot.members_at > 0.1:
             slot.members = tree.members(slot.pid)
