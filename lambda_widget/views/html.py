@@ -107,6 +107,15 @@ def fact_list(facts: Any) -> str:
     return f'<div class="lw-facts">{items}</div>'
 
 
+def late_note(inv: dict[str, Any], number: int) -> str:
+    """"added at clock X by a later cell" for a step appended after the invocation had finished."""
+    late = inv.get("late_steps") or {}
+    if number not in late:
+        return ""
+    at = f" at clock {seconds(late[number])}" if late[number] is not None else ""
+    return f"step {number} added{at} by a later cell"
+
+
 def caption_html(inv: dict[str, Any], step: int | None) -> str:
     steps = inv.get("steps") or []
     if not steps:
@@ -114,16 +123,21 @@ def caption_html(inv: dict[str, Any], step: int | None) -> str:
                 "dry-run": "Dry run: nothing was executed"}.get(inv.get("status", ""), "No steps recorded")
         return f'<div class="lw-caption lw-muted">{esc(text)}</div>'
     s = steps[(step or len(steps)) - 1]
-    return (f'<div class="lw-caption"><span class="lw-step-no">{s["number"]}</span>Step {s["number"]} of '
-            f'{len(steps)}: {esc(s["action"])} <span class="lw-muted">· {esc(s["container_state"])}</span></div>')
+    late = late_note(inv, s["number"])
+    late = f' <span class="lw-late">({esc(late)})</span>' if late else ""
+    return (f'<div class="lw-caption"><span class="lw-step-no">{s["number"]}</span> Step {s["number"]} of '
+            f'{len(steps)}: {esc(s["action"])} <span class="lw-muted">· {esc(s["container_state"])}</span>'
+            f'{late}</div>')
 
 
 def step_table_html(inv: dict[str, Any], step: int | None) -> str:
     rows = []
     for s in inv.get("steps") or []:
         cls = f"lw-kind-{s.get('kind', 'line')}" + (" lw-current" if s["number"] == step else "")
+        late = late_note(inv, s["number"])
+        late = f'<br><small class="lw-late">{esc(late)}</small>' if late else ""
         rows.append(f'<tr class="{cls}" data-step="{s["number"]}"><td>{s["number"]}</td>'
-                    f'<td>{esc(s["action"])}</td><td>{esc(s["container_state"])}</td>'
+                    f'<td>{esc(s["action"])}{late}</td><td>{esc(s["container_state"])}</td>'
                     f'<td class="lw-exec">{esc(cap(s["handler_execution"], CELL_CAP))}</td>'
                     f'<td class="lw-out">{esc(cap(s.get("output") or "", CELL_CAP))}</td></tr>')
     table = ('<table class="lw-step-table"><thead><tr><th>Step</th><th>Action</th><th>Container state</th>'
@@ -265,9 +279,17 @@ def pool_head_html(snap: dict[str, Any]) -> str:
     count = {k: sum(e["state"] == k for e in envs) for k in ("busy", "idle", "initializing", "terminated")}
     live = len(envs) - count["terminated"]
     who = f" of {esc(snap['function_name'])}" if snap.get("function_name") else ""
-    return (f'<div class="lw-pool-head"><b>{live} live execution environment{"s" if live != 1 else ""}{who}</b>'
-            f' <span class="lw-muted">· {count["busy"]} busy · {count["idle"]} idle · {count["initializing"]} '
-            f'initialising · {count["terminated"]} terminated · clock {esc(seconds(snap["now"]))}</span></div>')
+    clock = esc(seconds(snap["now"]))
+    if snap.get("live"):
+        moment = (f'<span class="lw-badge lw-badge-live" title="This view follows the pool as it changes">'
+                  f'live view</span> <span class="lw-muted">updates as the pool changes · clock {clock}</span>')
+    else:
+        moment = (f'<span class="lw-muted" title="Later cells do not change this view">as the pool stood '
+                  f'when this cell ran, at clock {clock}</span>')
+    return (f'<div class="lw-pool-head"><div>{moment}</div><b>{live} live execution '
+            f'environment{"s" if live != 1 else ""}{who}</b> <span class="lw-muted">· {count["busy"]} busy · '
+            f'{count["idle"]} idle · {count["initializing"]} initialising · {count["terminated"]} terminated'
+            f'</span></div>')
 
 
 def card_html(env: dict[str, Any], now: float) -> str:
@@ -338,7 +360,8 @@ def function_html(fn: dict[str, Any], stats: dict[str, Any] | None = None) -> st
     if stats:
         newer = stats.get("latest_version")
         newer_note = f" · v{newer} is the latest version" if newer and newer != fn["version"] else ""
-        extra = (f'<div class="lw-muted" style="margin-top:6px">{stats["environments"]} live environment(s),'
+        moment = "Live view: " if stats.get("live") else "When this cell ran: "
+        extra = (f'<div class="lw-muted" style="margin-top:6px">{moment}{stats["environments"]} live environment(s),'
                  f' {stats["busy"]} busy · {stats["invocations"]} invocation(s), {stats["cold"]} cold'
                  f'{esc(newer_note)}</div>')
     return (f'<div class="lw-function-card"><div class="lw-title"><span class="lw-fn">{esc(fn["name"])}</span>'
