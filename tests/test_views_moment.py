@@ -97,7 +97,7 @@ def test_an_invocation_view_marks_the_step_a_later_cell_added(mgr):
     view.flush()
     assert view.slider.max == 8
     row = re.search(r'<tr class="[^"]*" data-step="8">.*?</tr>', view.stage.value).group(0)
-    assert "step 8 added at clock 10 min by a later cell" in row
+    assert "step 8 added at clock 10 min by a later cell" in row  # when the reaper ended it
     assert "(step 8 added at clock 10 min by a later cell)" in view.stage.value  # the caption, at step 8
     # A view first shown after the reap shows the same invocation as it is then: nothing is "late".
     fresh = InvocationView(view.inv, mgr)

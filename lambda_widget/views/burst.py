@@ -35,7 +35,7 @@ class BurstView(ViewMixin, widgets.HBox):
         self.keep_live = live
         self.live = True
         self.pool = PoolView(manager, name, interval=interval, live=True,
-                             layout=widgets.Layout(flex="1 1 420px", width="auto", min_width="0"))
+                             layout=widgets.Layout(flex="1 1 600px", width="auto", min_width="0"))
         left = widgets.VBox([self.summary, self.progress],
                             layout=widgets.Layout(width="250px", flex="0 1 250px", min_width="0"))
         super().__init__(children=[left, self.pool],
@@ -74,7 +74,7 @@ class BurstView(ViewMixin, widgets.HBox):
     def static_html(self) -> str:
         return html.root("lw-burst", f'<div class="lw-pair"><div class="lw-sec lw-narrow">'
                                      f'{html.burst_html(self._rows)}</div><div class="lw-sec lw-pool">'
-                                     f'{html.pool_html(self.pool.snapshot)}</div></div>')
+                                     f'{html.pool_html(self.pool.snapshot, static=True)}</div></div>')
 
     def plain_text(self) -> str:
         return burst_text(self._rows) + "\n" + pool_text(self.pool.snapshot, times=False)

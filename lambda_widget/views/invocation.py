@@ -118,12 +118,27 @@ class InvocationView(LazyView, widgets.VBox):
             if data["status"] not in ("queued", "running"):
                 self._settled_steps = n
         else:
-            clock = getattr(self.manager, "clock", None)
             for number in range(self._settled_steps + 1, n + 1):
                 if number not in self._late:
-                    self._late[number] = clock.now() if clock is not None else None
+                    self._late[number] = self._when_environment_moved_on(data)
         data["late_steps"] = dict(self._late)
         return data
+
+    def _when_environment_moved_on(self, data: dict[str, Any]) -> float | None:
+        """The clock time of the first lifecycle event of this invocation's environment after it
+        ended (the next invocation, a reset, the reap): when the final step became true."""
+        events = getattr(self.manager, "events", None)
+        env, rid = data.get("container_id"), data.get("request_id")
+        if events is None or env is None:
+            return None
+        first = None
+        for ev in reversed(list(events)):  # back to this invocation's own start
+            if ev.request_id == rid and ev.kind == "invoke":
+                break
+            if ev.container_id == env and ev.request_id != rid and \
+                    ev.kind in ("invoke", "thaw", "init-start", "reset", "terminate"):
+                first = ev.time
+        return first
 
     def moments(self) -> list[str]:
         return self._moments(self._current())

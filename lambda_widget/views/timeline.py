@@ -162,14 +162,15 @@ def render_timeline(snapshot: dict[str, Any]) -> str:
            f'width="{WIDTH}" height="{height}" role="img" aria-label="Execution environment timeline">']
     for x, _ in scale.breaks():
         gx = LABEL_W + x
-        out.append(f'<line x1="{gx:.1f}" y1="0" x2="{gx:.1f}" y2="{len(rows) * ROW_H}" '
+        out.append(f'<line class="lw-tl-break" x1="{gx:.1f}" y1="0" x2="{gx:.1f}" y2="{len(rows) * ROW_H}" '
                    f'stroke="{pal["line"]}" stroke-dasharray="3,3"/>')
     for i, env in enumerate(rows):
         y = i * ROW_H
         mid = y + ROW_H / 2
         ink = STATE_COLOURS.get(env["state"], STATE_COLOURS["terminated"])[0]
         if i % 2 == 0:
-            out.append(f'<rect x="0" y="{y}" width="{WIDTH}" height="{ROW_H}" fill="{pal["soft"]}"/>')
+            out.append(f'<rect class="lw-tl-stripe" x="0" y="{y}" width="{WIDTH}" height="{ROW_H}" '
+                       f'fill="{pal["soft"]}"/>')
         out.append(f'<text x="4" y="{mid + 4:.1f}" font-size="11.5" font-weight="600" fill="{ink}">'
                    f'{escape(env["id"])}</text>')
         segs, marks = drawn[env["id"]]
@@ -182,23 +183,23 @@ def render_timeline(snapshot: dict[str, Any]) -> str:
                            f' ({escape(END_REASONS.get(env.get("end_reason") or "", env.get("end_reason") or ""))})'
                            f'</title></line>')
             elif kind == "reset":
-                out.append(f'<text x="{x:.1f}" y="{mid + 4:.1f}" font-size="12" font-weight="700" '
+                out.append(f'<text class="lw-tl-reset" x="{x:.1f}" y="{mid + 4:.1f}" font-size="12" font-weight="700" '
                            f'text-anchor="middle" fill="{pal["err"]}">×<title>reset</title></text>')
             elif kind == "create":
                 out.append(f'<circle cx="{x:.1f}" cy="{mid:.1f}" r="2.5" fill="{pal["init"]}"/>')
         out.append(f'<text x="{LABEL_W + TRACK_W + 4}" y="{mid + 4:.1f}" font-size="11" fill="{ink}">'
                    f'{escape(env_state_words(env))}</text>')
     axis_y = len(rows) * ROW_H
-    out.append(f'<line x1="{LABEL_W}" y1="{axis_y + 4}" x2="{LABEL_W + TRACK_W - 8}" y2="{axis_y + 4}" '
+    out.append(f'<line class="lw-tl-axis-line" x1="{LABEL_W}" y1="{axis_y + 4}" x2="{LABEL_W + TRACK_W - 8}" y2="{axis_y + 4}" '
                f'stroke="{pal["grey_border"]}"/>')
     start = scale.times[0]
-    out.append(f'<text x="{LABEL_W}" y="{axis_y + 18}" font-size="10.5" fill="{pal["muted"]}">'
+    out.append(f'<text class="lw-tl-axis" x="{LABEL_W}" y="{axis_y + 18}" font-size="10.5" fill="{pal["muted"]}">'
                f'{escape(seconds(start))}</text>')
-    out.append(f'<text x="{LABEL_W + TRACK_W - 8}" y="{axis_y + 18}" font-size="10.5" text-anchor="end" '
+    out.append(f'<text class="lw-tl-axis" x="{LABEL_W + TRACK_W - 8}" y="{axis_y + 18}" font-size="10.5" text-anchor="end" '
                f'fill="{pal["muted"]}">now {escape(seconds(now))}</text>')
     for x, gap in scale.breaks():
         gx = LABEL_W + x
-        out.append(f'<text x="{gx:.1f}" y="{axis_y + 18}" font-size="10.5" text-anchor="middle" '
+        out.append(f'<text class="lw-tl-axis" x="{gx:.1f}" y="{axis_y + 18}" font-size="10.5" text-anchor="middle" '
                    f'fill="{pal["muted"]}">≈ {escape(seconds(gap))} later</text>')
     out.append("</svg>")
     return "".join(out)
@@ -250,10 +251,11 @@ def _bar(bar: dict[str, Any], y: float, env_id: str) -> str:
             f'height="{h}" rx="2" fill="{_FILL[cat]}"><title>{escape(env_id)}: {escape(tip)}</title></rect>')
 
 
-LEGEND = ('<div class="lw-legend"><span><i style="background:{init}"></i>init</span>'
-          '<span><i style="background:#e8890c"></i>invocation</span>'
-          '<span><i style="background:{err}"></i>failed / timed out</span>'
-          '<span><i style="background:{idle};height:4px"></i>idle (frozen)</span>'
-          '<span><i style="background:{grey};width:3px"></i>terminated</span>'
-          '<span style="color:{err}">× reset</span></div>').format(
+# The separators show only where the stylesheet is stripped (the legend is a flex row otherwise).
+LEGEND = ('<div class="lw-legend"><span><i style="background:{init}"></i> init</span>{sep}'
+          '<span><i style="background:#e8890c"></i> invocation</span>{sep}'
+          '<span><i style="background:{err}"></i> failed / timed out</span>{sep}'
+          '<span><i style="background:{idle};height:4px"></i> idle (frozen)</span>{sep}'
+          '<span><i style="background:{grey};width:3px"></i> terminated</span>{sep}'
+          '<span><b class="lw-tl-reset-key">×</b> reset</span></div>').format(sep='<span class="lw-sep"> · </span>',
     init=PALETTE["init"], err=PALETTE["err"], idle=PALETTE["ok_border"], grey=PALETTE["grey"])

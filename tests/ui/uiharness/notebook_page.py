@@ -90,12 +90,20 @@ class NotebookPage:
 
         Raises AssertionError naming the cell if a cell (not tagged raises-exception) fails.
         """
+        self.start_run_all()
+        return self.wait_ran(timeout)
+
+    def start_run_all(self) -> None:
+        """Clear all outputs and start Run All (several notebooks can run at once in their pages)."""
         # Cleared execution counts make "every cell has a count" mean "ran in this kernel".
         # evaluate() has no timeout, so never await a command that needs the kernel in it.
         self.page.evaluate("""() => Promise.race([
             window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs'),
             new Promise(r => setTimeout(r, 10000))])""")
         self.page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+
+    def wait_ran(self, timeout: float = 120_000) -> dict:
+        """Wait until every code cell ran and the kernel is idle; AssertionError names a failed cell."""
         self.page.wait_for_function(
             f"""(path) => {{ const s = ({RUN_STATE_JS})(path);
                 return !!s && s.kernel === 'idle' && (s.errors.length > 0 || s.executed === s.total); }}""",
@@ -122,6 +130,18 @@ class NotebookPage:
         expect(self.outputs().filter(has_text=NOT_RENDERED)).to_have_count(0)
 
     # ------------------------------------------------------------------ locate
+    def cell_with(self, source_start: str) -> int:
+        """Index of the first cell whose source starts with `source_start`."""
+        index = self.page.evaluate("""([path, start]) => {
+            const nb = window.jupyterapp.shell.currentWidget;
+            const cells = nb.content.model.cells;
+            for (let i = 0; i < cells.length; i++) {
+              if (cells.get(i).sharedModel.getSource().startsWith(start)) return i;
+            }
+            return -1; }""", [self.path, source_start])
+        assert index >= 0, f"{self.path}: no cell starts with {source_start!r}"
+        return index
+
     def cells(self) -> Locator:
         """All cells of the notebook, in order."""
         return self.page.locator(".jp-Notebook .jp-Cell")
