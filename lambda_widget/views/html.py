@@ -49,6 +49,9 @@ def cap(text: str, limit: int) -> str:
 SEP = '<span class="lw-sep"> · </span>'
 SCROLL = '<div class="lw-scroll" style="overflow-x:auto;max-width:100%">'
 WRAP = "white-space:pre-wrap;overflow-wrap:anywhere"
+# A card's box in the text colour (currentColor); the stylesheet's state colours override it.
+CARD = ("display:inline-block;vertical-align:top;margin:0 8px 8px 0;padding:4px 10px;border:1px solid;"
+        "border-left-width:4px;border-radius:6px")
 
 
 def svg_img(svg: str, alt: str, cls: str) -> str:
@@ -345,7 +348,7 @@ def card_html(env: dict[str, Any], now: float) -> str:
         else:
             lines.append(f"{age} · {'serving an invocation' if state == 'busy' else 'running init'}")
     body = "".join(f"<div>{x}</div>" for x in lines)
-    return (f'<div class="lw-pool-card lw-state-{esc(state)}" data-env="{esc(env["id"])}">'
+    return (f'<div class="lw-pool-card lw-state-{esc(state)}" data-env="{esc(env["id"])}" style="{CARD}">'
             f'<div class="lw-card-id"><span>{esc(env["id"])}</span>{SEP}<span class="lw-state">'
             f'{esc(env_state_words(env))}</span></div>{body}</div>')
 

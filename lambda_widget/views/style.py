@@ -116,7 +116,7 @@ CSS = f"""
 .lw-root svg.lw-flow {{ width: 100%; max-width: 990px; height: auto; display: block; }}
 .lw-root svg.lw-flow text {{ font-family: inherit; }}
 .lw-root svg.lw-flow .lw-flow-bg {{ fill: transparent; }}
-.lw-root svg.lw-flow .lw-flow-node rect {{ fill: {SOFT}; stroke: {LINE_STRONG}; }}
+.lw-root svg.lw-flow .lw-flow-node rect {{ fill: {PAPER}; stroke: {LINE_STRONG}; }}
 .lw-root svg.lw-flow .lw-flow-node text {{ fill: {MUTED}; }}
 .lw-root svg.lw-flow .lw-flow-node.lw-flow-taken rect {{ fill: {tint('cold', 0.16)}; stroke: {BORDERS['cold']}; }}
 .lw-root svg.lw-flow .lw-flow-node.lw-flow-taken text {{ fill: {INK}; }}
@@ -139,7 +139,7 @@ CSS = f"""
   overflow-wrap: anywhere; min-width: 12ch; max-width: 44ch; }}
 .lw-root table.lw-step-table td.lw-out {{ white-space: pre-wrap; overflow-wrap: anywhere; font-family: {CODE_FONT};
   font-size: 12px; max-width: 30ch; }}
-.lw-root tr.lw-current td {{ background: {tint('current', 0.22)}; }}
+.lw-root tr.lw-current td {{ background: {tint("current", 0.18)}; color: {INK}; }}
 .lw-root tr.lw-current td:first-child {{ box-shadow: inset 3px 0 0 {BORDERS['current']}; color: {INK};
   font-weight: 700; }}
 .lw-root tr.lw-kind-error td:nth-child(2), .lw-root tr.lw-kind-stop td:nth-child(2),
@@ -154,7 +154,8 @@ CSS = f"""
   position: sticky; left: 0; background: {PAPER}; z-index: 1; }}
 .lw-root table.lw-tracker td.lw-undef {{ color: {MUTED}; font-style: italic; }}
 .lw-root table.lw-tracker td.lw-changed {{ font-weight: 700; }}
-.lw-root table.lw-tracker .lw-current {{ background: {tint('current', 0.22)}; }}
+.lw-root table.lw-tracker .lw-current {{ background: {tint('current', 0.18)}; }}
+.lw-root table.lw-tracker td.lw-current {{ color: {INK}; }}
 .lw-root table.lw-tracker th.lw-current {{ box-shadow: inset 0 -2px 0 {BORDERS['current']}; }}
 
 .lw-root .lw-code {{ font-family: {CODE_FONT}; font-size: 12px;
@@ -163,9 +164,9 @@ CSS = f"""
 .lw-root .lw-code .lw-line {{ white-space: pre-wrap; overflow-wrap: anywhere; padding: 0 10px 0 44px;
   text-indent: -44px; line-height: 1.55; }}
 .lw-root .lw-code .lw-ln {{ display: inline-block; width: 34px; margin-right: 10px; text-align: right;
-  text-indent: 0; color: {MUTED}; user-select: none; }}
-.lw-root .lw-code .lw-ran .lw-ln {{ color: {INK}; font-weight: 700; }}
-.lw-root .lw-code .lw-line.lw-current {{ background: {tint('current', 0.22)};
+  text-indent: 0; color: {INK}; font-weight: 400; user-select: none; }}
+.lw-root .lw-code .lw-ran .lw-ln {{ font-weight: 700; text-decoration: underline; }}
+.lw-root .lw-code .lw-line.lw-current {{ background: {tint('current', 0.18)};
   box-shadow: inset 3px 0 0 {BORDERS['current']}; }}
 
 .lw-root .lw-logs {{ font-family: {CODE_FONT}; font-size: 11.5px;
@@ -183,18 +184,18 @@ CSS = f"""
 .lw-root .lw-key-moments li {{ margin: 2px 0; }}
 
 .lw-root .lw-pool-head {{ margin-bottom: 6px; }}
-.lw-root .lw-cards {{ display: flex; flex-wrap: wrap; gap: 8px; margin-bottom: 8px; }}
-.lw-root .lw-pool-card {{ border: 1px solid {LINE}; border-left-width: 4px; border-radius: 6px;
-  padding: 5px 10px; min-width: 170px; max-width: 100%; font-size: 12px; background: {PAPER}; color: {INK}; }}
+.lw-root .lw-cards {{ display: flex; flex-wrap: wrap; gap: 0; margin-bottom: 0; }}
+.lw-root .lw-pool-card {{ border-color: {LINE} !important; border-left-width: 4px; border-radius: 6px;
+  min-width: 170px; max-width: 100%; font-size: 12px; background: {PAPER}; color: {INK}; }}
 .lw-root .lw-pool-card .lw-card-id {{ font-weight: 600; font-size: 13px; display: flex; gap: 8px;
   justify-content: space-between; }}
 .lw-root .lw-state {{ color: {INK}; border-radius: 4px; padding: 0 6px; font-size: 11.5px; font-weight: 600; }}
 """ + "".join(
-    f".lw-root .lw-state-{state} {{ border-left-color: {b}; }}\n"
+    f".lw-root .lw-pool-card.lw-state-{state} {{ border-left-color: {b} !important; }}\n"
     f".lw-root .lw-state-{state} .lw-state {{ background: {tint(kind, 0.2)}; }}\n"
     for state, (_ink, _bg, b), kind in zip(STATE_COLOURS, STATE_COLOURS.values(),
                                            ("init", "warm", "ok", "grey"), strict=True)) + f"""
-.lw-root .lw-pool-card.lw-state-terminated {{ color: {MUTED}; background: {SOFT}; }}
+.lw-root .lw-pool-card.lw-state-terminated {{ color: {MUTED}; border-style: dashed; border-left-style: solid; }}
 .lw-root svg.lw-timeline {{ width: 100%; height: auto; display: block; }}
 .lw-root svg.lw-timeline text {{ font-family: inherit; fill: {INK}; }}
 .lw-root svg.lw-timeline text.lw-tl-axis {{ fill: {MUTED}; }}
