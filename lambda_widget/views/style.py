@@ -145,6 +145,7 @@ CSS = f"""
 .lw-root tr.lw-kind-error td:nth-child(2), .lw-root tr.lw-kind-stop td:nth-child(2),
 .lw-root tr.lw-kind-throttle td:nth-child(2) {{ box-shadow: inset 3px 0 0 {BORDERS['err']}; font-weight: 600; }}
 .lw-root tr.lw-kind-end td {{ color: {MUTED}; }}
+.lw-root tr.lw-kind-end.lw-current td {{ color: {INK}; }}
 
 .lw-root table.lw-tracker td, .lw-root table.lw-tracker th {{ text-align: center; min-width: 28px;
   max-width: 160px; overflow-wrap: anywhere; }}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page, expect
 
 THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
 
@@ -129,3 +129,18 @@ def low_contrast(page: Page, selector: str = ".jp-Notebook .jp-OutputArea-output
 
 def run_together(page: Page, selector: str = ".jp-Notebook .jp-OutputArea-output") -> dict:
     return page.evaluate(RUN_TOGETHER_JS, selector)
+
+
+def play_to_the_end(out: Locator) -> None:
+    """In the first invocation view under `out`: First, then Play; the stepper must walk every
+    step to the last (two views of one Play model stop after one step: ipywidgets 3967)."""
+    view = out.locator(".lw-invocation", has=out.page.locator(".lw-stepper")).first
+    last = int(view.locator(".lw-step-table tbody tr").last.get_attribute("data-step"))
+    assert last >= 7
+    view.locator(".lw-stepper .lw-first").click()
+    current = view.locator(".lw-step-table tr.lw-current").first
+    expect(current).to_have_attribute("data-step", "1")
+    view.locator(".widget-play button").first.click()
+    expect(current).to_have_attribute("data-step", "3", timeout=10_000)  # it went on after one step
+    expect(current).to_have_attribute("data-step", str(last), timeout=(last + 4) * 1_000)
+    expect(view.locator(".lw-flow .lw-flow-current")).to_have_count(1)
