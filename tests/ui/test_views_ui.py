@@ -175,7 +175,7 @@ def test_a_lesson_opened_untrusted_is_readable(lab: NotebookPage, lesson: str) -
     assert lab.page.locator(".jp-Notebook .jp-OutputArea-output style, .jp-OutputArea-output svg").count() == 0, \
         "the sanitiser ran: no <style>, no <svg> is left"
     result = run_together(lab.page)
-    assert result["checked"] > 50 and result["glued"] == [], result
+    assert result["checked"] > 10 and result["glued"] == [], result
     images = lab.page.locator(".jp-OutputArea-output img.lw-timeline-img, .jp-OutputArea-output img.lw-flow-img")
     for img in images.all():
         img.scroll_into_view_if_needed()
