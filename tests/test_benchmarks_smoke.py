@@ -43,7 +43,7 @@ def test_case_measures_something_finite(results: dict[str, CaseResult], name: st
     assert result.measurements, result.notes
     for m in result.measurements:
         assert m.samples, m.label
-        assert all(math.isfinite(s) and s >= 0 for s in m.samples), (m.label, m.samples)
+        assert all(math.isfinite(s) and (m.signed or s >= 0) for s in m.samples), (m.label, m.samples)
     for ratio in result.ratios:
         assert math.isfinite(ratio.ratio) and ratio.ratio > 0, ratio
     data = json.loads(json.dumps(result.to_dict()))

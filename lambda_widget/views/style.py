@@ -157,6 +157,9 @@ CSS = f"""
 .lw-root table.lw-tracker td.lw-changed {{ font-weight: 700; }}
 .lw-root table.lw-tracker .lw-current {{ background: {tint('current', 0.18)}; }}
 .lw-root table.lw-tracker td.lw-current {{ color: {INK}; }}
+.lw-root table.lw-tracker tr.lw-frame th {{ text-align: left; font-weight: 600; padding-top: 6px; }}
+.lw-root table.lw-tracker .lw-frame-label {{ position: sticky; left: 8px; max-width: 720px;
+  white-space: normal; }}
 .lw-root table.lw-tracker th.lw-current {{ box-shadow: inset 0 -2px 0 {BORDERS['current']}; }}
 
 .lw-root .lw-code {{ font-family: {CODE_FONT}; font-size: 12px;
@@ -203,6 +206,8 @@ CSS = f"""
 .lw-root svg.lw-timeline text.lw-tl-reset {{ fill: {BORDERS['err']}; }}
 .lw-root svg.lw-timeline .lw-tl-stripe {{ fill: {tint('grey', 0.08)}; }}
 .lw-root svg.lw-timeline .lw-tl-axis-line, .lw-root svg.lw-timeline .lw-tl-break {{ stroke: {LINE_STRONG}; }}
+.lw-root svg.lw-timeline .lw-tl-gap {{ fill: {PAPER}; }}
+.lw-root svg.lw-timeline .lw-tl-breakmark {{ stroke: {MUTED}; }}
 .lw-root .lw-legend {{ font-size: 11.5px; color: {MUTED}; display: flex; gap: 14px; flex-wrap: wrap; }}
 .lw-root .lw-legend .lw-tl-reset-key {{ color: {INK}; }}
 .lw-root .lw-legend i {{ display: inline-block; width: 12px; height: 9px; border-radius: 2px;
