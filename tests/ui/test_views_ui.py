@@ -148,6 +148,19 @@ def test_dark_theme_text_contrast(lessons: dict[str, NotebookPage], name: str) -
 
 @needs_lessons
 @pytest.mark.timeout(120)
+def test_high_contrast_theme_text_contrast(lessons: dict[str, NotebookPage]) -> None:
+    """JupyterLab's dark high-contrast theme, on the lessons with the most kinds of view."""
+    for name in [n for n in NAMES if n[:2] in ("01", "04", "05")]:
+        nb = lessons[name]
+        set_theme(nb.page, "high-contrast")
+        result = low_contrast(nb.page)
+        assert result["checked"] > 20 and result["failures"] == [], f"{name}: {result['failures']}"
+        if name.startswith("05"):
+            _shoot(nb, "high-contrast")
+
+
+@needs_lessons
+@pytest.mark.timeout(120)
 def test_play_plays_to_the_last_step_in_lab_dark(lessons: dict[str, NotebookPage]) -> None:
     nb = lessons[NAMES[0]]
     set_theme(nb.page, "dark")
@@ -168,7 +181,7 @@ def test_a_lesson_opened_untrusted_is_readable(lab: NotebookPage, lesson: str) -
     strip(nb)
     assert problems(nb) == []
     nbformat.write(nb, target)
-    lab.open(f"notebooks/{target.name}")
+    lab.open(f"notebooks/{target.name}", kernel=False)
     outputs = lab.page.locator(".jp-Notebook .jp-OutputArea-output")
     expect(outputs.locator(".lw-root").first).to_be_visible()
     expect(outputs.filter(has_text=re.compile(r"Loading widget|Error displaying widget"))).to_have_count(0)

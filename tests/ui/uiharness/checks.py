@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from playwright.sync_api import Locator, Page, expect
 
-THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark"}
+THEMES = {"light": "JupyterLab Light", "dark": "JupyterLab Dark",
+          "high-contrast": "JupyterLab Dark High Contrast"}
 
 # Every top-level output area whose content is wider than the area itself (it would be cut off
 # or scroll the whole output), and every view element that sticks out of its output area.
@@ -114,8 +115,9 @@ def set_theme(page: Page, theme: str) -> None:
     name = THEMES[theme]
     page.evaluate("(name) => { window.jupyterapp.commands.execute('apputils:change-theme', {theme: name}); }", name)
     page.wait_for_function(
-        "(dark) => document.body.dataset.jpThemeLight === (dark ? 'false' : 'true')", arg=theme == "dark",
+        "(dark) => document.body.dataset.jpThemeLight === (dark ? 'false' : 'true')", arg=theme != "light",
         timeout=30_000)
+    page.wait_for_function("(name) => document.body.dataset.jpThemeName === name", arg=name, timeout=30_000)
     page.wait_for_timeout(300)  # the theme's stylesheet is applied; let the layout settle
 
 

@@ -27,6 +27,13 @@ KERNEL_READY_JS = """(path) => {
          && app.commands.hasCommand('notebook:run-all-cells');
 }"""
 
+# True once `path` is the current notebook and its content (with the stored outputs) is loaded.
+DOCUMENT_READY_JS = """(path) => {
+  const app = window.jupyterapp;
+  const nb = app && app.shell.currentWidget;
+  return !!nb && !!nb.context && nb.context.path === path && nb.context.isReady;
+}"""
+
 # Execution state of the current notebook, read from its model (not from prompt text).
 RUN_STATE_JS = """(path) => {
   const nb = window.jupyterapp.shell.currentWidget;
@@ -76,11 +83,12 @@ class NotebookPage:
         page.on("pageerror", lambda e: self.console_errors.append(f"pageerror: {e}"))
 
     # ------------------------------------------------------------------ open and run
-    def open(self, path: str, timeout: float = 90_000) -> NotebookPage:
-        """Open `path` (relative to the server root) and wait for a connected, idle kernel."""
+    def open(self, path: str, timeout: float = 180_000, kernel: bool = True) -> NotebookPage:
+        """Open `path` (relative to the server root) and wait for a connected, idle kernel
+        (`kernel=False`: only for the notebook and its stored outputs)."""
         self.path = path
         self.page.goto(self.server.notebook_url(path, workspace=self.name))
-        self.page.wait_for_function(KERNEL_READY_JS, arg=path, timeout=timeout)
+        self.page.wait_for_function(KERNEL_READY_JS if kernel else DOCUMENT_READY_JS, arg=path, timeout=timeout)
         if self.server.kind == "lab":  # more room for outputs (and screenshots) without the file browser
             self.page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
         return self
