@@ -190,10 +190,12 @@ class InvocationView(LazyView, widgets.VBox):
 
     def _sync_range(self, n: int, value: int) -> None:
         with self._muted():
+            # Both maxima first, then the values: the front end links play and slider, and a value
+            # that arrives before its widget's new maximum is clamped, and linked back, to the old one.
             for w in (self.slider, self.play):
-                with w.hold_sync():
-                    w.max = max(n, 1)
-                    w.value = min(max(value, 1), max(n, 1))
+                w.max = max(n, 1)
+            for w in (self.slider, self.play):
+                w.value = min(max(value, 1), max(n, 1))
             for w in (self.slider, self.play, *self.buttons.values()):
                 w.disabled = n == 0
 

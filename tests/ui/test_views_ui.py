@@ -94,6 +94,13 @@ def test_views_fit_their_cell_and_read_well_in_light(lessons: dict[str, Notebook
     nb.page.wait_for_timeout(300)
     result = low_contrast(nb.page)
     assert result["failures"] == [], f"{name}: text below WCAG contrast in the light theme: {result['failures']}"
+    # Every stepper stands on its view's last step, also where a later cell added that step.
+    behind = nb.page.evaluate("""() => [...document.querySelectorAll('.jp-OutputArea-output .lw-invocation')]
+        .filter(v => v.querySelector('.lw-stepper'))
+        .map(v => [v.querySelector('.widget-readout').textContent.trim(),
+                   [...v.querySelectorAll('.lw-step-table tbody tr')].pop().dataset.step])
+        .filter(([at, last]) => at !== last)""")
+    assert behind == [], f"{name}: steppers not on their last step (at, last): {behind}"
     # The current node of every flow drawing is inside its cell, so it is on screen with it.
     for flow in nb.page.locator(".jp-OutputArea-output svg.lw-flow").all()[:4]:
         box, cell = flow.bounding_box(), flow.locator("xpath=ancestor::*[contains(@class,'jp-OutputArea-output')]")
