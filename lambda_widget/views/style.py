@@ -82,7 +82,7 @@ CSS = f"""
 .lw-root code, .lw-root .lw-mono {{ font-family: {CODE_FONT}; font-size: 12px; color: {INK};
   background: transparent; }}
 .lw-root table {{ border-collapse: collapse; font-size: 12.5px; color: {INK}; }}
-.lw-root th {{ text-align: left; font-weight: 600; background: {tint('grey', 0.10)}; color: {INK};
+.lw-root th {{ text-align: left; font-weight: 600; background: {tint('grey', 0.06)}; color: {INK};
   border-bottom: 1px solid {LINE_STRONG}; padding: 4px 8px; white-space: nowrap; }}
 .lw-root td {{ padding: 3px 8px; border-bottom: 1px solid {LINE}; vertical-align: top; color: {INK};
   background: transparent; }}
