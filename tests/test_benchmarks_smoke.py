@@ -98,3 +98,14 @@ def test_command_line_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert data["mode"] == "tiny"
     assert [c["name"] for c in data["cases"]] == ["tracing"]
     assert "### tracing:" in capsys.readouterr().out
+
+
+def test_traffic_compares_with_simfaas_when_installed(results: dict[str, CaseResult]) -> None:
+    from benchmarks.cases import traffic
+
+    result = results["traffic"]
+    for label in traffic.WORKLOADS:
+        ours = result.info[traffic.ours(label)]
+        assert ours["requests"][0] > 0 and 0 <= ours["cold_start_ratio"][0] <= 1
+        assert (result.get(traffic.theirs(label)) is not None) == baselines.available("simfaas")
+    assert [x.label for x in result.limits] == [traffic.BIG]
