@@ -125,3 +125,27 @@ def test_settling_replaces_the_output_instead_of_updating_the_widget_in_place(mg
     assert first_kw == {"raw": True} and WIDGET not in first and "lw-step-table" in first["text/html"]
     assert second is view and second_kw == {}
     view.close()
+
+
+def test_monitor_and_live_magics_make_live_views(monkeypatch):
+    from IPython.testing.globalipapp import get_ipython
+
+    view = lw.monitor()
+    try:
+        assert isinstance(view, PoolView) and view.live and "live view" in view.body.value
+    finally:
+        view.close()
+    shown: list = []
+    monkeypatch.setattr("lambda_widget.magics.output.display", lambda obj, **kw: shown.append(obj))
+    ip = get_ipython()
+    ip.run_line_magic("load_ext", "lambda_widget")
+    magics = ip.magics_manager.registry["LambdaMagics"]
+    monkeypatch.setattr(magics, "display", "widget")
+    ip.run_line_magic("lambda", "containers --live")
+    ip.run_line_magic("lambda", "containers")
+    ip.run_line_magic("lambda", "history --live")
+    live_pool, snapshot, live_history = shown
+    assert live_pool.live and not snapshot.live and live_history.live
+    assert "as the pool stood when this cell ran" in snapshot.body.value
+    for v in shown:
+        v.close()
