@@ -90,3 +90,17 @@ def test_the_lessons_policy_strips_widget_references_and_state(tmp_path):
 def test_committed_lessons_keep_static_views_only(lesson: Path):
     """Apply with: python -m lambda_widget.views.static_outputs --execute notebooks/*.ipynb"""
     assert problems(nbformat.read(lesson, as_version=4)) == []
+
+
+def test_inline_charts_are_stored_as_images():
+    """A chart printed as inline SVG (a simulation's result) is kept as an image of itself."""
+    from lambda_widget.views.static_outputs import svg_as_images
+
+    chart = ('<div><svg width="100%" role="img" aria-label="Environments over time" viewBox="0 0 460.8 187.2" '
+             'xmlns="http://www.w3.org/2000/svg"><text style="fill: var(--jp-ui-font-color1, #1f2328)">10</text>'
+             '<text>20</text></svg><p>after</p></div>')
+    out = svg_as_images(chart)
+    (cls, data, alt), = IMG.findall(out)
+    svg = base64.b64decode(data).decode()
+    assert "<svg" not in out and out.endswith("<p>after</p></div>") and alt == "Environments over time"
+    assert 'width="460.8" height="187.2"' in svg and "<text>20</text>" in svg

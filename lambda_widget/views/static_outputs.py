@@ -14,11 +14,31 @@ keeps, for each view, its static HTML and text only, and no widget state::
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
+from lambda_widget.views.html import svg_img
+
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+_SVG = re.compile(r"<svg\b.*?</svg>", re.S)
+_SIZE = re.compile(r'(<svg\b[^>]*?)\swidth="[^"]*"(?:\sheight="[^"]*")?')
+
+
+def svg_as_images(html: str) -> str:
+    """Every inline <svg> in ``html`` as an <img> of itself (drawn at its viewBox size): a sanitiser
+    keeps an image, but drops an <svg> and runs its labels together."""
+
+    def image(match: re.Match) -> str:
+        svg = match.group(0)
+        box = re.search(r'viewBox="[\d.\s-]*?([\d.]+)\s+([\d.]+)"', svg[:svg.index(">")])
+        if box:
+            svg = _SIZE.sub(rf'\1 width="{box.group(1)}" height="{box.group(2)}"', svg, count=1)
+        label = re.search(r'aria-label="([^"]*)"', svg[:svg.index(">")])
+        return svg_img(svg, label.group(1) if label else "chart", "lw-chart-img")
+
+    return _SVG.sub(image, html)
 
 
 def problems(nb: dict[str, Any]) -> list[str]:
@@ -40,7 +60,8 @@ def problems(nb: dict[str, Any]) -> list[str]:
 
 
 def strip(nb: dict[str, Any]) -> int:
-    """Drop widget references that have a static rendering beside them, and the widget state."""
+    """Drop widget references that have a static rendering beside them, and the widget state;
+    draw inline SVG (charts) as images. Returns how many widget references went."""
     removed = 0
     nb.get("metadata", {}).pop("widgets", None)
     for cell in nb.get("cells", []):
@@ -49,6 +70,11 @@ def strip(nb: dict[str, Any]) -> int:
             if WIDGET_VIEW in data and ("text/html" in data or "text/plain" in data):
                 del data[WIDGET_VIEW]
                 removed += 1
+            if "text/html" in data:
+                html = data["text/html"]
+                html = "".join(html) if isinstance(html, list) else html
+                if "<svg" in html:
+                    data["text/html"] = svg_as_images(html)
     return removed
 
 
