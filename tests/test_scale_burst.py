@@ -2,13 +2,14 @@
 
 Each handler blocks opening a FIFO (it sleeps in the kernel, costing no CPU) until the test
 opens the other end, so all 1,000 overlap however long the starts take on two cores. The FIFO
-lies in the function's task root, which a sandboxed environment sees too (at ``/var/task``).
+is not under /tmp: a sandboxed environment has a /tmp of its own.
 """
 
 from __future__ import annotations
 
 import os
 import resource
+import tempfile
 import threading
 import time
 from unittest import mock
@@ -23,21 +24,21 @@ from lambda_widget.placement import ACCOUNT_CONCURRENCY
 N = 1000
 HOLD = """import os
 
-GO = os.path.join(os.environ["LAMBDA_TASK_ROOT"], "go")
-
 
 def lambda_handler(event, context):
-    os.close(os.open(GO, os.O_RDONLY))  # sleeps until the burst is released
+    os.close(os.open(event["go"], os.O_RDONLY))  # sleeps until the burst is released
     return context.aws_request_id
 """
 
 
-def _barrier(mgr: lw.ContainerManager, name: str) -> str:
-    """A FIFO in the task root of function ``name``'s current version: the handler's ``GO``."""
-    fn = mgr.function(name)
-    go = mgr._root / "functions" / name / f"v{fn.version}" / "go"  # noqa: SLF001 - the task root
-    os.mkfifo(go)
-    return str(go)
+@pytest.fixture
+def go():
+    """A FIFO where a sandboxed environment (and its user) can open it."""
+    with tempfile.TemporaryDirectory(prefix="lw-burst-", dir="/var/tmp") as tmp:
+        os.chmod(tmp, 0o755)
+        path = os.path.join(tmp, "go")
+        os.mkfifo(path, 0o644)
+        yield path
 
 
 def _wait_for(predicate, timeout: float, what: str, futures=()) -> None:
@@ -53,7 +54,7 @@ def _wait_for(predicate, timeout: float, what: str, futures=()) -> None:
 
 
 @pytest.mark.slow
-def test_a_burst_of_1000_events_gets_1000_environments_and_all_are_reaped() -> None:
+def test_a_burst_of_1000_events_gets_1000_environments_and_all_are_reaped(go: str) -> None:
     me = psutil.Process()
     # One slot over the default account concurrency (a quota increase, as AWS grants on
     # request), so the other function's invoke during the burst is not throttled.
@@ -61,12 +62,11 @@ def test_a_burst_of_1000_events_gets_1000_environments_and_all_are_reaped() -> N
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         assert soft == hard or soft >= 8 * N  # raised at the manager's start
         mgr.register("hold", HOLD, timeout=300.0)
-        go = _barrier(mgr, "hold")
         mgr.register("other", "def lambda_handler(event, context):\n    return 'pong'\n")
         assert mgr.invoke("other", {}).status == "succeeded"
         fds_before = me.num_fds()
 
-        futures = [mgr.submit("hold", {}) for _ in range(N)]
+        futures = [mgr.submit("hold", {"go": go}) for _ in range(N)]
         holding = lambda: sum(e.invocations for e in mgr.containers if e.function_name == "hold")  # noqa: E731
         _wait_for(lambda: holding() == N, 240, f"{N} environments to hold their event", futures)
 
@@ -176,13 +176,12 @@ def _eventually(predicate, timeout: float = 30.0) -> bool:
     return True
 
 
-def test_beyond_the_account_concurrency_an_invocation_is_throttled() -> None:
+def test_beyond_the_account_concurrency_an_invocation_is_throttled(go: str) -> None:
     with lw.ContainerManager(seed=1, account_concurrency=2, max_concurrency=3) as mgr:
         mgr.register("hold", HOLD, timeout=60.0)
-        go = _barrier(mgr, "hold")
-        futures = [mgr.submit("hold", {}) for _ in range(2)]
+        futures = [mgr.submit("hold", {"go": go}) for _ in range(2)]
         _wait_for(lambda: sum(e.invocations for e in mgr.containers) == 2, 60, "2 to hold", futures)
-        third = mgr.invoke("hold", {})
+        third = mgr.invoke("hold", {"go": go})
         assert third.status == "throttled"
         assert third.error["Reason"] == "ConcurrentInvocationLimitExceeded"
         release = os.open(go, os.O_WRONLY)

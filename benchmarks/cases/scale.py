@@ -1,11 +1,10 @@
 """Case 6: many environments at once, started and served, and what the kernel holds meanwhile.
 
-Every invocation waits at a barrier (it opens a FIFO in its task root for reading, which blocks
-until the benchmark opens it for writing once all environments hold their event; a sandboxed
-environment sees its task root too), so all of them overlap
+Every invocation waits at a barrier (it opens a FIFO for reading, which blocks until the
+benchmark opens it for writing once all environments hold their event), so all of them overlap
 however long the starts take on two cores, and waiting costs no CPU: 1,000 handlers polling a
 file every 10 ms kept two cores busy on their own.
-Each mode runs in a fresh interpreter (``python -m benchmarks.cases.scale N MODE``),
+Each mode runs in a fresh interpreter (``python -m benchmarks.cases.scale N MODE GO``),
 which stands for the kernel: its memory is the manager's, not earlier cases' leftovers.
 
 The burst (``sizes.scale_burst``, 1,000: Lambda's default account concurrency) runs with the
@@ -31,27 +30,24 @@ from benchmarks.stats import CaseResult
 
 BARRIER = """import os
 
-GO = os.path.join(os.environ["LAMBDA_TASK_ROOT"], "go")
-
 
 def lambda_handler(event, context):
-    os.close(os.open(GO, os.O_RDONLY))  # blocks until the benchmark opens the barrier
+    os.close(os.open(event["go"], os.O_RDONLY))  # blocks until the benchmark opens the barrier
     return context.aws_request_id
 """
 
 
-def _scale(n: int, fork_server: bool) -> dict[str, float]:
+def _scale(n: int, fork_server: bool, go: Path) -> dict[str, float]:
     """Start ``n`` environments at once in this process (the kernel) and serve one event each."""
     me = psutil.Process()
     rss_before = me.memory_info().rss
+    os.mkfifo(go, 0o644)  # the sandbox's user must be able to open it
     with lw.ContainerManager(seed=1, fork_server=fork_server, max_concurrency=n) as mgr:
         mgr.register("barrier", BARRIER, timeout=300.0)
-        go = mgr._root / "functions" / "barrier" / "v1" / "go"  # noqa: SLF001 - the task root
-        os.mkfifo(go)
         mgr.register("warmup", "def lambda_handler(event, context):\n    return 1\n")
         mgr.invoke("warmup", {})  # boots the fork server, as a kernel's first cell would
         t0 = time.perf_counter()
-        futures = [mgr.submit("barrier", {}) for _ in range(n)]
+        futures = [mgr.submit("barrier", {"go": str(go)}) for _ in range(n)]
         while sum(e.invocations for e in mgr.containers if e.function_name == "barrier") < n:
             ended = next((f.invocation for f in futures if f.done()), None)
             if ended is not None:
@@ -60,8 +56,9 @@ def _scale(n: int, fork_server: bool) -> dict[str, float]:
             time.sleep(0.002 if n <= 100 else 0.02)  # counting 1,000 costs the kernel too
         started = time.perf_counter() - t0
         kernel = me.memory_full_info()
-        pool = [psutil.Process(e.pid).memory_full_info() for e in mgr.containers
-                if e.function_name == "barrier"]
+        # Every process of each environment: in a sandbox, its namespace's init and the runtime.
+        pool = [psutil.Process(pid).memory_full_info() for e in mgr.containers
+                if e.function_name == "barrier" for pid in e.group_pids()]
         threads = me.num_threads()
         fds = me.num_fds()
         release = os.open(go, os.O_WRONLY)  # every handler's open returns; late ones don't block
@@ -84,18 +81,19 @@ def _scale(n: int, fork_server: bool) -> dict[str, float]:
         reaped = time.perf_counter() - t1
         if mgr.containers:
             raise RuntimeError(f"{len(mgr.containers)} environments outlived the idle timeout")
+    go.unlink()
     return {"started": started, "warm": warm, "rss": kernel.rss, "uss": kernel.uss,
             "rss_before": rss_before, "pool_uss": sum(m.uss for m in pool),
             "pool_pss": sum(m.pss for m in pool), "threads": threads, "fds": fds, "inits": inits,
             "retried": retried, "reaped": reaped}
 
 
-def _in_fresh_kernel(n: int, mode: str, workdir: Path) -> dict:
+def _in_fresh_kernel(n: int, mode: str, go: Path) -> dict:
     """``_scale`` in a new interpreter; the caller's PYTHONPATH stays first (engine overrides)."""
     paths = [p for p in (os.environ.get("PYTHONPATH"), REPO) if p]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.cases.scale", str(n), mode],
-                          env=env, cwd=workdir, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.cases.scale", str(n), mode, str(go)],
+                          env=env, cwd=go.parent, capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise RuntimeError(f"the {mode} scale run failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.splitlines()[-1])
@@ -127,13 +125,15 @@ def run(sizes: Sizes) -> CaseResult:
     modes = ("fork server", "fork_server=False")
     runs: dict[str, list[dict]] = {mode: [] for mode in modes}
     bursts: list[dict] = []
-    with tempfile.TemporaryDirectory(prefix="lw-bench-") as tmp:
-        workdir = Path(tmp)
+    # Not under /tmp: a sandboxed environment has its own /tmp, and sees the machine's only elsewhere.
+    with tempfile.TemporaryDirectory(prefix="lw-bench-", dir="/var/tmp") as tmp:
+        os.chmod(tmp, 0o755)  # the sandbox's user must see the barrier
+        go = Path(tmp) / "go"
         for r in range(sizes.scale_rounds):  # alternating: one run is a single, noisy sample
             for mode in modes[r % 2:] + modes[:r % 2]:
-                runs[mode].append(_in_fresh_kernel(n, mode, workdir))
+                runs[mode].append(_in_fresh_kernel(n, mode, go))
             if r < sizes.scale_burst_rounds:
-                bursts.append(_in_fresh_kernel(burst, "fork server", workdir))
+                bursts.append(_in_fresh_kernel(burst, "fork server", go))
     for mode, rs in runs.items():
         _report(result, n, mode, rs)
     _report(result, burst, "fork server", bursts)
@@ -148,5 +148,5 @@ def run(sizes: Sizes) -> CaseResult:
 
 
 if __name__ == "__main__":
-    count, mode = int(sys.argv[1]), sys.argv[2]
-    print(json.dumps(_scale(count, mode == "fork server")))
+    count, mode, barrier = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+    print(json.dumps(_scale(count, mode == "fork server", barrier)))
