@@ -15,7 +15,7 @@ _ENGINE = {"ContainerManager", "get_manager", "Invocation", "Step", "Function", 
            "InvalidRequestContentException", "RequestTooLargeException"}
 
 
-_API = {"register", "invoke", "burst", "wait", "containers", "history", "reset", "quiz"}
+_API = {"register", "invoke", "burst", "wait", "containers", "history", "reset", "quiz", "power_tune"}
 _MODULES = {"events"}
 
 

@@ -18,9 +18,21 @@ from lambda_widget.events import SAMPLES
 from lambda_widget.magics.output import Output
 from lambda_widget.magics.parsing import decode_event, parse, parse_env, split_line, usage_error, usage_line
 from lambda_widget.magics.source import check_source, transform_cell
+from lambda_widget.tuning import TuningFailed
 
 # What the engine and the API raise for bad input (the engine's errors are ValueErrors or LookupErrors).
 _INPUT_ERRORS = (ResourceNotFoundException, ValueError)
+
+
+def _sizes(parser: MagicArgumentParser, words: list[str]) -> list[int]:
+    """``--sizes 128 512`` or ``--sizes 128,512`` -> ``[128, 512]``."""
+    sizes = []
+    for word in (w for token in words for w in token.split(",") if w):
+        try:
+            sizes.append(int(word))
+        except ValueError:
+            raise usage_error(parser, f"--sizes expects whole numbers of MB, got {word!r}") from None
+    return sizes
 
 
 # ---------------------------------------------------------------------- %lambda subcommands
@@ -59,6 +71,18 @@ COMMANDS: dict[str, MagicArgumentParser] = {
     "quiz": _command("quiz", "A multiple-choice quiz on the last invocation that ran.",
                      _arg("--seed", type=int, default=0, metavar="N",
                           help="another seed shuffles the options differently (default 0)")),
+    "tune": _command("tune", "Power-tune NAME: run it --num times at each memory size, then chart duration "
+                     "and cost and pick the best size (as AWS Lambda Power Tuning does).",
+                     _NAME, _EVENT,
+                     _arg("--sizes", nargs="+", default=None, metavar="MB",
+                          help="memory sizes, 128 to 10240 (default 128 256 512 1024 1769 3008)"),
+                     _arg("--num", type=int, default=10, metavar="N", help="runs per size, at least 5 (default 10)"),
+                     _arg("--strategy", choices=["cost", "speed", "balanced"], default="cost",
+                          help="pick the cheapest, the fastest, or a balance (default cost)"),
+                     _arg("--weight", type=float, default=0.5, metavar="W",
+                          help="balanced only: 0 = fastest .. 1 = cheapest (default 0.5)"),
+                     _arg("--architecture", choices=["x86_64", "arm64"], default=None,
+                          help="price as this architecture (default: the function's)")),
     "help": _command("help", "Show this help, or one subcommand's.",
                      _arg("topic", nargs="?", metavar="SUBCOMMAND")),
 }
@@ -78,9 +102,10 @@ Examples::
   %lambda wait 600
   %lambda containers
   %lambda quiz
+  %lambda tune double {"value": 5} --sizes 128 512 1769 --num 5
 
 Every subcommand is also a Python function: ``lw.invoke``, ``lw.burst``, ``lw.wait``,
-``lw.containers``, ``lw.history``, ``lw.reset``, ``lw.quiz``.
+``lw.containers``, ``lw.history``, ``lw.reset``, ``lw.quiz``, ``lw.power_tune``.
 """
 
 
@@ -119,6 +144,8 @@ class LambdaMagics(Magics):
     @argument("--invoke", metavar="EVENT", help="invoke once right away with EVENT (JSON or Python)")
     @argument("--runtime", choices=["bundled", "awslambdaric"], default="bundled",
               help="the runtime in each environment (default bundled)")
+    @argument("--architecture", choices=["x86_64", "arm64"], default="x86_64",
+              help="the instruction set: x86_64 (default) or arm64; here it only sets the price")
     @cell_magic("lambda")
     def lambda_cell(self, line: str, cell: str) -> None:
         """Register the cell as the handler module of a Lambda function, and show its card.
@@ -144,7 +171,7 @@ class LambdaMagics(Magics):
             "idle_timeout": args.idle_timeout, "env": parse_env(args.env, parser),
             "track": tuple(args.track), "trace": not args.no_trace,
             "reserved_concurrency": args.reserved, "provisioned_concurrency": args.provisioned,
-            "runtime": args.runtime,
+            "runtime": args.runtime, "architecture": args.architecture,
         }
         mgr = get_manager()
         try:
@@ -211,6 +238,19 @@ class LambdaMagics(Magics):
 
     def _do_quiz(self, parser: MagicArgumentParser, args: Any) -> None:
         self._output().quiz(self._guard(parser, lambda: api.quiz(seed=args.seed)))
+
+    def _do_tune(self, parser: MagicArgumentParser, args: Any) -> None:
+        self._known(parser, args.name)
+        options: dict[str, Any] = {"num": args.num, "strategy": args.strategy,
+                                   "balanced_weight": args.weight, "architecture": args.architecture}
+        if args.sizes is not None:
+            options["memory_sizes"] = _sizes(parser, args.sizes)
+        event = self._event(" ".join(args.event)) if args.event else {}
+        try:
+            result = self._guard(parser, lambda: get_manager().power_tune(args.name, event, **options))
+        except TuningFailed as exc:  # the function failed, not the command line: no usage line
+            raise UsageError(str(exc)) from None
+        self._output().tuning(result)
 
     def _do_help(self, parser: MagicArgumentParser, args: Any) -> None:
         if args.topic is None:

@@ -93,6 +93,14 @@ class Output:
             print(result)
 
 
+    def tuning(self, result: Any) -> None:
+        if self.widgets:
+            display(api.tuning_view(result))
+        else:
+            from lambda_widget.views.tuning import tuning_text
+
+            print(tuning_text(result.to_dict()))
+
     def quiz(self, quiz: Any) -> None:
         if self.widgets:
             display(quiz)
