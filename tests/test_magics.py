@@ -14,6 +14,7 @@ import pytest
 from conftest import SEED_SOURCE as SEED
 from conftest import wait_for
 from IPython.core.error import UsageError
+from IPython.core.getipython import get_ipython as running_shell
 from IPython.testing.globalipapp import get_ipython
 from IPython.utils.capture import capture_output
 
@@ -42,7 +43,7 @@ def lambda_handler(event, context):
 
 @pytest.fixture(scope="module")
 def ip() -> Iterator[Any]:
-    shell = get_ipython()
+    shell = running_shell() or get_ipython()  # globalipapp starts one shell per process, once
     shell.run_line_magic("load_ext", "lambda_widget")
     yield shell
     lw.get_manager().shutdown()

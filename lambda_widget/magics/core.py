@@ -71,6 +71,8 @@ COMMANDS: dict[str, MagicArgumentParser] = {
     "quiz": _command("quiz", "A multiple-choice quiz on the last invocation that ran.",
                      _arg("--seed", type=int, default=0, metavar="N",
                           help="another seed shuffles the options differently (default 0)")),
+    "help": _command("help", "Show this help, or one subcommand's.",
+                     _arg("topic", nargs="?", metavar="SUBCOMMAND")),
     "tune": _command("tune", "Power-tune NAME: run it --num times at each memory size, then chart duration "
                      "and cost and pick the best size (as AWS Lambda Power Tuning does).",
                      _NAME, _EVENT,
@@ -83,8 +85,6 @@ COMMANDS: dict[str, MagicArgumentParser] = {
                           help="balanced only: 0 = fastest .. 1 = cheapest (default 0.5)"),
                      _arg("--architecture", choices=["x86_64", "arm64"], default=None,
                           help="price as this architecture (default: the function's)")),
-    "help": _command("help", "Show this help, or one subcommand's.",
-                     _arg("topic", nargs="?", metavar="SUBCOMMAND")),
 }
 
 LINE_DOC = """Invoke and inspect Lambda functions registered with ``%%lambda``.
