@@ -16,7 +16,7 @@ _ENGINE = {"ContainerManager", "get_manager", "Invocation", "Step", "Function", 
 
 
 _API = {"register", "invoke", "burst", "wait", "containers", "history", "reset", "quiz", "power_tune"}
-_MODULES = {"events"}
+_MODULES = {"events", "pricing", "tuning"}
 
 
 _QUIZ = {"Quiz", "quiz_from", "QuizError"}

@@ -95,6 +95,7 @@ class TuningRow:
     architecture: str = "x86_64"
     discard: float = DISCARD
     request_ids: list[str] = field(default_factory=list)
+    cpu_share: float | None = None  # vCPUs the engine gave this size; None: CPU does not scale here
 
     @property
     def duration_ms(self) -> float:
@@ -122,7 +123,7 @@ class TuningRow:
                 "billed_durations": list(self.billed_durations), "cold": list(self.cold),
                 "duration_ms": self.duration_ms, "billed_ms": self.billed_ms, "cost_usd": self.cost_usd,
                 "total_cost_usd": self.total_cost_usd, "architecture": self.architecture,
-                "request_ids": list(self.request_ids)}
+                "cpu_share": self.cpu_share, "request_ids": list(self.request_ids)}
 
 
 @dataclass
@@ -215,7 +216,7 @@ def power_tune(mgr: Any, name: str, event: Any = None, *, memory_sizes: Iterable
     total, done = len(sizes) * num, 0
     for size in sizes:
         copy = _copy_name(mgr, name, size)
-        mgr.register(copy, **_copy_config(mgr, fn, size))
+        share = mgr.register(copy, **_copy_config(mgr, fn, size)).to_dict().get("cpu_share")
         try:
             invocations = []
             for _ in range(num):
@@ -233,7 +234,7 @@ def power_tune(mgr: Any, name: str, event: Any = None, *, memory_sizes: Iterable
             durations=[round(i.duration_ms + (i.init_duration_ms or 0.0), 2) for i in invocations],
             billed_durations=[int(i.billed_duration_ms) for i in invocations],
             cold=[bool(i.cold) for i in invocations], architecture=arch, discard=float(discard),
-            request_ids=[i.request_id for i in invocations]))
+            request_ids=[i.request_id for i in invocations], cpu_share=share))
     return PowerTuneResult(fn.name, fn.version, arch, strategy, float(balanced_weight), num, rows,
                            float(discard), event)
 

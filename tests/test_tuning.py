@@ -259,3 +259,13 @@ def test_bad_architecture_is_refused(mgr, bad) -> None:
     with pytest.raises(lw.InvalidParameterValueException, match=r"use 'x86_64' or 'arm64'"):
         mgr.register("f", COUNTER_SOURCE, architecture=bad)
     assert mgr.functions == {}
+
+
+def test_cpu_share_column_when_the_engine_scales_cpu() -> None:
+    result = hand_result()
+    result.rows[0].cpu_share, result.rows[1].cpu_share = 128 / 1769, 1024 / 1769
+    text = tuning_text(result.to_dict())
+    assert "    128 MB  0.07 vCPU      100.3 ms" in text and "1024 MB  0.58 vCPU" in text
+    static = tuning_view(result).static_html()
+    assert "<th>CPU (vCPU)</th>" in static and "<td>0.58</td>" in static
+    assert "CPU (vCPU)" not in tuning_view(hand_result()).static_html()   # not scaled: no column

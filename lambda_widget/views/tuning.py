@@ -67,17 +67,23 @@ def tuning_chart(d: dict[str, Any], *, static: bool = False) -> str:
 
 
 def tuning_table_html(d: dict[str, Any]) -> str:
-    head = ("<tr><th>Memory</th><th>Duration (ms)</th><th>Billed (ms)</th><th>$ per invocation</th>"
-            "<th>$ per 1M</th><th>Cold runs</th></tr>")
+    cpu = any(r.get("cpu_share") is not None for r in d["rows"])
+    head = ("<tr><th>Memory</th>" + ("<th>CPU (vCPU)</th>" if cpu else "") + "<th>Duration (ms)</th>"
+            "<th>Billed (ms)</th><th>$ per invocation</th><th>$ per 1M</th><th>Cold runs</th></tr>")
     body = []
     for r in d["rows"]:
         best = r["memory_mb"] == d["best"]
         mark = ' <span class="lw-badge lw-status-succeeded">best</span>' if best else ""
         style = ' style="font-weight:600"' if best else ""
-        body.append(f"<tr{style}><td>{r['memory_mb']} MB{mark}</td><td>{r['duration_ms']:.2f}</td>"
+        share = f"<td>{_share(r.get('cpu_share'))}</td>" if cpu else ""
+        body.append(f"<tr{style}><td>{r['memory_mb']} MB{mark}</td>{share}<td>{r['duration_ms']:.2f}</td>"
                     f"<td>{r['billed_ms']:.1f}</td><td>{r['cost_usd']:.3g}</td>"
                     f"<td>{r['cost_usd'] * PER:.4f}</td><td>{sum(r['cold'])} of {len(r['cold'])}</td></tr>")
     return f'<div class="lw-scroll"><table class="lw-tuning">{head}{"".join(body)}</table></div>'
+
+
+def _share(share: float | None) -> str:
+    return "not scaled" if share is None else f"{share:.2f}"
 
 
 def _notes(d: dict[str, Any]) -> str:
@@ -110,7 +116,8 @@ def tuning_text(d: dict[str, Any]) -> str:
              f"strategy {_strategy(d)}): best {best['memory_mb']} MB"]
     for r in d["rows"]:
         mark = "  <- best" if r["memory_mb"] == d["best"] else ""
-        lines.append(f"  {r['memory_mb']:>5} MB  {r['duration_ms']:>9.1f} ms  "
+        cpu = f"  {r['cpu_share']:.2f} vCPU" if r.get("cpu_share") is not None else ""
+        lines.append(f"  {r['memory_mb']:>5} MB{cpu}  {r['duration_ms']:>9.1f} ms  "
                      f"${r['cost_usd'] * PER:>9.4f} per 1M{mark}")
     return "\n".join(lines)
 
