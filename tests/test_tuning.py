@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import pytest
 from conftest import COUNTER_SOURCE, SLEEPER_SOURCE, report_fields
@@ -218,7 +219,8 @@ def test_view_chart_table_and_text() -> None:
         "   1024 MB       12.9 ms  $   0.2352 per 1M")
     assert '<img src="data:image/svg+xml;base64,' in static and "var(--jp" not in static.split("<style>")[0]
     svg = base64.b64decode(static.split("base64,")[1].split('"')[0]).decode()
-    assert "memory (MB)</text>" in svg and "cheapest: 128 MB</text>" in svg
+    assert "memory (MB)</text>" in svg
+    assert re.search(r'fill: #388e3c"[^>]*>128</text>', svg) and re.search(r'fill: #388e3c"[^>]*>cheapest</text>', svg)
     assert "1024 MB" in static and "the 1 fastest and 1 slowest dropped" in static
     assert "changes only the price here" in static
     live = view.body.value

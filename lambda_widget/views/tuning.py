@@ -49,11 +49,11 @@ def tuning_chart(d: dict[str, Any], *, static: bool = False) -> str:
         ax.axvline(at, color=SERIES[2], linewidth=6, alpha=0.25, zorder=0)
         ax.plot(xs, durations, color=SERIES[0], marker="o", label="duration (ms)")
         right.plot(xs, costs, color=SERIES[1], marker="s", label="$ per 1M invocations")
-        edge = "left" if at == 0 else "right" if at == len(rows) - 1 else "center"
-        ax.annotate(f"{LABEL[d['strategy']]}: {d['best']} MB", (at, 0.04), xycoords=("data", "axes fraction"),
-                    xytext=(6 if edge == "left" else -6 if edge == "right" else 0, 0),
-                    textcoords="offset points", ha=edge, color=SERIES[2], fontweight="bold")
-        ax.set_xticks(xs, [str(r["memory_mb"]) for r in rows])
+        ax.set_xticks(xs, [f"{r['memory_mb']}\n{LABEL[d['strategy']]}" if i == at else str(r["memory_mb"])
+                           for i, r in enumerate(rows)])
+        best_tick = ax.get_xticklabels()[at]
+        best_tick.set_color(SERIES[2])
+        best_tick.set_fontweight("bold")
         ax.set_xlabel("memory (MB)")
         ax.set_ylabel("duration (ms)", color=SERIES[0])
         right.set_ylabel("$ per 1M invocations", color=SERIES[1])
