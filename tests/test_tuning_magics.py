@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import test_magics
 from conftest import COUNTER_SOURCE, SEED_SOURCE
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
 
 import lambda_widget as lw
 from lambda_widget.views import TuningView
@@ -29,8 +31,8 @@ def test_tune_shows_the_view_in_a_kernel(ip, shown) -> None:
     assert lw.get_manager().function("count").architecture == "arm64"
     shown.clear()
     ip.run_line_magic("lambda", "tune count --sizes 128 1024 --num 5 --strategy balanced --weight 0.3")
-    (view,) = shown
-    assert isinstance(view, TuningView)
+    note, view = shown                           # the progress line, then the result in its place
+    assert repr(note) == "Power tuning: starting" and isinstance(view, TuningView)
     assert view.result.architecture == "arm64" and view.result.strategy == "balanced"
     assert view.result.balanced_weight == 0.3 and [r.memory_mb for r in view.result.rows] == [128, 1024]
     assert "strategy balanced, weight 0.3" in view.plain_text()
@@ -76,3 +78,20 @@ def test_tune_is_in_the_help(ip, capsys) -> None:
     ip.run_line_magic("lambda", "help tune")
     out = capsys.readouterr().out
     assert "%lambda tune" in out and "--strategy {cost,speed,balanced}" in out and "--sizes MB [MB ...]" in out
+
+
+def test_tune_in_a_real_kernel_leaves_the_result_in_place_of_its_progress() -> None:
+    nb = new_notebook(cells=[
+        new_code_cell("%load_ext lambda_widget"),
+        new_code_cell("%%lambda double\n" + SEED_SOURCE),
+        new_code_cell('%lambda tune double {"value": 1} --sizes 128 256 --num 5'),
+        new_code_cell("%lambda tune double --num 5 --sizes 99"),
+    ])
+    NotebookClient(nb, timeout=180, kernel_name="python3", allow_errors=True).execute()
+    (shown,) = [o for o in nb.cells[2].outputs if o.output_type == "display_data"]
+    assert "application/vnd.jupyter.widget-view+json" in shown.data       # the view replaced "n of 10 runs"
+    assert shown.data["text/plain"].startswith("Power tuning double v1 (x86_64, 5 runs per size")
+    assert '<img src="data:image/svg+xml;base64,' in shown.data["text/html"]
+    bad = nb.cells[3].outputs
+    assert not [o for o in bad if o.output_type in ("display_data", "error")]  # refused before any display
+    assert "Invalid memory size 99" in "".join(o.get("text", "") for o in bad)

@@ -18,7 +18,7 @@ from lambda_widget.events import SAMPLES
 from lambda_widget.magics.output import Output
 from lambda_widget.magics.parsing import decode_event, parse, parse_env, split_line, usage_error, usage_line
 from lambda_widget.magics.source import check_source, transform_cell
-from lambda_widget.tuning import TuningFailed
+from lambda_widget.tuning import DEFAULT_SIZES, TuningFailed, check_options
 
 # What the engine and the API raise for bad input (the engine's errors are ValueErrors or LookupErrors).
 _INPUT_ERRORS = (ResourceNotFoundException, ValueError)
@@ -246,11 +246,16 @@ class LambdaMagics(Magics):
         if args.sizes is not None:
             options["memory_sizes"] = _sizes(parser, args.sizes)
         event = self._event(" ".join(args.event)) if args.event else {}
+        self._guard(parser, lambda: (encode_event(event), check_options(
+            options.get("memory_sizes", DEFAULT_SIZES), args.num, args.strategy, args.weight)))
+
+        def run(progress: Callable[[int, int], None]) -> Any:
+            return get_manager().power_tune(args.name, event, on_progress=progress, **options)
+
         try:
-            result = self._guard(parser, lambda: get_manager().power_tune(args.name, event, **options))
+            self._output().tuning(run)
         except TuningFailed as exc:  # the function failed, not the command line: no usage line
             raise UsageError(str(exc)) from None
-        self._output().tuning(result)
 
     def _do_help(self, parser: MagicArgumentParser, args: Any) -> None:
         if args.topic is None:
