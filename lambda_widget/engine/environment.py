@@ -24,6 +24,7 @@ from typing import Any
 from traitlets import HasTraits, Int, Unicode
 
 from lambda_widget.engine.records import Function, bump
+from lambda_widget.placement.keepalive import idle_deadline
 
 OUTPUT_CAP = 1024 * 1024  # bytes of handler output kept per invocation
 LINE_CAP = 256 * 1024  # CloudWatch's largest event
@@ -166,9 +167,7 @@ class ExecutionEnvironment(HasTraits):
     @property
     def reaps_at(self) -> float | None:
         """When (manager clock) the reaper ends this environment if no event comes; None if it won't."""
-        if self.state != "idle" or self.provisioned:
-            return None
-        return self.last_used_at + self.function.idle_timeout
+        return idle_deadline(self.state, self.provisioned, self.last_used_at, self.function.idle_timeout)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -297,9 +297,10 @@ class ExecutionMixin:
             self._terminate(env, "new-version", already_marked=True)
         self._changed(inv, env)
 
-    def _throttle(self, inv: Invocation, fn: Function) -> None:
+    def _throttle(self, inv: Invocation, fn: Function,
+                  reason: str = "ReservedFunctionConcurrentInvocationLimitExceeded") -> None:
         error = {"errorMessage": "Rate Exceeded.", "errorType": "TooManyRequestsException",
-                 "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User"}
+                 "Reason": reason, "Type": "User"}
         all_steps = steps.number_and_fill(steps.opening(True, None, throttled=True), {}, list(fn.track))
         with inv._lock:
             inv.error = error
