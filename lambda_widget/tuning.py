@@ -13,10 +13,13 @@ and then picks the cheapest (``cost``), the fastest (``speed``) or the lowest
 ``weight × cost / max cost + (1 − weight) × duration / max duration`` (``balanced``).
 
 Here each size runs in a temporary copy of the function (named like Power Tuning's aliases,
-``NAME-RAM128``), deleted once measured, so the function itself (its version, its warm environments)
-is left as it was. The copies run untraced, so the tracer's cost is not in the durations. As on AWS, the
-first invocation of each copy is a cold start; its init time is counted, and the trimming is what keeps it
-out of the average (with ``num`` >= 5 at least one slowest run is discarded).
+``NAME-RAM128``), deleted at the end, so the function itself (its version, its warm environments) is left
+as it was. The copies run untraced, so the tracer's cost is not in the durations. Power Tuning runs the
+sizes side by side (parallel branches of its state machine); here the invocations run one at a time, in
+rounds (one run of every size, then the next round), so a change in the machine's load while tuning
+touches every size alike. As on AWS, the first invocation of each copy is a cold start; its init time is
+counted, and the trimming is what keeps it out of the average (with ``num`` >= 5 at least the slowest run
+is discarded).
 
 Plain data and arithmetic: nothing here imports a widget.
 """
@@ -212,29 +215,30 @@ def power_tune(mgr: Any, name: str, event: Any = None, *, memory_sizes: Iterable
     sizes = check_options(memory_sizes, num, strategy, balanced_weight, discard)
     arch = pricing._check_arch(fn.architecture if architecture is None else architecture)
     encode_event(event)  # a payload Lambda would refuse stops us before anything runs
-    rows: list[TuningRow] = []
-    total, done = len(sizes) * num, 0
-    for size in sizes:
-        copy = _copy_name(mgr, name, size)
-        share = mgr.register(copy, **_copy_config(mgr, fn, size)).to_dict().get("cpu_share")
-        try:
-            invocations = []
-            for _ in range(num):
-                inv = mgr.invoke(copy, event)
-                if inv.status != "succeeded":
-                    raise TuningFailed(_failure(name, size, len(invocations) + 1, inv, fn.timeout))
-                invocations.append(inv)
-                done += 1
-                if on_progress is not None:
-                    on_progress(done, total)
-        finally:
+    copies: dict[int, str] = {}
+    runs: dict[int, list[Any]] = {size: [] for size in sizes}
+    try:
+        for size in sizes:
+            copies[size] = _copy_name(mgr, name, size)
+            mgr.register(copies[size], **_copy_config(mgr, fn, size))
+        for done in range(len(sizes) * num):  # in rounds: one run of every size, then the next round
+            size = sizes[done % len(sizes)]
+            inv = mgr.invoke(copies[size], event)
+            if inv.status != "succeeded":
+                raise TuningFailed(_failure(name, size, len(runs[size]) + 1, inv, fn.timeout))
+            runs[size].append(inv)
+            if on_progress is not None:
+                on_progress(done + 1, len(sizes) * num)
+        shares = {size: mgr.function(copies[size]).to_dict().get("cpu_share") for size in sizes}
+    finally:
+        for copy in copies.values():
             mgr.delete_function(copy)
-        rows.append(TuningRow(
-            memory_mb=size,
-            durations=[round(i.duration_ms + (i.init_duration_ms or 0.0), 2) for i in invocations],
-            billed_durations=[int(i.billed_duration_ms) for i in invocations],
-            cold=[bool(i.cold) for i in invocations], architecture=arch, discard=float(discard),
-            request_ids=[i.request_id for i in invocations], cpu_share=share))
+    rows = [TuningRow(
+        memory_mb=size,
+        durations=[round(i.duration_ms + (i.init_duration_ms or 0.0), 2) for i in runs[size]],
+        billed_durations=[int(i.billed_duration_ms) for i in runs[size]],
+        cold=[bool(i.cold) for i in runs[size]], architecture=arch, discard=float(discard),
+        request_ids=[i.request_id for i in runs[size]], cpu_share=shares[size]) for size in sizes]
     return PowerTuneResult(fn.name, fn.version, arch, strategy, float(balanced_weight), num, rows,
                            float(discard), event)
 
