@@ -264,6 +264,8 @@ def _copy_config(mgr: Any, fn: Any, size: int) -> dict[str, Any]:
               if f.name in accepted and f.name != "name"}
     config.update(memory_mb=size, trace=False, track=(), reserved_concurrency=None,
                   provisioned_concurrency=0, on_success=None, on_failure=None)
+    if config.get("path") is not None:  # a code directory: the copy runs the same directory
+        del config["source"]
     return config
 
 

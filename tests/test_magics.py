@@ -476,6 +476,8 @@ def test_quiz_on_the_last_invocation(ip, capsys) -> None:
 def test_widget_quiz(ip, shown) -> None:
     ip.run_cell_magic("lambda", "double --invoke '{\"value\": 5}'", SEED)
     ip.run_line_magic("lambda", "quiz --seed 3")
-    quiz = shown[-1]
+    view = shown[-1]
+    assert type(view).__name__ == "QuizView"
+    quiz = view.quiz
     assert type(quiz).__name__ == "Quiz" and len(quiz) >= 1
     assert quiz.to_dict() == lw.quiz(seed=3).to_dict()

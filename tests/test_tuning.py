@@ -198,6 +198,18 @@ def test_copy_names_avoid_the_users_functions(mgr) -> None:
     assert mgr.function("g-RAM128").version == 1 and mgr.versions("g-RAM128")[0].source == COUNTER_SOURCE
 
 
+def test_a_code_directory_function_is_tuned_from_its_directory(mgr, tmp_path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "__init__.py").write_text("")
+    (tmp_path / "app" / "main.py").write_text("from app.words import WORD\n\n\n"
+                                              "def handler(event, context):\n    return WORD\n")
+    (tmp_path / "app" / "words.py").write_text("WORD = 'from the directory'\n")
+    mgr.register("pkg", path=str(tmp_path), handler="app.main.handler", architecture="arm64")
+    result = mgr.power_tune("pkg", {}, memory_sizes=(128, 256), num=5)
+    assert {i.result for i in mgr.history} == {"from the directory"} and len(mgr.history) == 10
+    assert result.architecture == "arm64" and set(mgr.functions) == {"pkg"}
+
+
 def test_delete_function(mgr) -> None:
     mgr.register("gone", COUNTER_SOURCE)
     mgr.invoke("gone", {})

@@ -126,7 +126,8 @@ class ExecutionEnvironment(HasTraits):
         self.provisioned = provisioned
         self.init_type = "provisioned-concurrency" if provisioned else "on-demand"
         self.log_stream_name = log_stream_name
-        self.invocations = 0
+        self.invocations = 0  # events handed to the handler
+        self.requests = 0  # events routed here, including those whose init failed
         self.inits = 0
         self.ended_at: float | None = None
         self.end_reason: str | None = None
@@ -182,6 +183,7 @@ class ExecutionEnvironment(HasTraits):
             "last_used_at": self.last_used_at,
             "create_reason": self.create_reason,
             "invocations": self.invocations,
+            "requests": self.requests,
             "inits": self.inits,
             "ended_at": self.ended_at,
             "end_reason": self.end_reason,

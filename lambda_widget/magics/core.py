@@ -69,8 +69,9 @@ COMMANDS: dict[str, MagicArgumentParser] = {
                       _arg("--virtual-clock", action="store_true",
                            help="only %%%%lambda wait moves the clock (idle time never passes by itself)")),
     "quiz": _command("quiz", "A multiple-choice quiz on the last invocation that ran.",
-                     _arg("--seed", type=int, default=0, metavar="N",
-                          help="another seed shuffles the options differently (default 0)")),
+                     _arg("--seed", type=int, default=None, metavar="N",
+                          help="another seed shuffles the options differently (default: the manager's "
+                               "seed from %%%%lambda reset --seed, else 0)")),
     "help": _command("help", "Show this help, or one subcommand's.",
                      _arg("topic", nargs="?", metavar="SUBCOMMAND")),
     "tune": _command("tune", "Power-tune NAME: run it --num times at each memory size, then chart duration "

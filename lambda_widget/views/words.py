@@ -97,3 +97,17 @@ def seconds(value: float | None) -> str:
 
 def ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f} ms"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def served_words(env: dict[str, Any]) -> tuple[str, str]:
+    """What an environment served and how often it ran init: every request routed to it counts,
+    also those whose init failed before the handler could run."""
+    ran = env["invocations"]
+    requests = max(env.get("requests", ran), ran)
+    served = _plural(ran, "invocation") if requests == ran else \
+        f"{_plural(requests, 'request')} ({ran} reached the handler)"
+    return served, _plural(env.get("inits", 0), "init")
