@@ -19,8 +19,8 @@ from typing import Any
 from lambda_widget import events as _events
 from lambda_widget.engine import get_manager
 
-__all__ = ["burst", "containers", "function_url", "history", "invoke", "load_template", "power_tune", "quiz",
-           "register", "reset", "serve", "wait"]
+__all__ = ["burst", "containers", "function_url", "history", "invoke", "keep_alive_sweep", "load_template",
+           "power_tune", "quiz", "register", "reset", "serve", "simulate", "wait"]
 
 MAX_BURST = 1000
 _DEFAULT: Any = object()  # no event given: send ``{}``, as the Lambda console's empty test event
@@ -146,6 +146,25 @@ def power_tune(name: str, event: Any = _DEFAULT, *, memory_sizes=(128, 256, 512,
 
 
 # ---------------------------------------------------------------------- building blocks (shared with the magics)
+def simulate(workload: Any, duration: float | str | None = None, **options: Any):
+    """Simulate a workload (``traffic.poisson(rate)``, ...) through the execution model: no processes,
+    a day in seconds. Returns a SimulationResult (``.cold_start_ratio``, ``.mean_environments``,
+    ``.cost_usd``, ``.to_dict()``) that displays with charts. ``function="name"`` measures a registered
+    function's cold and warm times; see :func:`lambda_widget.traffic.simulate` for every option.
+    """
+    from lambda_widget.traffic import simulate as run
+
+    return run(workload, duration, **options)
+
+
+def keep_alive_sweep(workload: Any, duration: float | str | None = None, **options: Any):
+    """The same workload under several keep-alive policies: a Pareto chart of cold-start % against
+    idle memory time (see :func:`lambda_widget.traffic.sweep`)."""
+    from lambda_widget.traffic import sweep
+
+    return sweep(workload, duration, **options)
+
+
 def resolve_event(event: Any = _DEFAULT, sample: str | None = None) -> Any:
     """The event to send: ``event``, or the sample called ``sample``, or ``{}``."""
     if sample is not None:

@@ -20,6 +20,10 @@ RUN_EXAMPLE = """\
   lambda-widget run app.py --handler main --event '{"name": "Ana"}' --times 3 --seed 1
       three invocations of app.main, with reproducible request ids
 """
+TRAFFIC_EXAMPLE = """\
+  lambda-widget traffic --rate 1/s --for 1d --warm-ms 2021.7 --cold-ms 2172.5 --idle-timeout 10m
+      a simulated day of random traffic (no processes): cold starts, environments and cost
+"""
 
 SEED_HANDLER = """\
 def lambda_handler(event, context):
@@ -36,10 +40,10 @@ class _Help(argparse.RawDescriptionHelpFormatter):
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="lambda-widget", formatter_class=_Help, epilog="examples:\n" + DEMO_EXAMPLE + RUN_EXAMPLE,
+        prog="lambda-widget", formatter_class=_Help, epilog="examples:\n" + DEMO_EXAMPLE + RUN_EXAMPLE + TRAFFIC_EXAMPLE,
         description="Run a Lambda handler in real execution environments and print what happened: "
                     "the step table, the variable tracker, key moments, the logs and the pool.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,run,serve}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{demo,run,serve,traffic}")
 
     def common(p: argparse.ArgumentParser, event_default: str) -> None:
         p.add_argument("--event", default=None, metavar="JSON",
@@ -76,11 +80,44 @@ def _parser() -> argparse.ArgumentParser:
     from lambda_widget.front.terminal import add_parser as add_serve
 
     add_serve(sub)
+    traffic = sub.add_parser("traffic", help="simulate traffic (no processes): cold starts, environments, cost",
+                             description="Simulate a workload through the execution model's placement rules.",
+                             formatter_class=_Help, epilog="example:\n" + TRAFFIC_EXAMPLE)
+    traffic.add_argument("--rate", required=True, help="mean arrival rate, e.g. 5/s, 30/min or 0.1")
+    traffic.add_argument("--for", dest="duration", default="1d", help="simulated time, e.g. 1h or 1d (default 1d)")
+    traffic.add_argument("--warm-ms", type=float, required=True, help="a warm request's service time, ms")
+    traffic.add_argument("--cold-ms", type=float, required=True, help="a cold one's (init included), ms")
+    traffic.add_argument("--idle-timeout", default="10m", help="keep-alive, e.g. 10m; 'none' or 'hybrid'")
+    traffic.add_argument("--memory", type=int, default=128, help="memory size in MB")
+    traffic.add_argument("--reserved", type=int, default=None, help="reserved concurrency")
+    traffic.add_argument("--provisioned", type=int, default=0, help="provisioned concurrency")
+    traffic.add_argument("--constant", action="store_true", help="evenly spaced arrivals instead of Poisson")
+    traffic.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    traffic.add_argument("--json", action="store_true", help="print the whole result as JSON")
     return parser
+
+
+def _traffic(args: argparse.Namespace) -> int:
+    from lambda_widget import traffic
+
+    try:
+        rate = traffic.parse_rate(args.rate)
+        workload = traffic.constant(rate) if args.constant else traffic.poisson(rate)
+        result = traffic.simulate(workload, args.duration, warm_ms=args.warm_ms, cold_ms=args.cold_ms,
+                                  keep_alive=args.idle_timeout, memory_mb=args.memory,
+                                  reserved_concurrency=args.reserved,
+                                  provisioned_concurrency=args.provisioned, seed=args.seed)
+    except ValueError as exc:
+        print(f"lambda-widget: {exc}", file=sys.stderr)
+        return 2
+    print(result.to_json(indent=1) if args.json else "\n".join(result.summary_lines()))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "traffic":
+        return _traffic(args)
     if args.command == "serve":
         from lambda_widget.front.terminal import run as serve
 

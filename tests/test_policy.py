@@ -144,3 +144,10 @@ def test_hybrid_histogram_stays_conservative_when_idle_times_are_spread():
         policy.observe(minute * 60 + 1)
     assert policy.windows() == (0.0, 4 * 3600.0)
     assert math.isinf(FixedKeepAlive(math.inf).windows()[1])
+
+
+def test_reap_due_counts_exactly_the_timeout_as_expired():
+    from lambda_widget.placement import reap_due
+
+    assert reap_due(610.0, 610.0) and reap_due(610.0, 609.9999999999)
+    assert not reap_due(610.0, 609.99) and not reap_due(None, 1e9)

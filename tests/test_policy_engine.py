@@ -31,3 +31,17 @@ def test_the_account_pool_throttles_with_its_own_reason():
         assert mgr.placement is mgr.placement
         mgr.reset()
         assert mgr.placement.limits.account_concurrency == 1000  # a reset starts a fresh policy
+
+
+def test_views_say_which_limit_throttled():
+    from lambda_widget.views.moments import key_moments
+    from lambda_widget.views.words import throttle_reason
+
+    def throttled(reason):
+        return {"status": "throttled", "error": {"Reason": reason}, "steps": []}
+
+    assert "reserved concurrency" in throttle_reason(throttled("ReservedFunctionConcurrentInvocationLimitExceeded"))
+    assert "account's concurrency" in throttle_reason(throttled("ConcurrentInvocationLimitExceeded"))
+    assert "1,000 new environments" in throttle_reason(throttled("FunctionInvocationRateLimitExceeded"))
+    assert key_moments(throttled("ConcurrentInvocationLimitExceeded"))[0].startswith(
+        "Throttled: the account's concurrency")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from benchmarks.cases import cold, front, memory, scale, tracing, views, warm
+from benchmarks.cases import cold, front, memory, scale, tracing, traffic, views, warm
 from benchmarks.sizes import Sizes
 from benchmarks.stats import CaseResult
 
@@ -16,4 +16,5 @@ CASES: dict[str, Callable[[Sizes], CaseResult]] = {
     "memory": memory.run,
     "scale": scale.run,
     "front": front.run,
+    "traffic": traffic.run,
 }

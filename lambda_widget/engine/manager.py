@@ -44,6 +44,7 @@ from lambda_widget.engine.validation import MAX_SYNC_REQUEST, encode_event, vali
 from lambda_widget.engine.watchdog import Watchdog
 from lambda_widget.engine.workers import Workers
 from lambda_widget.engine.zygote import Zygote
+from lambda_widget.placement import reap_due
 
 _managers: weakref.WeakSet = weakref.WeakSet()
 
@@ -449,8 +450,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         doomed = []
         with self._lock:
             for env in self._envs:
-                reaps_at = env.reaps_at
-                if reaps_at is not None and now >= reaps_at - 1e-9:
+                if reap_due(env.reaps_at, now):  # the placement policy's keep-alive rule
                     env.state = "terminated"
                     doomed.append(env)
         for env in doomed:

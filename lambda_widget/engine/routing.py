@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 from lambda_widget.engine.environment import ExecutionEnvironment, log_stream_name
 from lambda_widget.engine.records import Function, Invocation
@@ -84,6 +85,13 @@ class RoutingMixin:
         self._event(env, "create", reason)
         self._changed(env)
         return env
+
+    def simulate(self, workload: Any, duration: float | str | None = None, **options: Any) -> Any:
+        """Simulate ``workload`` by the placement rules this manager routes by
+        (``lambda_widget.traffic.simulate``); ``function="name"`` measures one of this manager's functions."""
+        from lambda_widget.traffic import simulate
+
+        return simulate(workload, duration, manager=self, **options)
 
     def _busy_envs(self) -> list[ExecutionEnvironment]:
         with self._lock:

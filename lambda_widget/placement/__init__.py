@@ -12,6 +12,7 @@ from lambda_widget.placement.keepalive import (
     NoKeepAlive,
     idle_deadline,
     keep_alive,
+    reap_due,
 )
 from lambda_widget.placement.limits import (
     ACCOUNT_CONCURRENCY,
@@ -41,4 +42,5 @@ __all__ = [
     "cold_reason",
     "idle_deadline",
     "keep_alive",
+    "reap_due",
 ]

@@ -29,6 +29,12 @@ def idle_deadline(state: str, provisioned: bool, last_used_at: float, idle_timeo
     return last_used_at + idle_timeout
 
 
+def reap_due(reaps_at: float | None, now: float) -> bool:
+    """Is an environment whose keep-alive ends at ``reaps_at`` reaped at ``now``? (A hair of slack absorbs
+    clock arithmetic: idle for exactly the timeout counts as expired.)"""
+    return reaps_at is not None and now >= reaps_at - 1e-9
+
+
 class KeepAlive:
     """A keep-alive policy for one function."""
 

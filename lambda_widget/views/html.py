@@ -24,6 +24,7 @@ from lambda_widget.views.words import (
     served_words,
     start_kind,
     status_words,
+    throttle_reason,
 )
 
 UNDEFINED = "undefined"
@@ -82,7 +83,7 @@ def header_html(inv: dict[str, Any]) -> str:
         why = (f"<b>Warm:</b> reused the idle environment {esc(inv.get('container_id'))}; "
                "no init, module globals kept.")
     elif inv.get("status") == "throttled":
-        why = "<b>Throttled:</b> the reserved concurrency was in use; no environment ran this event."
+        why = f"<b>Throttled:</b> {esc(throttle_reason(inv))}; no environment ran this event."
     else:
         why = '<span class="lw-muted">Waiting for an execution environment…</span>' \
             if inv.get("status") in ("queued", "running") else ""

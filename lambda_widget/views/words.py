@@ -46,6 +46,21 @@ def cold_reason(reason: str | None) -> str:
     return COLD_REASONS.get(reason, reason.replace("-", " "))
 
 
+THROTTLE_REASONS = {
+    "ReservedFunctionConcurrentInvocationLimitExceeded": "the function's reserved concurrency was all in use",
+    "ConcurrentInvocationLimitExceeded": "the account's concurrency (shared by every function without a "
+                                         "reservation) was all in use",
+    "FunctionInvocationRateLimitExceeded": "the function was scaling out faster than 1,000 new environments "
+                                           "every 10 seconds",
+}
+
+
+def throttle_reason(inv: dict[str, Any]) -> str:
+    """Why an invocation was throttled, in words, from its error's ``Reason``."""
+    reason = (inv.get("error") or {}).get("Reason")
+    return THROTTLE_REASONS.get(reason, "a concurrency limit was reached")
+
+
 def start_kind(inv: dict[str, Any]) -> str:
     """``cold``, ``warm`` or ``none`` (throttled, queued, dry run) for an invocation dict."""
     if inv.get("cold") is None:
