@@ -42,7 +42,7 @@ def encode_event(event: Any) -> bytes:
 
 def validate_config(name, source, handler, timeout, memory_mb, idle_timeout, env,
                     reserved, provisioned, runtime, max_steps, max_retry_attempts=2,
-                    max_event_age=21600, on_success=None, on_failure=None,
+                    max_event_age=21600, on_success=None, on_failure=None, cpu_scaling=True,
                     architecture="x86_64") -> None:
     """Check a function's configuration as CreateFunction would; raise with a clear message."""
     bad = InvalidParameterValueException
@@ -83,6 +83,8 @@ def validate_config(name, source, handler, timeout, memory_mb, idle_timeout, env
         raise bad(f"Invalid max_steps {max_steps!r}: a whole number >= 1")
 
 
+    if not isinstance(cpu_scaling, bool):
+        raise bad(f"cpu_scaling must be True or False, not {cpu_scaling!r}")
     if not isinstance(max_retry_attempts, int) or not 0 <= max_retry_attempts <= 2:
         raise bad(f"Invalid max_retry_attempts {max_retry_attempts!r}: 0, 1 or 2")
     if not isinstance(max_event_age, (int, float)) or not 60 <= max_event_age <= 21600:
