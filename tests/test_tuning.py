@@ -283,3 +283,12 @@ def test_cpu_share_column_when_the_engine_scales_cpu() -> None:
     static = tuning_view(result).static_html()
     assert "<th>CPU (vCPU)</th>" in static and "<td>0.58</td>" in static
     assert "CPU (vCPU)" not in tuning_view(hand_result()).static_html()   # not scaled: no column
+
+
+def test_copies_keep_the_functions_cpu_scaling(mgr) -> None:
+    mgr.register("scaled", COUNTER_SOURCE)
+    mgr.register("flat", COUNTER_SOURCE, cpu_scaling=False)
+    scaled = mgr.power_tune("scaled", {}, memory_sizes=(128, 1769), num=5)
+    assert [r.cpu_share for r in scaled.rows] == pytest.approx([128 / 1769, 1.0], abs=1e-3)
+    flat = mgr.power_tune("flat", {}, memory_sizes=(128, 1769), num=5)
+    assert [r.cpu_share for r in flat.rows] == [None, None]
