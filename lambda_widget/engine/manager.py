@@ -198,7 +198,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                  provisioned_concurrency: int = 0, runtime: str = "bundled",
                  max_steps: int = 500, max_retry_attempts: int = 2, max_event_age: float = 21600.0,
                  on_success=None, on_failure=None, path: str | None = None,
-                 cpu_scaling: bool = True) -> Function:
+                 cpu_scaling: bool = True, architecture: str = "x86_64") -> Function:
         """Register ``source`` as function ``name``; registering a name again publishes a new version.
 
         ``path`` instead of ``source``: a code directory (modules, packages, data files and a
@@ -218,7 +218,8 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
             raise InvalidParameterValueException("give the handler's source, or path= a code directory")
         validate_config(name, source, handler, timeout, memory_mb, idle_timeout, env,
                         reserved_concurrency, provisioned_concurrency, runtime, max_steps,
-                        max_retry_attempts, max_event_age, on_success, on_failure, cpu_scaling)
+                        max_retry_attempts, max_event_age, on_success, on_failure,
+                        cpu_scaling=cpu_scaling, architecture=architecture)
         with self._lock:
             previous = self._functions.get(name)
             fn = Function(name=name, version=(previous.version + 1) if previous else 1,
@@ -231,7 +232,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                           max_retry_attempts=max_retry_attempts,
                           max_event_age=float(max_event_age), on_success=on_success,
                           on_failure=on_failure, path=path, cpu_scaling=cpu_scaling,
-                          cpu_mode=self._isolation.cpu_mode if cpu_scaling else "off")
+                          cpu_mode=self._isolation.cpu_mode if cpu_scaling else "off", architecture=architecture)
             self._write_task_root(fn)
             self._isolation.publish(self._root / "functions" / fn.name / f"v{fn.version}")
             self._functions[name] = fn
@@ -250,6 +251,29 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
             self._provision(fn)
         self._changed()
         return fn
+
+    def delete_function(self, name: str) -> None:
+        """Delete function ``name`` and all its versions, as DeleteFunction does: its environments
+        are terminated (reason ``function-deleted``); its invocations stay in the history."""
+        self._check_open()
+        with self._lock:
+            self.function(name)  # ResourceNotFoundException names the registered ones
+            doomed = [e for e in self._envs if e.function_name == name]
+            for e in doomed:
+                e.state = "terminated"
+            del self._functions[name]
+            self._versions.pop(name, None)
+        for e in doomed:
+            self._terminate(e, "function-deleted", already_marked=True)
+        shutil.rmtree(self._root / "functions" / name, ignore_errors=True)
+        self._changed()
+
+    def power_tune(self, name: str, event: Any = None, **options: Any):
+        """Run ``name`` at several memory sizes and price each, as AWS Lambda Power Tuning does;
+        see :func:`lambda_widget.tuning.power_tune` for the options. Returns a PowerTuneResult."""
+        from lambda_widget.tuning import power_tune
+
+        return power_tune(self, name, event, **options)
 
     def _write_task_root(self, fn: Function) -> None:
         root = self._root / "functions" / fn.name / f"v{fn.version}"

@@ -8,6 +8,7 @@ import re
 from typing import Any
 
 from lambda_widget.engine.errors import InvalidParameterValueException, InvalidRequestContentException
+from lambda_widget.pricing import ARCHITECTURES
 
 MAX_SYNC_REQUEST = 6 * 1024 * 1024
 RESERVED_ENV = {
@@ -41,7 +42,8 @@ def encode_event(event: Any) -> bytes:
 
 def validate_config(name, source, handler, timeout, memory_mb, idle_timeout, env,
                     reserved, provisioned, runtime, max_steps, max_retry_attempts=2,
-                    max_event_age=21600, on_success=None, on_failure=None, cpu_scaling=True) -> None:
+                    max_event_age=21600, on_success=None, on_failure=None, cpu_scaling=True,
+                    architecture="x86_64") -> None:
     """Check a function's configuration as CreateFunction would; raise with a clear message."""
     bad = InvalidParameterValueException
     if not isinstance(name, str) or not NAME_RE.match(name):
@@ -90,3 +92,6 @@ def validate_config(name, source, handler, timeout, memory_mb, idle_timeout, env
     for key, dest in (("on_success", on_success), ("on_failure", on_failure)):
         if dest is not None and not callable(dest) and not isinstance(dest, list):
             raise bad(f"{key} must be a callable or a list, not {type(dest).__name__}")
+    if architecture not in ARCHITECTURES:
+        raise bad(f"Invalid architecture {architecture!r}: use {' or '.join(map(repr, ARCHITECTURES))} "
+                  f"(here it only changes the price)")
