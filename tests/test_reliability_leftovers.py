@@ -6,16 +6,13 @@ directory of a kernel killed with SIGKILL, and kills its environments' process g
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-import psutil
-from conftest import wait_for
+from test_fidelity_helpers import kill_kernel_and_check
 
 import lambda_widget as lw
 from lambda_widget.engine import leftovers
@@ -80,25 +77,4 @@ sys.stdin.read()
 
 
 def test_a_kernel_killed_with_sigkill_leaves_no_directory_and_no_process():
-    kernel = subprocess.Popen([sys.executable, "-c", KERNEL], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True)
-    try:
-        facts = json.loads(kernel.stdout.readline())
-        root = Path(facts["root"])
-        procs = [psutil.Process(pid) for pid in facts["pids"]]
-        assert root.exists() and all(p.is_running() for p in procs)
-        kernel.send_signal(signal.SIGKILL)
-        kernel.wait(timeout=10)
-    finally:
-        if kernel.poll() is None:
-            kernel.kill()
-
-    def gone(p: psutil.Process) -> bool:
-        try:
-            return not p.is_running() or p.status() == psutil.STATUS_ZOMBIE
-        except psutil.NoSuchProcess:
-            return True
-
-    assert wait_for(lambda: not root.exists(), timeout=15), f"{root} is still there"
-    assert wait_for(lambda: all(gone(p) for p in procs), timeout=15), \
-        [p.pid for p in procs if not gone(p)]
+    kill_kernel_and_check(KERNEL)

@@ -218,8 +218,8 @@ class _Handler(BaseHTTPRequestHandler):
                              "InvalidStateTransition")
                 return
             if length > MAX_BODY:
-                self._refuse(413, "Payload Too Large", "RequestEntityTooLarge")
                 self.server.on_outcome(env, ("init-error", b"", "Runtime.Unknown"))
+                self._refuse(413, "Payload Too Large", "RequestEntityTooLarge")
                 return
             body = self.rfile.read(length) if length else b""
             self._reply(ACCEPTED)
@@ -242,9 +242,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(400, "Invalid request ID", "InvalidRequestID")
             return
         if length > MAX_BODY:
-            # Refused unread (a 400 MB result must not pass through the kernel's memory).
-            self._refuse(413, "Payload Too Large", "RequestEntityTooLarge")
+            # Refused unread (a 400 MB result must not pass through the kernel's memory). The
+            # outcome first: whatever the runtime posts once it reads the 413 comes after it.
             self.server.on_outcome(env, ("too-large", request_id, length))
+            self._refuse(413, "Payload Too Large", "RequestEntityTooLarge")
             return
         body = self.rfile.read(length) if length else b""
         if len(body) < length:  # the runtime went away mid-body
