@@ -222,8 +222,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._refuse(413, "Payload Too Large", "RequestEntityTooLarge")
                 return
             body = self.rfile.read(length) if length else b""
-            self._reply(ACCEPTED)
             self.server.on_outcome(env, ("init-error", body, error_type))
+            self._reply(ACCEPTED)
             return
         match = _INVOCATION.match(self.path)
         if not match:
@@ -251,12 +251,14 @@ class _Handler(BaseHTTPRequestHandler):
         if len(body) < length:  # the runtime went away mid-body
             self.close_connection = True
             return
-        self._reply(ACCEPTED)
+        # Recorded before it is acknowledged: a second answer, sent once this one is
+        # acknowledged (a handler that posted its own), always comes after it.
         if kind == "response":
             content_type = self.headers.get("Content-Type", "application/json")
             self.server.on_outcome(env, ("response", request_id, body, content_type))
         else:
             self.server.on_outcome(env, ("error", request_id, body, error_type))
+        self._reply(ACCEPTED)
 
 
 class RuntimeApiServer(ThreadingHTTPServer):
