@@ -10,6 +10,7 @@ import atexit
 import json
 import py_compile
 import random
+import resource
 import shutil
 import signal
 import threading
@@ -90,6 +91,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         self._counters = {"env": 0, "inv": 0}
         self._generation = 0  # reset() moves it on: work admitted before then never runs
         self._closed = False
+        _raise_open_file_limit()  # each environment holds a few descriptors of the kernel's
         sweep_stale()  # directories of managers whose process died without shutting down
         self._root = make_root()
         self._sentinel = Sentinel(self._root)
@@ -516,6 +518,18 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         with self._lock:
             return (f"<ContainerManager functions={len(self._functions)} "
                     f"containers={len(self._envs)} invocations={len(self.history)}>")
+
+
+def _raise_open_file_limit() -> None:
+    """The soft limit up to the hard one: 1,000 environments need about 4,000 descriptors,
+    more than the usual soft limit of 1,024."""
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or hard > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY
+                                                        else max(soft, 1 << 16), hard))
+    except (OSError, ValueError):
+        pass
 
 
 def _uuid4(bits: int) -> str:
