@@ -29,6 +29,8 @@ class Measurement:
     samples: list[float]
     unit: str = "s"
     note: str = ""
+    #: A difference of two timings (e.g. traced minus untraced): one noisy round may come out negative.
+    signed: bool = False
 
     @property
     def median(self) -> float:
@@ -112,8 +114,9 @@ class CaseResult:
     notes: list[str] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
 
-    def add(self, label: str, samples: list[float], unit: str = "s", note: str = "") -> Measurement:
-        measurement = Measurement(label, list(samples), unit, note)
+    def add(self, label: str, samples: list[float], unit: str = "s", note: str = "",
+            signed: bool = False) -> Measurement:
+        measurement = Measurement(label, list(samples), unit, note, signed)
         self.measurements.append(measurement)
         return measurement
 

@@ -6,6 +6,7 @@ widgets and magics only in a kernel.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 __version__ = "0.1.0"
@@ -15,11 +16,28 @@ _ENGINE = {"ContainerManager", "get_manager", "Invocation", "Step", "Function", 
            "InvalidRequestContentException", "RequestTooLargeException"}
 
 
-_API = {"register", "invoke", "burst", "wait", "containers", "history", "reset", "quiz"}
-_MODULES = {"events"}
+_API = {"register", "invoke", "burst", "wait", "containers", "history", "reset", "quiz",
+        "serve", "function_url", "load_template", "simulate", "keep_alive_sweep"}
+_MODULES = {"events", "traffic"}
 
 
 _QUIZ = {"Quiz", "quiz_from", "QuizError"}
+
+
+def _show_quiz(quiz: Any, include: Any = None, exclude: Any = None) -> Any:
+    from lambda_widget.views.quiz import quiz_bundle
+
+    return quiz_bundle(quiz, include, exclude)
+
+
+def _register_quiz_display() -> None:
+    """In IPython, display a ``Quiz`` as its widget. The quiz model knows no views; the display is
+    registered by name here, so neither the model nor ipywidgets is imported until a quiz is shown."""
+    ipython_module = sys.modules.get("IPython")
+    ipython = ipython_module.get_ipython() if ipython_module is not None else None
+    if ipython is not None:
+        ipython.display_formatter.mimebundle_formatter.for_type_by_name(
+            "lambda_widget.quizzes.model", "Quiz", _show_quiz)
 
 
 def __getattr__(name: str) -> Any:
@@ -30,6 +48,7 @@ def __getattr__(name: str) -> Any:
     if name in _QUIZ:
         from lambda_widget import quizzes
 
+        _register_quiz_display()  # in case IPython started after this package was imported
         return getattr(quizzes, name)
     if name in _API:
         from lambda_widget import api
@@ -42,11 +61,15 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'lambda_widget' has no attribute {name!r}")
 
 
+_register_quiz_display()
+
+
 def load_ipython_extension(ipython) -> None:
     """``%load_ext lambda_widget``: register the ``%%lambda`` and ``%lambda`` magics."""
     from lambda_widget.magics import load_ipython_extension as load
 
     load(ipython)
+    _register_quiz_display()
 
 
 def unload_ipython_extension(ipython) -> None:

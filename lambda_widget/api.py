@@ -20,15 +20,18 @@ from lambda_widget import events as _events
 from lambda_widget.engine import get_manager
 from lambda_widget.engine.validation import check_seconds
 
-__all__ = ["burst", "containers", "history", "invoke", "quiz", "register", "reset", "wait"]
+__all__ = ["burst", "containers", "function_url", "history", "invoke", "keep_alive_sweep", "load_template",
+           "quiz", "register", "reset", "serve", "simulate", "wait"]
 
 MAX_BURST = 1000
 _DEFAULT: Any = object()  # no event given: send ``{}``, as the Lambda console's empty test event
 
 
 # ---------------------------------------------------------------------- the functions
-def register(name: str, source: str, **config: Any):
+def register(name: str, source: str | None = None, **config: Any):
     """Register ``source`` as function ``name`` (again: publish a new version); returns its FunctionCard.
+
+    ``path="src/"`` (with ``handler="app.handlers.main"``) instead of ``source`` runs a code directory.
 
     ``config`` takes the engine's options: ``handler``, ``timeout``, ``memory_mb``,
     ``idle_timeout``, ``env``, ``track``, ``trace``, ``reserved_concurrency``,
@@ -90,14 +93,60 @@ def reset(seed: int | None = None, virtual_clock: bool | None = None) -> None:
     get_manager().reset(seed=seed, virtual_clock=virtual_clock)
 
 
-def quiz(seed: int = 0, **kwargs: Any):
-    """A quiz on the last invocation that ran (``lw.quiz_from`` for any other); displays as its widget."""
+def quiz(seed: int | None = None, **kwargs: Any):
+    """A quiz on the last invocation that ran (``lw.quiz_from`` for any other); displays as its widget.
+
+    ``seed`` orders the options (default: the manager's seed, or 0 without one)."""
     from lambda_widget.quizzes import quiz_for_last
 
-    return quiz_for_last(get_manager(), seed=seed, **kwargs)
+    mgr = get_manager()
+    if seed is None:
+        seed = mgr.seed if mgr.seed is not None else 0
+    return quiz_for_last(mgr, seed=seed, **kwargs)
+
+
+def serve(port: int = 0, host: str = "127.0.0.1"):
+    """Serve Lambda's Invoke API for the kernel's manager; returns the Endpoint (``.url``, ``.close()``).
+
+    ``boto3.client("lambda", endpoint_url=endpoint.url, region_name="us-east-1",
+    aws_access_key_id="local", aws_secret_access_key="local")`` then invokes, lists and deploys here.
+    """
+    return get_manager().serve(port=port, host=host)
+
+
+def function_url(name: str) -> str:
+    """The function URL of ``name``: any HTTP request to it is an event in payload format 2.0."""
+    return get_manager().function_url(name)
+
+
+def load_template(path: str, parameters: dict[str, Any] | None = None):
+    """Register every ``AWS::Serverless::Function`` of a SAM template; returns the Project
+    (``.functions``, ``.routes``, ``.unsupported``, ``.start_api()``, ``.function_url(name)``)."""
+    from lambda_widget.project.sam import load
+
+    return load(get_manager(), path, parameters)
 
 
 # ---------------------------------------------------------------------- building blocks (shared with the magics)
+def simulate(workload: Any, duration: float | str | None = None, **options: Any):
+    """Simulate a workload (``traffic.poisson(rate)``, ...) through the execution model: no processes,
+    a day in seconds. Returns a SimulationResult (``.cold_start_ratio``, ``.mean_environments``,
+    ``.cost_usd``, ``.to_dict()``) that displays with charts. ``function="name"`` measures a registered
+    function's cold and warm times; see :func:`lambda_widget.traffic.simulate` for every option.
+    """
+    from lambda_widget.traffic import simulate as run
+
+    return run(workload, duration, **options)
+
+
+def keep_alive_sweep(workload: Any, duration: float | str | None = None, **options: Any):
+    """The same workload under several keep-alive policies: a Pareto chart of cold-start % against
+    idle memory time (see :func:`lambda_widget.traffic.sweep`)."""
+    from lambda_widget.traffic import sweep
+
+    return sweep(workload, duration, **options)
+
+
 def resolve_event(event: Any = _DEFAULT, sample: str | None = None) -> Any:
     """The event to send: ``event``, or the sample called ``sample``, or ``{}``."""
     if sample is not None:

@@ -43,7 +43,7 @@ def test_case_measures_something_finite(results: dict[str, CaseResult], name: st
     assert result.measurements, result.notes
     for m in result.measurements:
         assert m.samples, m.label
-        assert all(math.isfinite(s) and s >= 0 for s in m.samples), (m.label, m.samples)
+        assert all(math.isfinite(s) and (m.signed or s >= 0) for s in m.samples), (m.label, m.samples)
     for ratio in result.ratios:
         assert math.isfinite(ratio.ratio) and ratio.ratio > 0, ratio
     data = json.loads(json.dumps(result.to_dict()))
@@ -98,3 +98,14 @@ def test_command_line_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert data["mode"] == "tiny"
     assert [c["name"] for c in data["cases"]] == ["tracing"]
     assert "### tracing:" in capsys.readouterr().out
+
+
+def test_traffic_compares_with_simfaas_when_installed(results: dict[str, CaseResult]) -> None:
+    from benchmarks.cases import traffic
+
+    result = results["traffic"]
+    for label in traffic.WORKLOADS:
+        ours = result.info[traffic.ours(label)]
+        assert ours["requests"][0] > 0 and 0 <= ours["cold_start_ratio"][0] <= 1
+        assert (result.get(traffic.theirs(label)) is not None) == baselines.available("simfaas")
+    assert [x.label for x in result.limits] == [traffic.BIG]

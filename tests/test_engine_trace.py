@@ -135,3 +135,64 @@ def test_long_values_are_bounded(module_mgr):
 
     assert inv.result == 100000
     assert 0 < len(line_steps(inv)[-1].variables["big"]) <= 200
+
+
+GLOBALS_SOURCE = """import tempfile
+
+count = 0
+LIMIT = 3
+unused = "never read"
+
+
+class Client:
+    pass
+
+
+client = Client()
+
+
+def bump():
+    global count, made
+    count += 1
+    made = True
+
+
+def lambda_handler(event, context):
+    bump()
+    with open(tempfile.gettempdir() + "/book.txt", "a") as book:
+        for i in range(2):
+            book.write(str(i))
+    if count > LIMIT:
+        return client
+    return count
+"""
+
+
+def test_the_global_frame_follows_the_globals_the_handler_uses(module_mgr):
+    module_mgr.register("globals_frame", GLOBALS_SOURCE)
+    cold = module_mgr.invoke("globals_frame", {})
+    warm = module_mgr.invoke("globals_frame", {})
+    for inv, before, after in ((cold, "0", "1"), (warm, "1", "2")):
+        names = list(inv.steps[0].globals)
+        assert names == ["count", "LIMIT", "client", "made"], "read or written, also through bump(); not unused"
+        values = [s.globals["count"] for s in inv.steps]
+        assert values[0] == before and values[-1] == after
+        assert all(set(s.globals) == set(names) for s in inv.steps)
+    assert cold.steps[0].globals["made"] == "undefined" and cold.steps[-1].globals["made"] == "True"
+    assert warm.steps[0].globals["made"] == "True", "a warm invocation starts with what the last one left"
+    assert cold.steps[0].globals["client"] == "<Client object>"
+    assert "count" not in cold.steps[-1].variables, "globals are not handler locals"
+
+
+def test_leaving_a_with_block_is_its_own_step(module_mgr):
+    module_mgr.register("with_exit", GLOBALS_SOURCE)
+    inv = module_mgr.invoke("with_exit", {})
+    rows = [(s.action, s.handler_execution) for s in inv.steps if s.kind in ("line", "return")]
+    with_line = 'with open(tempfile.gettempdir() + "/book.txt", "a") as book:'
+    entered = [i for i, (_a, text) in enumerate(rows) if text == with_line]
+    left = [i for i, (action, _t) in enumerate(rows) if action == "Leave the with block"]
+    assert len(entered) == 1 and len(left) == 1 and entered[0] < left[0]
+    assert rows[left[0]][1] == 'with open(tempfile.gettempdir() + "/book.txt", "a") as book → __exit__()'
+    assert rows[left[0] - 1][1] == "for i in range(2):", "the loop ends, then the block"
+    book = [s.variables.get("book") for s in inv.steps]
+    assert "<file book.txt, mode 'a'>" in book and book[-1] == "<file book.txt, mode 'a', closed>"

@@ -14,7 +14,7 @@ import pytest
 from conftest import SEED_SOURCE as SEED
 from conftest import wait_for
 from IPython.core.error import UsageError
-from IPython.testing.globalipapp import get_ipython
+from IPython.testing import globalipapp
 from IPython.utils.capture import capture_output
 
 import lambda_widget as lw
@@ -42,7 +42,7 @@ def lambda_handler(event, context):
 
 @pytest.fixture(scope="module")
 def ip() -> Iterator[Any]:
-    shell = get_ipython()
+    shell = globalipapp.get_ipython()  # looked up now: whichever module starts the shell first replaces it
     shell.run_line_magic("load_ext", "lambda_widget")
     yield shell
     lw.get_manager().shutdown()
@@ -336,7 +336,7 @@ def test_event_that_is_not_json_serialisable(ip) -> None:
 def test_unknown_subcommand_lists_the_subcommands(ip) -> None:
     message = usage(ip.run_line_magic, "lambda", "invok double")
     assert "unknown subcommand 'invok'. Did you mean 'invoke'?" in message
-    assert "invoke, burst, wait, containers, history, reset, quiz, help" in message
+    assert "invoke, burst, wait, containers, history, reset, quiz, traffic, help" in message
     assert "no subcommand 'nope'" in usage(ip.run_line_magic, "lambda", "help nope")
 
 
@@ -475,6 +475,8 @@ def test_quiz_on_the_last_invocation(ip, capsys) -> None:
 def test_widget_quiz(ip, shown) -> None:
     ip.run_cell_magic("lambda", "double --invoke '{\"value\": 5}'", SEED)
     ip.run_line_magic("lambda", "quiz --seed 3")
-    quiz = shown[-1]
+    view = shown[-1]
+    assert type(view).__name__ == "QuizView"
+    quiz = view.quiz
     assert type(quiz).__name__ == "Quiz" and len(quiz) >= 1
     assert quiz.to_dict() == lw.quiz(seed=3).to_dict()

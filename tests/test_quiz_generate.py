@@ -80,10 +80,10 @@ def test_seed_quiz_has_the_seeds_three_questions(seed_run) -> None:
     assert variable.prompt == "In the variable tracker, what does `result` hold after step 4?"
     assert right(variable) == "10"
     assert wrong(variable) == {"undefined", "5", "None"}
-    assert variable.hint == "Look at the 'result' row under the 'After step 4' column of the variable tracker."
+    assert variable.hint == "In the variable tracker, look at the 'result' row in column 4: its value after step 4."
 
     assert idle.prompt == "After step 7, if no new event arrives, what happens to the container?"
-    assert right(idle) == "It is kept warm until its idle timeout, then terminated"
+    assert right(idle) == "It is kept warm until its idle timeout runs out, then terminated"
     assert "It is terminated immediately after step 6, when the result is returned" in wrong(idle)
     assert len(idle.options) == 4
     assert idle.hint == "See steps 7 and 8 in the 'Container state' column of the step table."
@@ -93,12 +93,12 @@ def test_seed_quiz_has_the_seeds_three_questions(seed_run) -> None:
 def test_seed_quiz_before_the_reaper_and_from_the_live_record(seed_run) -> None:
     inv, before, _ = seed_run
     idle = by_kind(quiz_from(before, kinds=["idle"]))["idle"]
-    assert right(idle) == "It is kept warm until its idle timeout, then terminated"
+    assert right(idle) == "It is kept warm until its idle timeout runs out, then terminated"
     assert idle.hint.startswith("See step 7 in the 'Container state' column")
     quiz = quiz_from(inv, idle_timeout=600.0)
     kinds = by_kind(quiz)
     assert list(kinds) == ["first-step", "variable", "idle", "cold-warm"], "global needs history; no failure"
-    assert right(kinds["idle"]) == "It is kept warm for 10 minutes (the idle timeout), then terminated"
+    assert right(kinds["idle"]) == "It is kept warm until its idle timeout runs out (here 10 minutes; AWS does not publish its own), then terminated"
     cold = kinds["cold-warm"]
     assert right(cold).startswith("Cold: it was the function's first invocation")
     assert "Warm: an idle environment was reused, so init did not run again" in wrong(cold)
@@ -198,7 +198,7 @@ def test_quiz_for_last(runs) -> None:
     quiz = quiz_for_last(runs["mgr"], kinds=["cold-warm", "idle"])
     last = runs["mgr"].history[-1]
     assert quiz.title == f"Quiz: invocation #{last.number} of {last.function_name}"
-    assert right(by_kind(quiz)["idle"]) == "It is kept warm for 10 minutes (the idle timeout), then terminated"
+    assert right(by_kind(quiz)["idle"]) == "It is kept warm until its idle timeout runs out (here 10 minutes; AWS does not publish its own), then terminated"
 
 
 def test_quiz_for_last_without_invocations_and_bad_requests() -> None:

@@ -23,7 +23,7 @@ def test_authored_in_python() -> None:
     assert first.options == ("Step 2", "Step 3", "Step 4")
     assert first.answer == 1 and first.hint.startswith("Check") and first.explanation == "Step 3 prints 'Start'."
     assert quiz[1].hint == "" and quiz[1].kind == "authored"
-    assert repr(quiz) == "<Quiz 'Seed': 2 questions, Score: 0 / 2>"
+    assert repr(quiz) == "<Quiz 'Seed': 2 questions, score 0 / 2>"
 
 
 def test_json_text_and_file_round_trip(tmp_path) -> None:
@@ -73,14 +73,15 @@ def test_validation_names_the_question_and_covers_json() -> None:
 
 def test_answer_feedback_and_first_try_score() -> None:
     quiz = Quiz(QUESTIONS)
-    assert quiz.feedback(0) == "" and quiz.selected(0) is None and quiz.score_text() == "Score: 0 / 2"
+    assert quiz.feedback(0) == "" and quiz.selected(0) is None and quiz.score_text() == "Score: 0 / 2 (right at the first try)"
     assert quiz.answer(0, 0) is False
     assert quiz.feedback(0) == "Incorrect: 'Step 2' is not it. Try again (the hint shows where to look)."
     assert quiz.answer(0, 1) is True
-    assert quiz.feedback(0) == "Correct! Step 3 prints 'Start'."
+    assert quiz.feedback(0) == ("Correct! Step 3 prints 'Start'. "
+                                "(Found on try 2: only a right first try counts towards the score.)")
     assert quiz.score == 0, "a question counts only when the first try is right"
     assert quiz.answer(1, 2) is True and quiz.feedback(1) == "Correct!"
-    assert quiz.score == 1 and quiz.answered == 2 and quiz.score_text() == "Score: 1 / 2"
+    assert quiz.score == 1 and quiz.answered == 2 and quiz.score_text() == "Score: 1 / 2 (right at the first try)"
     assert quiz.attempts(0) == [0, 1] and quiz.is_correct(0)
     revision = quiz.revision
     quiz.reset()
@@ -94,3 +95,32 @@ def test_answer_rejects_bad_indices() -> None:
     with pytest.raises(QuizError, match="question 0 has options 0..2, not 3"):
         quiz.answer(0, 3)
     assert quiz.answered == 0 and quiz.revision == 0
+
+
+def test_seed_shuffles_authored_options_reproducibly(tmp_path) -> None:
+    many = [{"question": f"Question {n}?", "options": ["right", "wrong a", "wrong b", "wrong c"], "answer": 0}
+            for n in range(8)]
+    plain = Quiz(many)
+    assert all(q.options[0] == "right" for q in plain), "without a seed the authored order stays"
+    one, again, other = Quiz(many, seed=1), Quiz(many, seed=1), Quiz(many, seed=2)
+    assert [q.options for q in one] == [q.options for q in again]
+    assert [q.options for q in one] != [q.options for q in other]
+    assert all(q.options[q.answer] == "right" for q in (*one, *other)), "the answer follows its option"
+    assert len({q.answer for q in one}) > 1, "the right option is not always in the same place"
+    path = tmp_path / "quiz.json"
+    path.write_text(json.dumps({"title": "T", "questions": many}), encoding="utf-8")
+    assert [q.options for q in Quiz.from_json(path, seed=1)] == [q.options for q in one]
+    generated = Question("G?", ("b", "a"), 1, kind="idle")
+    assert Quiz([generated], seed=3)[0] is generated, "generated questions keep their own shuffle"
+    with pytest.raises(QuizError, match="seed must be an int"):
+        Quiz(many, seed="1")
+
+
+def test_the_model_imports_no_view() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, lambda_widget.quizzes.model, lambda_widget.quizzes.generate\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('lambda_widget.views', 'ipywidgets'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

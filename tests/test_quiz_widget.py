@@ -9,7 +9,7 @@ from conftest import SEED_SOURCE as SEED
 
 import lambda_widget as lw
 from lambda_widget.quizzes import Quiz, quiz_from
-from lambda_widget.views.quiz import QuizView, quiz_html
+from lambda_widget.views.quiz import QuizView, quiz_bundle, quiz_html, quiz_view
 
 
 class RecordingComm(comm.DummyComm):
@@ -57,14 +57,15 @@ def a_wrong(question) -> int:
 
 
 def test_structure_and_css_contract(seed_quiz: Quiz) -> None:
-    view = seed_quiz.widget()
-    assert isinstance(view, QuizView) and seed_quiz.widget() is view
+    view = quiz_view(seed_quiz)
+    assert isinstance(view, QuizView) and quiz_view(seed_quiz) is view
+    assert "Check" in view.title.value and "first try" in view.title.value, "it says how answering and scoring work"
     assert "lw-quiz" in view._dom_classes
     boxes = [w for w in walk(view) if "lw-quiz-question" in getattr(w, "_dom_classes", ())]
     assert len(boxes) == 3
     assert [q.feedback for q in view.questions] == \
         [w for w in walk(view) if "lw-quiz-feedback" in getattr(w, "_dom_classes", ())]
-    assert view.score_label.get_state()["value"] == "Score: 0 / 3"
+    assert view.score_label.get_state()["value"] == "Score: 0 / 3 (right at the first try)"
     assert "lw-quiz-score" in view.score_label.get_state()["_dom_classes"]
     assert not any(isinstance(w, widgets.Output) for w in walk(view))
     first = view.questions[0]
@@ -74,7 +75,7 @@ def test_structure_and_css_contract(seed_quiz: Quiz) -> None:
 
 
 def test_clicking_check_gives_feedback_and_score(seed_quiz: Quiz) -> None:
-    view = seed_quiz.widget()
+    view = quiz_view(seed_quiz)
     first, second, third = view.questions
     q0 = seed_quiz[0]
 
@@ -82,14 +83,17 @@ def test_clicking_check_gives_feedback_and_score(seed_quiz: Quiz) -> None:
     first.check.click()
     wrong_text = q0.options[a_wrong(q0)]
     assert first.feedback.get_state()["value"] == \
-        f"✗ Incorrect: &#x27;{wrong_text}&#x27; is not it. Try again (the hint shows where to look)."
+        ('<b style="color: var(--jp-error-color1, #cf222e)">✗ Incorrect:</b> '
+         f"&#x27;{wrong_text}&#x27; is not it. Try again (the hint shows where to look).")
     assert "lw-incorrect" in first.feedback._dom_classes
-    assert view.score_label.value == "Score: 0 / 3" and not first.check.disabled
+    assert view.score_label.value == "Score: 0 / 3 (right at the first try)" and not first.check.disabled
 
     first.options.value = q0.answer
     first.check.click()
     state = first.feedback.get_state()
-    assert state["value"].startswith("✓ Correct! ") and "runs at step 3" in state["value"]
+    assert state["value"].startswith('<b style="color: var(--jp-success-color1, #1a7f37)">✓ Correct!</b> ')
+    assert "runs at step 3" in state["value"]
+    assert "only a right first try counts" in state["value"], "a late right answer says it does not score"
     assert "lw-correct" in state["_dom_classes"] and "lw-incorrect" not in state["_dom_classes"]
     assert first.options.disabled and first.check.disabled
 
@@ -97,43 +101,43 @@ def test_clicking_check_gives_feedback_and_score(seed_quiz: Quiz) -> None:
     second.check.click()
     third.options.value = seed_quiz[2].answer
     third.check.click()
-    assert view.score_label.get_state()["value"] == "Score: 2 / 3"
+    assert view.score_label.get_state()["value"] == "Score: 2 / 3 (right at the first try)"
     assert seed_quiz.score == 2 and view.score == 2
 
 
 def test_check_without_a_choice_records_nothing(seed_quiz: Quiz) -> None:
-    view = seed_quiz.widget()
+    view = quiz_view(seed_quiz)
     view.questions[1].check.click()
-    assert view.questions[1].feedback.value == "Choose an option first."
+    assert view.questions[1].feedback.value == "Choose an option first, then press Check."
     assert seed_quiz.answered == 0 and seed_quiz.revision == 0
 
 
 def test_python_api_drives_the_widget(seed_quiz: Quiz) -> None:
-    view = seed_quiz.widget()
+    view = quiz_view(seed_quiz)
     assert view.answer(1, seed_quiz[1].answer) is True
     assert view.questions[1].options.value == seed_quiz[1].answer
     assert seed_quiz.answer(0, a_wrong(seed_quiz[0])) is False
     assert view.questions[0].options.value == a_wrong(seed_quiz[0]), "a model answer shows in the widget"
-    assert view.questions[0].feedback.value.startswith("✗ Incorrect")
-    assert view.score_label.value == "Score: 1 / 3"
+    assert "✗ Incorrect" in view.questions[0].feedback.value
+    assert view.score_label.value == "Score: 1 / 3 (right at the first try)"
     seed_quiz.reset()
     assert view.questions[1].options.value is None and not view.questions[1].check.disabled
-    assert view.questions[0].feedback.value == "" and view.score_label.value == "Score: 0 / 3"
+    assert view.questions[0].feedback.value == "" and view.score_label.value == "Score: 0 / 3 (right at the first try)"
 
 
 def test_hint_toggle(seed_quiz: Quiz) -> None:
-    question = seed_quiz.widget().questions[1]
+    question = quiz_view(seed_quiz).questions[1]
     question.hint_toggle.value = True
     assert question.hint.value == \
-        "💡 Look at the &#x27;result&#x27; row under the &#x27;After step 4&#x27; column of the variable tracker."
+        "💡 In the variable tracker, look at the &#x27;result&#x27; row in column 4: its value after step 4."
     question.hint_toggle.value = False
     assert question.hint.value == ""
-    bare = Quiz([{"question": "Q", "options": ["a", "b"], "answer": 0}]).widget()
+    bare = quiz_view(Quiz([{"question": "Q", "options": ["a", "b"], "answer": 0}]))
     assert bare.questions[0].hint_toggle.disabled
 
 
 def test_one_update_message_per_widget_per_check(recorded, seed_quiz: Quiz) -> None:
-    view = seed_quiz.widget()
+    view = quiz_view(seed_quiz)
     question = view.questions[2]
     question.options.value = seed_quiz[2].answer
     recorded.clear()
@@ -144,16 +148,16 @@ def test_one_update_message_per_widget_per_check(recorded, seed_quiz: Quiz) -> N
     assert len(ids) == len(set(ids)), f"more than one update for a widget: {ids}"
     states = dict(updates)
     feedback = states[question.feedback.comm.comm_id]
-    assert feedback["value"].startswith("✓ Correct!") and "lw-correct" in feedback["_dom_classes"]
-    assert states[view.score_label.comm.comm_id] == {"value": "Score: 1 / 3"}
+    assert "✓ Correct!" in feedback["value"] and "lw-correct" in feedback["_dom_classes"]
+    assert states[view.score_label.comm.comm_id] == {"value": "Score: 1 / 3 (right at the first try)"}
     assert states[question.check.comm.comm_id] == {"disabled": True}
 
 
 def test_mimebundle_has_widget_static_html_and_short_text(seed_quiz: Quiz) -> None:
-    bundle = seed_quiz._repr_mimebundle_()
-    view = seed_quiz.widget()
+    bundle = quiz_bundle(seed_quiz)
+    view = quiz_view(seed_quiz)
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == view.model_id
-    assert bundle["text/plain"] == "<Quiz 'Quiz: invocation #1 of double': 3 questions, Score: 0 / 3>"
+    assert bundle["text/plain"] == "<Quiz 'Quiz: invocation #1 of double': 3 questions, score 0 / 3>"
     assert view._repr_mimebundle_()["text/html"] == bundle["text/html"] == quiz_html(seed_quiz)
     page = bundle["text/html"]
     assert page.startswith('<div class="lw-quiz-static">') and page.count('class="lw-quiz-static-question"') == 3
@@ -182,15 +186,16 @@ def test_in_a_real_kernel() -> None:
         "import lambda_widget as lw\nfrom lambda_widget.quizzes import Quiz\n"
         "quiz = Quiz([{'question': 'Which step runs `print`?', 'options': ['Step 2', 'Step 3'], 'answer': 1}],"
         " title='Kernel quiz')\nquiz",
-        "assert quiz.widget().answer(0, 1) is True\nprint(quiz.score_text())",
+        "from lambda_widget.views.quiz import quiz_view\n"
+        "assert quiz_view(quiz).answer(0, 1) is True\nprint(quiz.score_text())",
     ]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nbclient.NotebookClient(nb, timeout=60, kernel_name="python3", store_widget_state=True).execute()
     shown = nb.cells[0].outputs[0]["data"]
-    assert shown["text/plain"] == "<Quiz 'Kernel quiz': 1 question, Score: 0 / 1>"
+    assert shown["text/plain"] == "<Quiz 'Kernel quiz': 1 question, score 0 / 1>"
     assert "application/vnd.jupyter.widget-view+json" in shown and "lw-quiz-static" in shown["text/html"]
-    assert nb.cells[1].outputs[0]["text"] == "Score: 1 / 1\n"
+    assert nb.cells[1].outputs[0]["text"] == "Score: 1 / 1 (right at the first try)\n"
     states = [m["state"] for m in nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()]
-    assert any(s.get("value") == "Score: 1 / 1" and "lw-quiz-score" in s.get("_dom_classes", []) for s in states)
-    assert any(str(s.get("value")).startswith("✓ Correct!") and "lw-correct" in s.get("_dom_classes", [])
+    assert any(s.get("value") == "Score: 1 / 1 (right at the first try)" and "lw-quiz-score" in s.get("_dom_classes", []) for s in states)
+    assert any("✓ Correct!" in str(s.get("value")) and "lw-correct" in s.get("_dom_classes", [])
                for s in states)

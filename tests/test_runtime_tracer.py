@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import math
 
@@ -64,3 +65,44 @@ def test_dumps_is_json(record: dict) -> None:
     text = tracer._dumps(record)
     assert json.loads(text) == record
     assert json.loads(json.dumps(record, ensure_ascii=False)) == json.loads(text)
+
+
+def test_files_and_default_reprs_are_short(tmp_path) -> None:
+    path = tmp_path / "guestbook.txt"
+    with open(path, "a") as handle:
+        assert tracer.safe_repr(handle) == "<file guestbook.txt, mode 'a'>"
+        assert tracer.safe_repr([handle]).startswith("[<_io.TextIOWrapper"), "inside containers: reprlib's"
+    assert tracer.safe_repr(handle) == "<file guestbook.txt, mode 'a', closed>"
+    with open(path, "rb") as raw:
+        assert tracer.safe_repr(raw) == "<file guestbook.txt, mode 'rb'>"
+    assert tracer.safe_repr(io.StringIO("x")) == "<StringIO object>"
+    assert tracer.safe_repr(Plain()) == "<Plain object>"
+    assert tracer.safe_repr([Plain(), 1]) == "[<Plain object>, 1]"
+
+
+class Plain:
+    pass
+
+
+def test_globals_used_reads_writes_and_helpers() -> None:
+    source = (
+        "import os\nLIMIT = 3\ncount = 0\nspare = 1\n"
+        "def helper():\n    global made\n    made = [c for c in range(LIMIT)]\n"
+        "def lambda_handler(event, context):\n    global count\n    count += 1\n    helper()\n"
+        "    return os.getpid(), len\n"
+    )
+    namespace: dict = {}
+    exec(compile(source, "/var/task/m.py", "exec"), namespace)  # noqa: S102 - a test's own module
+    assert tracer.globals_used(namespace["lambda_handler"], namespace) == ["count", "LIMIT", "made"]
+    assert tracer.globals_used(len, namespace) == []
+
+
+def test_large_containers_are_cheap_to_show() -> None:
+    import collections
+
+    big = {f"k{i}": i for i in reversed(range(100_000))}
+    # The first eight inserted, not the eight smallest of a sorted copy of 100,000 keys (per traced line).
+    assert tracer.safe_repr(big).startswith("{'k99992': 99992, 'k99993': 99993, ")
+    assert tracer.safe_repr(set(range(5000))) == "{0, 1, 2, 3, 4, 5, 6, 7, ...}"
+    assert tracer.safe_repr(collections.defaultdict(int, big)) == "<defaultdict of 100,000 items>"
+    assert tracer.safe_repr(dict.fromkeys(range(1000), 0)) == reference(dict.fromkeys(range(1000), 0))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import itertools
 import re
 import subprocess
 import sys
@@ -72,13 +73,53 @@ def test_tracker_text_has_a_row_per_variable_and_a_column_per_step(mgr):
     mgr.register("double", SEED, track=["event['value']"])
     inv = mgr.invoke("double", {"value": 5})
     tracker = text.tracker_text(inv.to_dict())
+    assert tracker.startswith("Handler frame: locals, new on every invocation.\n")
     lines = tracker.splitlines()
-    assert lines[0].split("|")[1].strip() == "Variable / step"
-    assert [c.strip() for c in lines[0].split("|")[2:-1]] == [str(n) for n in range(1, 8)]
+    top = next(i for i, line in enumerate(lines) if line.startswith("| Variable / step "))
+    assert [c.strip() for c in lines[top].split("|")[2:-1]] == [str(n) for n in range(1, 8)]
+    assert len(lines) == top + 8, "the seed's steps in one block"
     result_row = next(line for line in lines if line.startswith("| result "))
     assert [c.strip() for c in result_row.split("|")[2:-1]] == ["undefined"] * 3 + ["10"] * 4
-    names = [line.split("|")[1].strip() for line in lines[2:]]
-    assert names == ["event", "result", "event['value']", "container_state"]
+    names = [line.split("|")[1].strip() for line in lines[top + 2:top + 8]]
+    assert names == ["[handler frame]", "event", "result", "event['value']", "[environment]", "container_state"]
+
+
+GUESTBOOK = """import os
+import tempfile
+
+served = 0
+BOOK = os.path.join(tempfile.gettempdir(), "guestbook.txt")
+
+
+def lambda_handler(event, context):
+    global served
+    served += 1
+    with open(BOOK, "a") as book:
+        book.write(event["name"] + "\\n")
+    return served
+"""
+
+
+def test_tracker_shows_the_global_frame_marked_as_kept(mgr):
+    mgr.register("guestbook", GUESTBOOK)
+    cold, warm = mgr.invoke("guestbook", {"name": "Ana"}), mgr.invoke("guestbook", {"name": "Ben"})
+    data = warm.to_dict()
+    assert [s["globals"]["served"] for s in data["steps"]][:3] == ["1", "1", "2"]
+    frames = html.tracker_frames(data)
+    assert [(key, names) for key, _title, _note, names in frames] == \
+        [("global", ["served", "BOOK"]), ("handler", ["event", "book"]), ("env", ["container_state"])]
+    page = html.tracker_html(data, 1)
+    assert page.index("Global frame") < page.index("<code>served</code>") < page.index("Handler frame") \
+        < page.index("<code>book</code>")
+    assert "they live as long as the environment" in page and "↻ marks the values this invocation found" in page
+    assert page.count('lw-kept') == 2, "served and BOOK at step 1: left by the cold invocation"
+    assert "&lt;file guestbook.txt, mode &#x27;a&#x27;&gt;" in page
+    assert "lw-kept" not in html.tracker_html(cold.to_dict(), 1), "a cold start's globals come from its init"
+    tracker = text.tracker_text(data)
+    assert "| [global frame] " in tracker and "'/tmp/guestbook.txt'" in tracker
+    assert "<file guestbook.txt, mode 'a', closed>" in [s["variables"].get("book") for s in data["steps"]]
+    leave = [s for s in data["steps"] if s["action"] == "Leave the with block"]
+    assert [s["handler_execution"] for s in leave] == ['with open(BOOK, "a") as book → __exit__()']
 
 
 def test_key_moments_for_the_seed(mgr):
@@ -191,7 +232,8 @@ def test_pool_timeline_and_history(mgr):
     assert svg.startswith('<svg class="lw-timeline"')
     assert svg.count('font-weight="600"') == 2  # one labelled row per environment, terminated one too
     assert "lw-tl-init" in svg and "lw-tl-invoke" in svg and "lw-tl-idle" in svg
-    assert "later" in svg  # the minute of idling is drawn squashed and labelled
+    # the minute of idling is drawn squashed, and marked as not to scale
+    assert "// 60.0 s //" in svg and "not drawn to scale" in svg and 'class="lw-tl-break"' in svg
     page = html.pool_page(snap)
     assert page.count('class="lw-pool-card') == 2
     assert 'lw-pool-card lw-state-terminated" data-env="env-1"' in page
@@ -200,6 +242,26 @@ def test_pool_timeline_and_history(mgr):
     assert [r["cold_reason"] for r in rows] == ["first-invocation", "idle-expired"]
     assert "cold (idle expired)" in text.history_text(rows)
     assert text.render_function(mgr.function("double")).splitlines()[0] == "Function double v1"
+
+
+def test_timeline_gap_labels_never_overlap():
+    env = {"id": "env-1", "state": "idle", "created_at": 0.0, "ended_at": None, "end_reason": None,
+           "function_name": "f", "version": 1, "invocations": 4, "inits": 1, "provisioned": False}
+    events = [{"time": 0.0, "kind": "create", "container_id": "env-1"},
+              {"time": 0.0, "kind": "init-start", "container_id": "env-1"},
+              {"time": 0.1, "kind": "init-done", "container_id": "env-1"}]
+    t = 0.1
+    for n in range(4):  # four invocations, each after an hour of idling
+        rid = f"r{n}"
+        events += [{"time": t, "kind": "invoke", "container_id": "env-1", "request_id": rid},
+                   {"time": t + 0.5, "kind": "idle", "container_id": "env-1"}]
+        t += 3600.5
+    svg = render_timeline({"function_name": None, "now": t, "containers": [env], "events": events,
+                           "outcomes": {f"r{n}": "succeeded" for n in range(4)}})
+    assert svg.count('class="lw-tl-break"') == 4, "every compressed gap is cut and titled"
+    spans = [(float(x) - 3.2 * len(label) - 4, float(x) + 3.2 * len(label) + 4)
+             for x, label in re.findall(r'<text x="([\d.]+)"[^>]*>(// [^<]+ //)<', svg)]
+    assert spans and all(a[1] < b[0] for a, b in itertools.pairwise(sorted(spans))), spans
 
 
 def test_timeline_merges_bars_closer_than_a_pixel():
@@ -262,3 +324,12 @@ def test_history_views_build_only_the_rows_they_show(mgr, monkeypatch):
     assert "Showing the last 3 of 5." in html.history_html(rows, total)
     monkeypatch.setattr(text, "MAX_HISTORY_ROWS", 3)
     assert text.render_history(mgr).endswith("(the last 3 of 6)")
+
+
+def test_an_environment_counts_every_request_it_served():
+    from lambda_widget.views.words import served_words
+
+    assert served_words({"invocations": 2, "requests": 2, "inits": 1}) == ("2 invocations", "1 init")
+    assert served_words({"invocations": 0, "requests": 3, "inits": 4}) == \
+        ("3 requests (0 reached the handler)", "4 inits"), "init failures are requests too"
+    assert served_words({"invocations": 1, "inits": 1}) == ("1 invocation", "1 init")

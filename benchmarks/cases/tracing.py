@@ -58,13 +58,13 @@ def run(sizes: Sizes) -> CaseResult:
     result.add(f"traced invoke ({full.lines} lines)", full.walls)
     result.add(f"traced invoke, default cap ({capped.lines} lines)", capped.walls)
     full_line = result.add("per traced line, end to end",
-                           _per_line(full.walls, plain.walls, full.lines))
+                           _per_line(full.walls, plain.walls, full.lines), signed=True)
     result.add("per traced line, in the environment (Duration)",
                _per_line(full.durations, plain.durations, full.lines),
-               note="the runtime's share; the rest is the manager reading the trace into steps")
+               note="the runtime's share; the rest is the manager reading the trace into steps", signed=True)
     result.add(f"per traced line, default cap ({capped.lines} lines), end to end",
                _per_line(capped.walls, plain.walls, capped.lines),
-               note="after the cap the loop runs untraced; that remainder is in the numerator")
+               note="after the cap the loop runs untraced; that remainder is in the numerator", signed=True)
     result.limit(full_line.label, 20e-6)
     result.info.update(iterations=n, traced_lines=full.lines, capped_lines=capped.lines)
     if capped.lines != min(DEFAULT_CAP, full.lines):

@@ -121,7 +121,7 @@ def run(sizes: Sizes) -> CaseResult:
     for name in contenders:
         result.add(name, samples[name])
     result.add(PER_VIEW, [(a - d) / small for a, d in zip(samples[ALL_DISPLAYED], samples[SMALL_DETACHED], strict=True)],
-               note="paired round by round")
+               note="paired round by round", signed=True)
     for name in (ATTACHED, BURST_VIEW, ALL_DISPLAYED):
         result.add(f"flush after the burst: {name}", contenders[name].settle,
                    note="renders still pending when the last invocation ended")

@@ -24,6 +24,7 @@ from typing import Any
 from traitlets import HasTraits, Int, Unicode
 
 from lambda_widget.engine.records import Function, bump
+from lambda_widget.placement.keepalive import idle_deadline
 
 OUTPUT_CAP = 1024 * 1024  # bytes of handler output kept per invocation
 LINE_CAP = 256 * 1024  # CloudWatch's largest event
@@ -125,7 +126,8 @@ class ExecutionEnvironment(HasTraits):
         self.provisioned = provisioned
         self.init_type = "provisioned-concurrency" if provisioned else "on-demand"
         self.log_stream_name = log_stream_name
-        self.invocations = 0
+        self.invocations = 0  # events handed to the handler
+        self.requests = 0  # events routed here, including those whose init failed
         self.inits = 0
         self.ended_at: float | None = None
         self.end_reason: str | None = None
@@ -166,9 +168,7 @@ class ExecutionEnvironment(HasTraits):
     @property
     def reaps_at(self) -> float | None:
         """When (manager clock) the reaper ends this environment if no event comes; None if it won't."""
-        if self.state != "idle" or self.provisioned:
-            return None
-        return self.last_used_at + self.function.idle_timeout
+        return idle_deadline(self.state, self.provisioned, self.last_used_at, self.function.idle_timeout)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -183,6 +183,7 @@ class ExecutionEnvironment(HasTraits):
             "last_used_at": self.last_used_at,
             "create_reason": self.create_reason,
             "invocations": self.invocations,
+            "requests": self.requests,
             "inits": self.inits,
             "ended_at": self.ended_at,
             "end_reason": self.end_reason,

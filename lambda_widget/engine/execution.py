@@ -65,6 +65,7 @@ class ExecutionMixin:
             return "ready", ms, None
         if kind == "init-error":
             error = _load_error(item[1], item[2])
+            env.last_memory_mb = env.peak_memory_mb()  # before the kill: what init used, if still readable
             env.kill()
             self._event(env, "init-error", error.get("errorType", ""))
             return "error", ms, error
@@ -81,6 +82,7 @@ class ExecutionMixin:
         rid = inv.request_id
         inv.cold, inv.cold_reason, inv.container_id = cold, reason, env.id
         inv.started_at = self.clock.now()
+        env.requests += 1
         log: list[str] = []
         init_output: list[str] = []
         init_error: dict | None = None
@@ -239,7 +241,7 @@ class ExecutionMixin:
         all_steps = steps.opening(cold, reason, "\n".join(init_output),
                                   provisioned_first=first_use) + body_steps + \
             steps.closing(body_steps, status, result, error, fn.timeout, crash_msg, inv.traced)
-        all_steps = steps.number_and_fill(all_steps, facts["entry"], list(fn.track))
+        all_steps = steps.number_and_fill(all_steps, facts["entry"], list(fn.track), facts["globals_before"])
 
         with inv._lock:
             inv.result, inv.error = result, error
@@ -324,7 +326,9 @@ class ExecutionMixin:
         log.append(logs.end(rid))
         duration = extra_ms
         billed = logs.billed(duration, inv.init_duration_ms)
-        log.append(logs.report(rid, duration, billed, fn.memory_mb, 0, None, "error",
+        # What the failed init used, read before its process was killed (None: it was gone first).
+        memory = env.last_memory_mb or (-(-env.peak_rss // 2**20) or None)
+        log.append(logs.report(rid, duration, billed, fn.memory_mb, memory or 0, None, "error",
                                error["errorType"]))
         all_steps = steps.opening(True, inv.cold_reason, "\n".join(init_output), error) + \
             steps.closing([], "init-failed", error=error)
@@ -335,7 +339,7 @@ class ExecutionMixin:
             inv.steps = all_steps
             inv.duration_ms = round(duration, 2)
             inv.billed_duration_ms = billed
-            inv.max_memory_used_mb = 0
+            inv.max_memory_used_mb = memory
             inv.ended_at = self.clock.now()
             inv.status = "failed"
         with self._lock:
@@ -349,9 +353,10 @@ class ExecutionMixin:
             self._terminate(env, "new-version", already_marked=True)
         self._changed(inv, env)
 
-    def _throttle(self, inv: Invocation, fn: Function) -> None:
+    def _throttle(self, inv: Invocation, fn: Function,
+                  reason: str = "ReservedFunctionConcurrentInvocationLimitExceeded") -> None:
         error = {"errorMessage": "Rate Exceeded.", "errorType": "TooManyRequestsException",
-                 "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded", "Type": "User"}
+                 "Reason": reason, "Type": "User"}
         all_steps = steps.number_and_fill(steps.opening(True, None, throttled=True), {}, list(fn.track))
         with inv._lock:
             inv.error = error

@@ -17,6 +17,7 @@ import threading
 import time
 import weakref
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 from traitlets import HasTraits, Int
@@ -50,6 +51,7 @@ from lambda_widget.engine.validation import (
 from lambda_widget.engine.watchdog import Watchdog
 from lambda_widget.engine.workers import Workers
 from lambda_widget.engine.zygote import Zygote
+from lambda_widget.placement import reap_due
 
 _managers: weakref.WeakSet = weakref.WeakSet()
 
@@ -175,19 +177,32 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         return _uuid4(bits)
 
     # ------------------------------------------------------------------ register
-    def register(self, name: str, source: str, *, handler: str = "lambda_handler",
+    def register(self, name: str, source: str | None = None, *, handler: str = "lambda_handler",
                  timeout: float = 3.0, memory_mb: int = 128, idle_timeout: float = 600.0,
                  env: dict[str, str] | None = None, track: tuple[str, ...] | list[str] = (),
                  trace: bool = True, reserved_concurrency: int | None = None,
                  provisioned_concurrency: int = 0, runtime: str = "bundled",
                  max_steps: int = 500, max_retry_attempts: int = 2, max_event_age: float = 21600.0,
-                 on_success=None, on_failure=None) -> Function:
-        """Register ``source`` as function ``name``; registering a name again publishes a new version."""
+                 on_success=None, on_failure=None, path: str | None = None) -> Function:
+        """Register ``source`` as function ``name``; registering a name again publishes a new version.
+
+        ``path`` instead of ``source``: a code directory (modules, packages, data files and a
+        ``requirements.txt``), with ``handler`` as ``module.function`` (``"app.handlers.main"``).
+        """
         self._check_open()
         if env is not None and not isinstance(env, dict):
             raise InvalidParameterValueException(f"env must be a dict of strings, not {type(env).__name__}")
         env = dict(env or {})
         track = validate_track(track)
+        if path is not None:
+            from lambda_widget.project.package import prepare_code_dir
+
+            if source is not None:
+                raise InvalidParameterValueException("give source or path, not both")
+            code_dir, source = prepare_code_dir(path, handler)  # pip runs here, outside the lock
+            path = str(code_dir)
+        elif source is None:
+            raise InvalidParameterValueException("give the handler's source, or path= a code directory")
         validate_config(name, source, handler, timeout, memory_mb, idle_timeout, env,
                         reserved_concurrency, provisioned_concurrency, runtime, max_steps,
                         max_retry_attempts, max_event_age, on_success, on_failure)
@@ -202,7 +217,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                           max_steps=int(max_steps), registered_at=self.clock.now(),
                           max_retry_attempts=max_retry_attempts,
                           max_event_age=float(max_event_age), on_success=on_success,
-                          on_failure=on_failure)
+                          on_failure=on_failure, path=path)
             self._write_task_root(fn)
             self._functions[name] = fn
             self._versions.setdefault(name, []).append(fn)
@@ -223,6 +238,11 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
 
     def _write_task_root(self, fn: Function) -> None:
         root = self._root / "functions" / fn.name / f"v{fn.version}"
+        if fn.path is not None:
+            from lambda_widget.project.package import write_task_root
+
+            write_task_root(Path(fn.path), root)
+            return
         path = root / (fn.module.replace(".", "/") + ".py")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(fn.source, encoding="utf-8")
@@ -256,6 +276,20 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                         e.reset_reason = "reset-after-init-error"
                     self._release(e)
         self._changed()
+
+    # ------------------------------------------------------------------ HTTP front (lambda_widget.front)
+    def serve(self, port: int = 0, host: str = "127.0.0.1"):
+        """Serve Lambda's Invoke API on ``host:port`` for boto3 and the AWS CLI; returns an
+        Endpoint (``.url``, ``.close()``, a context manager). Other hosts get Invoke only."""
+        from lambda_widget import front
+
+        return front.serve(self, port=port, host=host)
+
+    def function_url(self, name: str, port: int = 0, host: str = "127.0.0.1") -> str:
+        """The URL of function ``name``: any HTTP request to it is a payload-2.0 event."""
+        from lambda_widget import front
+
+        return front.function_url(self, name, port=port, host=host).url
 
     # ------------------------------------------------------------------ invoke
     def invoke(self, name: str, event: Any = None, *, invocation_type: str = "RequestResponse",
@@ -413,8 +447,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         doomed = []
         with self._lock:
             for env in self._envs:
-                reaps_at = env.reaps_at
-                if reaps_at is not None and now >= reaps_at - 1e-9:
+                if reap_due(env.reaps_at, now):  # the placement policy's keep-alive rule
                     env.state = "terminated"
                     doomed.append(env)
         for env in doomed:
@@ -492,6 +525,10 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         if self._closed:
             return
         self._closed = True
+        if self.__dict__.get("_fronts"):
+            from lambda_widget.front import close_all
+
+            close_all(self)
         self._terminate_all()
         self._executor.stop()
         self._monitor.stop()

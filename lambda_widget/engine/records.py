@@ -28,7 +28,9 @@ def bump(record: HasTraits) -> None:
 
 @dataclass
 class Step:
-    """One row of the step table; ``variables`` is the tracker column after the step."""
+    """One row of the step table; ``variables`` is the tracker column after the step (handler
+    locals, tracked expressions, ``container_state``); ``globals``, the module globals the handler
+    reads or writes, after the step (the global frame)."""
 
     number: int
     action: str
@@ -38,13 +40,15 @@ class Step:
     variables: dict[str, str] = field(default_factory=dict)
     kind: str = "line"  # event | init | reuse | line | return | error | stop | warm | end | truncated
     line: int | None = None
+    globals: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         # By hand: dataclasses.asdict deep-copies recursively and is ~40x slower, and views
         # convert whole histories.
         return {"number": self.number, "action": self.action, "container_state": self.container_state,
                 "handler_execution": self.handler_execution, "output": self.output,
-                "variables": dict(self.variables), "kind": self.kind, "line": self.line}
+                "variables": dict(self.variables), "kind": self.kind, "line": self.line,
+                "globals": dict(self.globals)}
 
 
 @dataclass
@@ -88,6 +92,7 @@ class Function:
     max_event_age: float = 21600.0
     on_success: Any = field(default=None, repr=False)
     on_failure: Any = field(default=None, repr=False)
+    path: str | None = None  # a code directory (register(path=...)): the task root is a copy of it
 
     @property
     def module(self) -> str:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
 from lambda_widget.engine.environment import ExecutionEnvironment, log_stream_name
 from lambda_widget.engine.execution import StaleInvocation
 from lambda_widget.engine.records import Function, Invocation
+from lambda_widget.placement import EnvView, Placement
 
-if TYPE_CHECKING:
-    pass
 
+def env_seq(env: ExecutionEnvironment) -> int:
+    """An environment's creation order: ``env-7`` is the 7th."""
+    return int(env.id.split("-")[1])
 
 
 class RoutingMixin:
@@ -25,7 +27,7 @@ class RoutingMixin:
                 return inv
             env, fn, cold, reason = self._acquire(inv)
             if env is None:
-                self._throttle(inv, fn)
+                self._throttle(inv, fn, reason)
                 return inv
             self._execute(inv, env, fn, payload, cold, reason, client_context)
         except StaleInvocation:  # queued before a reset(): it never runs
@@ -34,6 +36,15 @@ class RoutingMixin:
             self._internal_error(inv, env, exc)
         return inv
 
+    @property
+    def placement(self) -> Placement:
+        """The placement policy this manager routes by (shared with the traffic simulator)."""
+        policy, clock = self.__dict__.get("_placement", (None, None))
+        if policy is None or clock is not self.clock:  # reset() starts a new clock: and new buckets
+            policy = Placement()
+            self.__dict__["_placement"] = (policy, self.clock)
+        return policy
+
     def _acquire(self, inv: Invocation):
         with self._lock:
             fn = self._functions.get(inv.function_name)
@@ -41,36 +52,28 @@ class RoutingMixin:
                 raise StaleInvocation(inv.request_id)
             inv.version = fn.version
             inv.source = fn.source
-            mine = [e for e in self._envs if e.function_name == fn.name]
-            idle = [e for e in mine if e.version == fn.version and e.state == "idle" and not e.retiring]
-            if idle:
-                if len(idle) > 1:
-                    idle.sort(key=lambda e: (not e.provisioned, not e.alive, int(e.id.split("-")[1])))
-                env = idle[0]
-                cold = not env.alive
-                reason = env.reset_reason if cold else None
-                env.state = "busy"
+            by_seq = {env_seq(e): e for e in self._envs}
+            views = [EnvView(seq, e.function_name, e.version, e.state, e.provisioned, e.alive,
+                             e.retiring, e.reset_reason) for seq, e in by_seq.items()]
+            reserved_by = {f.name: f.reserved_concurrency for f in self._functions.values()
+                           if f.reserved_concurrency is not None}
+            key = (fn.name, fn.version)
+            decision = self.placement.place(
+                views, fn.name, fn.version, self.clock.now(), reserved=fn.reserved_concurrency,
+                reserved_by=reserved_by, last_end=self._last_end.get(key), had_env=key in self._had_env)
+            if decision.kind == "throttle":
+                return None, fn, True, decision.reason
+            if decision.env is None:
+                env = self._new_env(fn, decision.reason)
                 env.current = inv
-                prev = env.last_invocation
-                if prev is not None:
-                    self._append_end(prev, "reused" if env.alive else "reinit")
-                return env, fn, cold, reason
-            running = [e for e in mine if e.state in ("initializing", "busy")]
-            if fn.reserved_concurrency is not None and len(running) >= fn.reserved_concurrency:
-                return None, fn, True, None
-            if any(e.version == fn.version for e in mine):
-                reason = "all-busy"
-            elif self._last_end.get((fn.name, fn.version)) == "idle-timeout":
-                reason = "idle-expired"
-            elif (fn.name, fn.version) in self._had_env:
-                reason = "all-busy"
-            elif fn.version > 1:
-                reason = "new-version"
-            else:
-                reason = "first-invocation"
-            env = self._new_env(fn, reason)
+                return env, fn, True, decision.reason
+            env = by_seq[decision.env]
+            env.state = "busy"
             env.current = inv
-            return env, fn, True, reason
+            prev = env.last_invocation
+            if prev is not None:
+                self._append_end(prev, "reused" if env.alive else "reinit")
+            return env, fn, decision.kind == "cold", decision.reason
 
     def _new_env(self, fn: Function, reason: str, provisioned: bool = False) -> ExecutionEnvironment:
         self._counters["env"] += 1
@@ -83,6 +86,13 @@ class RoutingMixin:
         self._event(env, "create", reason)
         self._changed(env)
         return env
+
+    def simulate(self, workload: Any, duration: float | str | None = None, **options: Any) -> Any:
+        """Simulate ``workload`` by the placement rules this manager routes by
+        (``lambda_widget.traffic.simulate``); ``function="name"`` measures one of this manager's functions."""
+        from lambda_widget.traffic import simulate
+
+        return simulate(workload, duration, manager=self, **options)
 
     def _busy_envs(self) -> list[ExecutionEnvironment]:
         with self._lock:

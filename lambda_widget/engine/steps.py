@@ -86,12 +86,15 @@ def from_trace(records: list[dict], request_id: str, source: str = "") -> tuple[
     """Line steps from the runtime's records, plus facts (entry vars, globals, truncation)."""
     facts = no_facts()
     lines = source.splitlines()
+    with_lines = {n for n, text in enumerate(lines, 1) if text.lstrip().startswith(_WITH)}
     steps: list[Step] = []
 
     def close_last(rec: dict) -> None:
         if steps and "pv" in rec:
             steps[-1].variables = rec["pv"]
             steps[-1].output = rec.get("po", "").rstrip("\n")
+            if "pg" in rec:
+                steps[-1].globals = rec["pg"]
 
     for rec in records:
         if rec.get("rid", request_id) != request_id:
@@ -102,7 +105,12 @@ def from_trace(records: list[dict], request_id: str, source: str = "") -> tuple[
         if kind == "step":
             line = rec.get("line")
             src = rec.get("src") or (lines[line - 1].strip() if line and 0 < line <= len(lines) else "")
-            steps.append(Step(0, "Run handler code", ACTIVE, src, kind="line", line=line))
+            previous = steps[-1].line if steps and steps[-1].kind == "line" else None
+            if line in with_lines and previous is not None and _leaves_with(lines, line, previous):
+                steps.append(Step(0, "Leave the with block", ACTIVE, f"{src.rstrip(':').rstrip()} → __exit__()",
+                                  kind="line", line=line))
+            else:
+                steps.append(Step(0, "Run handler code", ACTIVE, src, kind="line", line=line))
         elif kind == "entry":
             facts["entry"] = rec.get("vars", {})
         elif kind == "globals":
@@ -115,6 +123,21 @@ def from_trace(records: list[dict], request_id: str, source: str = "") -> tuple[
         elif kind == "return":
             facts["returned"] = True
     return steps, facts
+
+
+_WITH = ("with ", "async with ")
+
+
+def _leaves_with(lines: list[str], line: int | None, previous: int) -> bool:
+    """Whether a step on ``line`` (a ``with`` line) is the exit of its block: Python reports the
+    ``__exit__`` call as the ``with`` line running again, right after a line of the block's body."""
+    if not line < previous <= len(lines):
+        return False
+    indent = len(lines[line - 1]) - len(lines[line - 1].lstrip())
+    for text in lines[line:previous]:  # every line from the with to the previous step is in its body
+        if text.strip() and len(text) - len(text.lstrip()) <= indent:
+            return False
+    return True
 
 
 def closing(steps: list[Step], status: str, result=None, error: dict | None = None,
@@ -160,12 +183,15 @@ def untraced(output_lines: list[str]) -> Step:
                 kind="line")
 
 
-def number_and_fill(steps: list[Step], entry: dict[str, str], track: list[str]) -> list[Step]:
+def number_and_fill(steps: list[Step], entry: dict[str, str], track: list[str],
+                    globals_before: dict[str, str] | None = None) -> list[Step]:
     """Number the steps and give every step every variable: unbound names read ``undefined``.
 
     Steps before the handler's first line show the variables at the call (the event is
-    there, locals are not); steps after the last line keep the last values seen.
+    there, locals are not); steps after the last line keep the last values seen. The global
+    frame is filled the same way, from the module globals at the call (``globals_before``).
     """
+    _fill_globals(steps, globals_before or {})
     names: list[str] = []
     for step in steps:
         for name in step.variables:
@@ -189,8 +215,20 @@ def number_and_fill(steps: list[Step], entry: dict[str, str], track: list[str]) 
     return steps
 
 
+def _fill_globals(steps: list[Step], before: dict[str, str]) -> None:
+    names = list(dict.fromkeys(name for step in steps for name in step.globals))
+    if not names:
+        return
+    current = {name: before.get(name, UNDEFINED) for name in names}
+    for step in steps:
+        if step.globals:
+            current = {name: step.globals.get(name, current[name]) for name in names}
+        step.globals = dict(current)
+
+
 def end_step(number: int, reason: str, last: Step | None) -> Step:
     action, state, execution = END_STEPS.get(reason, END_STEPS["shutdown"])
     variables = dict(last.variables) if last is not None else {}
     variables["container_state"] = state
-    return Step(number, action, state, execution, "", variables, kind="end")
+    return Step(number, action, state, execution, "", variables, kind="end",
+                globals=dict(last.globals) if last is not None else {})

@@ -9,12 +9,12 @@ import re
 from typing import Any
 
 from lambda_widget.engine.errors import InvalidParameterValueException, InvalidRequestContentException
+from lambda_widget.placement.limits import ACCOUNT_CONCURRENCY
+from lambda_widget.placement.limits import UNRESERVED_MINIMUM as MIN_UNRESERVED
 
 MAX_SYNC_REQUEST = 6 * 1024 * 1024
 MAX_CLIENT_CONTEXT = 3583  # bytes of base64 in X-Amz-Client-Context (API_Invoke)
 MAX_EVENT_DEPTH = 200  # nesting the engine's records (deep copies, views) handle without recursion errors
-ACCOUNT_CONCURRENCY = 1000  # Lambda's default account limit
-MIN_UNRESERVED = 100  # concurrency that must stay unreserved
 # Lambda's reserved keys (configuration-envvars), AWS_ACCESS_KEY included.
 RESERVED_ENV = {
     "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV",

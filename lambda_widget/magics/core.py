@@ -9,6 +9,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import MagicArgumentParser, argument, magic_arguments
+from IPython.display import display
 from traitlets import CaselessStrEnum
 
 from lambda_widget import api
@@ -57,8 +58,26 @@ COMMANDS: dict[str, MagicArgumentParser] = {
                       _arg("--virtual-clock", action="store_true",
                            help="only %%%%lambda wait moves the clock (idle time never passes by itself)")),
     "quiz": _command("quiz", "A multiple-choice quiz on the last invocation that ran.",
-                     _arg("--seed", type=int, default=0, metavar="N",
-                          help="another seed shuffles the options differently (default 0)")),
+                     _arg("--seed", type=int, default=None, metavar="N",
+                          help="another seed shuffles the options differently (default: the manager's "
+                               "seed from %%%%lambda reset --seed, else 0)")),
+    "traffic": _command("traffic", "Simulate traffic at function NAME (its cold and warm times measured from "
+                        "real runs): cold starts, environments and cost, with charts; no processes.",
+                        _NAME, _arg("--rate", required=True, metavar="RATE",
+                                    help="mean arrival rate, e.g. 5/s, 30/min or 0.1"),
+                        _arg("--for", dest="duration", default="1h", metavar="DURATION",
+                             help="simulated time, e.g. 90s, 10m, 1h, 1d (default 1h)"),
+                        _arg("--idle-timeout", default=None, metavar="DURATION",
+                             help="keep-alive after each event, e.g. 10m (default: the function's)"),
+                        _arg("--provisioned", type=int, default=0, metavar="N",
+                             help="provisioned concurrency (default 0)"),
+                        _arg("--reserved", type=int, default=None, metavar="N",
+                             help="reserved concurrency (default: none)"),
+                        _arg("--constant", action="store_true",
+                             help="evenly spaced arrivals instead of random (Poisson) ones"),
+                        _arg("--event", default=None, metavar="EVENT",
+                             help="the event the measuring runs send (JSON or Python; default {})"),
+                        _arg("--seed", type=int, default=1, metavar="N", help="random seed (default 1)")),
     "help": _command("help", "Show this help, or one subcommand's.",
                      _arg("topic", nargs="?", metavar="SUBCOMMAND")),
 }
@@ -78,9 +97,10 @@ Examples::
   %lambda wait 600
   %lambda containers
   %lambda quiz
+  %lambda traffic double --rate 5/s --for 1h --idle-timeout 10m
 
 Every subcommand is also a Python function: ``lw.invoke``, ``lw.burst``, ``lw.wait``,
-``lw.containers``, ``lw.history``, ``lw.reset``, ``lw.quiz``.
+``lw.containers``, ``lw.history``, ``lw.reset``, ``lw.quiz``, ``lw.simulate``.
 """
 
 
@@ -211,6 +231,27 @@ class LambdaMagics(Magics):
 
     def _do_quiz(self, parser: MagicArgumentParser, args: Any) -> None:
         self._output().quiz(self._guard(parser, lambda: api.quiz(seed=args.seed)))
+
+    def _do_traffic(self, parser: MagicArgumentParser, args: Any) -> None:
+        from lambda_widget import traffic
+
+        self._known(parser, args.name)
+        fn = get_manager().function(args.name)
+        event = self._event(args.event) if args.event is not None else None
+
+        def run() -> Any:
+            rate = traffic.parse_rate(args.rate)
+            workload = traffic.constant(rate) if args.constant else traffic.poisson(rate)
+            idle = fn.idle_timeout if args.idle_timeout is None else traffic.parse_duration(args.idle_timeout)
+            return api.simulate(workload, args.duration, function=args.name, event=event, idle_timeout=idle,
+                                provisioned_concurrency=args.provisioned,
+                                reserved_concurrency=args.reserved, seed=args.seed)
+
+        result = self._guard(parser, run)
+        if self._output().widgets:
+            display(result)
+        else:
+            print("\n".join(result.summary_lines()))
 
     def _do_help(self, parser: MagicArgumentParser, args: Any) -> None:
         if args.topic is None:

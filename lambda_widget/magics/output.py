@@ -95,7 +95,9 @@ class Output:
 
     def quiz(self, quiz: Any) -> None:
         if self.widgets:
-            display(quiz)
+            from lambda_widget.views.quiz import quiz_view
+
+            display(quiz_view(quiz))
         else:
             print(quiz_text(quiz))
 

@@ -188,7 +188,7 @@ def _variable(inv: dict, rng: random.Random, **_: Any) -> Question | None:
     return _build(
         "variable", f"In the variable tracker, what does {_code(name)} hold after step {k}?",
         answer, wrong, rng,
-        f"Look at the '{name}' row under the 'After step {k}' column of the variable tracker.",
+        f"In the variable tracker, look at the '{name}' row in column {k}: its value after step {k}.",
         f"Step {k} runs {_code(line)}, so right after it {_code(name)} is {answer}. "
         f"Before the line that assigns it, a local reads 'undefined'; it is created fresh on every invocation.")
 
@@ -208,7 +208,8 @@ def _idle(inv: dict, rng: random.Random, idle_timeout: float | None = None, **_:
     w = warm["number"]
     ret = w - 1
     end = steps[w] if len(steps) > w and steps[w]["kind"] == "end" else None
-    span = f"for {_seconds(idle_timeout)} (the idle timeout)" if idle_timeout else "until its idle timeout"
+    span = (f"until its idle timeout runs out (here {_seconds(idle_timeout)}; AWS does not publish its own)"
+            if idle_timeout else "until its idle timeout runs out")
     answer = f"It is kept warm {span}, then terminated"
     wrong = [text.format(ret=ret) for text in _IDLE_WRONG]
     if end is not None and end["action"] == "No new event arrives":

@@ -1,12 +1,14 @@
 """The quiz model: questions authored in Python or JSON, validated, answered and scored.
 
-Pure data and logic: nothing here imports a widget. ``Quiz`` is a traitlets object whose ``revision``
-goes up on every answer, so a view can observe it; displaying a quiz builds its widget on demand.
+Pure data and logic: nothing here imports a widget or a view. ``Quiz`` is a traitlets object whose
+``revision`` goes up on every answer, so a view can observe it. ``lambda_widget.views.quiz`` draws it;
+in a kernel, ``import lambda_widget`` registers that view as the display of a ``Quiz``.
 """
 
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +70,13 @@ class Question:
         return {"question": self.prompt, "options": list(self.options), "answer": self.answer,
                 "hint": self.hint, "explain": self.explanation, "kind": self.kind}
 
+    def shuffled(self, rng: random.Random) -> Question:
+        """The same question with its options in ``rng``'s order (the answer follows its option)."""
+        order = list(range(len(self.options)))
+        rng.shuffle(order)
+        return Question(self.prompt, tuple(self.options[i] for i in order), order.index(self.answer),
+                        self.hint, self.explanation, self.kind)
+
 
 def _problem(q: Question) -> str:
     """What is wrong with a question, or ``""``."""
@@ -93,24 +102,37 @@ def _problem(q: Question) -> str:
 
 class Quiz(HasTraits):
     """Questions plus the learner's answers. ``answer(i, option)`` checks one; ``score`` counts
-    the questions answered right at the first try."""
+    the questions answered right at the first try.
+
+    ``seed`` (an int, e.g. the manager's ``seed``) shuffles the options of authored questions, the
+    same way for the same seed, so the right answer is not always the first one written. Generated
+    questions (``kind`` other than ``"authored"``) were shuffled when they were made and keep their order.
+    """
 
     revision = Int(0)
 
-    def __init__(self, questions: Iterable[Question | Mapping[str, Any]], title: str = "Quiz") -> None:
+    def __init__(self, questions: Iterable[Question | Mapping[str, Any]], title: str = "Quiz", *,
+                 seed: int | None = None) -> None:
         super().__init__()
         if isinstance(questions, (str, bytes, Mapping)):
             raise QuizError("Quiz() takes a list of questions; use Quiz.from_json for JSON text or a file")
-        self.questions: list[Question] = [Question.from_dict(q, n) for n, q in enumerate(questions, 1)]
-        if not self.questions:
+        built = [Question.from_dict(q, n) for n, q in enumerate(questions, 1)]
+        if not built:
             raise QuizError("a quiz needs at least one question")
+        if seed is not None:
+            if isinstance(seed, bool) or not isinstance(seed, int):
+                raise QuizError(f"seed must be an int (e.g. the manager's seed), not {seed!r}")
+            built = [q.shuffled(random.Random(f"{seed}:{n}:{q.prompt}")) if q.kind == "authored" else q
+                     for n, q in enumerate(built)]
+        self.questions: list[Question] = built
         self.title = title
+        self.seed = seed
         self._attempts: dict[int, list[int]] = {}
-        self._view = None
 
     @classmethod
-    def from_json(cls, source: str | Path, title: str | None = None) -> Quiz:
-        """Load from JSON text or a ``.json`` file: a list of questions, or ``{"title", "questions"}``."""
+    def from_json(cls, source: str | Path, title: str | None = None, *, seed: int | None = None) -> Quiz:
+        """Load from JSON text or a ``.json`` file: a list of questions, or ``{"title", "questions"}``.
+        ``seed`` shuffles the options as in ``Quiz()``."""
         text = str(source)
         if isinstance(source, Path) or not text.lstrip().startswith(("[", "{")):
             path = Path(source)
@@ -124,8 +146,8 @@ class Quiz(HasTraits):
         if isinstance(data, dict):
             if "questions" not in data:
                 raise QuizError('quiz JSON object needs a "questions" list')
-            return cls(data["questions"], title=title or data.get("title", "Quiz"))
-        return cls(data, title=title or "Quiz")
+            return cls(data["questions"], title=title or data.get("title", "Quiz"), seed=seed)
+        return cls(data, title=title or "Quiz", seed=seed)
 
     def to_dict(self) -> dict[str, Any]:
         return {"title": self.title, "questions": [q.to_dict() for q in self.questions]}
@@ -176,8 +198,11 @@ class Quiz(HasTraits):
         if choice is None:
             return ""
         question = self.questions[index]
+        tries = self._attempts[index]
         if choice == question.answer:
-            return "Correct! " + question.explanation if question.explanation else "Correct!"
+            counted = "" if len(tries) == 1 else \
+                f" (Found on try {len(tries)}: only a right first try counts towards the score.)"
+            return ("Correct! " + question.explanation if question.explanation else "Correct!") + counted
         picked = question.options[choice]
         return f"Incorrect: {picked!r} is not it. Try again" + \
             (" (the hint shows where to look)." if question.hint else ".")
@@ -192,24 +217,14 @@ class Quiz(HasTraits):
         return len(self._attempts)
 
     def score_text(self) -> str:
-        return f"Score: {self.score} / {len(self.questions)}"
+        """The score, saying what it counts."""
+        return f"Score: {self.score} / {len(self.questions)} (right at the first try)"
 
     def reset(self) -> None:
         """Forget every answer."""
         self._attempts.clear()
         self.revision += 1
 
-    def widget(self):
-        """The quiz widget for this quiz (built once; imported lazily so this module stays widget-free)."""
-        if self._view is None:
-            from lambda_widget.views.quiz import QuizView
-
-            self._view = QuizView(self)
-        return self._view
-
-    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs) -> dict[str, Any]:
-        return self.widget()._repr_mimebundle_(include=include, exclude=exclude, **kwargs)
-
     def __repr__(self) -> str:
         n = len(self.questions)
-        return f"<Quiz {self.title!r}: {n} question{'s' if n != 1 else ''}, {self.score_text()}>"
+        return f"<Quiz {self.title!r}: {n} question{'s' if n != 1 else ''}, score {self.score} / {n}>"

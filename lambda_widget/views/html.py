@@ -21,8 +21,10 @@ from lambda_widget.views.words import (
     env_state_words,
     ms,
     seconds,
+    served_words,
     start_kind,
     status_words,
+    throttle_reason,
 )
 
 UNDEFINED = "undefined"
@@ -81,7 +83,7 @@ def header_html(inv: dict[str, Any]) -> str:
         why = (f"<b>Warm:</b> reused the idle environment {esc(inv.get('container_id'))}; "
                "no init, module globals kept.")
     elif inv.get("status") == "throttled":
-        why = "<b>Throttled:</b> the reserved concurrency was in use; no environment ran this event."
+        why = f"<b>Throttled:</b> {esc(throttle_reason(inv))}; no environment ran this event."
     else:
         why = '<span class="lw-muted">Waiting for an execution environment…</span>' \
             if inv.get("status") in ("queued", "running") else ""
@@ -143,29 +145,72 @@ def variable_names(inv: dict[str, Any]) -> list[str]:
     return [n for n in names if n not in tail] + tail
 
 
+def global_names(inv: dict[str, Any]) -> list[str]:
+    """Rows of the global frame: the module globals the handler read or wrote, in order of first use."""
+    names: list[str] = []
+    for s in inv.get("steps") or []:
+        for name in s.get("globals") or {}:
+            if name not in names:
+                names.append(name)
+    return names
+
+
+def tracker_frames(inv: dict[str, Any]) -> list[tuple[str, str, str, list[str]]]:
+    """The tracker's row groups, as Python Tutor draws frames: ``(key, title, note, names)`` for the
+    global frame, the handler's frame (locals and tracked expressions) and the environment."""
+    names = variable_names(inv)
+    local = [n for n in names if n != "container_state"]
+    warm = inv.get("cold") is False
+    frames = []
+    if global_names(inv):
+        frames.append(("global", "Global frame",
+                       "module globals the handler uses; they live as long as the environment, so a warm "
+                       "invocation starts with what earlier ones left" + ("" if warm else
+                                                                         " (here: what this cold start's init set)"),
+                       global_names(inv)))
+    if local:
+        frames.append(("handler", "Handler frame", "locals, new on every invocation", local))
+    if "container_state" in names:
+        frames.append(("env", "Environment", "", ["container_state"]))
+    return frames
+
+
 def tracker_html(inv: dict[str, Any], step: int | None) -> str:
     steps = inv.get("steps") or []
     if not steps:
         return ""
     head = "".join(f'<th class="{"lw-current" if s["number"] == step else ""}">{s["number"]}</th>' for s in steps)
+    kept = inv.get("cold") is False
     rows = []
-    for name in variable_names(inv):
-        cells, prev = [], None
-        for s in steps:
-            value = s.get("variables", {}).get(name, UNDEFINED)
-            cls = []
-            if s["number"] == step:
-                cls.append("lw-current")
-            if len(value) > 12:
-                cls.append("lw-long")
-            if value == UNDEFINED:
-                cls.append("lw-undef")
-            elif prev is not None and value != prev:
-                cls.append("lw-changed")
-            prev = value
-            cells.append(f'<td class="{" ".join(cls)}" title="{esc(cap(value, 1000))}">'
-                         f'{esc(cap(value, TRACKER_CAP))}</td>')
-        rows.append(f'<tr><td class="lw-var"><code>{esc(name)}</code></td>{"".join(cells)}</tr>')
+    for key, title, note, names in tracker_frames(inv):
+        if key == "global" and kept:
+            note += " (↻ marks the values this invocation found)"
+        rows.append(f'<tr class="lw-frame lw-frame-{key}"><th colspan="{len(steps) + 1}">'
+                    f'<div class="lw-frame-label">{esc(title)}'
+                    + (f' <span class="lw-muted">· {esc(note)}</span>' if note else "") + "</div></th></tr>")
+        field = "globals" if key == "global" else "variables"
+        for name in names:
+            cells, prev = [], None
+            for s in steps:
+                value = (s.get(field) or {}).get(name, UNDEFINED)
+                cls = []
+                if s["number"] == step:
+                    cls.append("lw-current")
+                if len(value) > 12:
+                    cls.append("lw-long")
+                if value == UNDEFINED:
+                    cls.append("lw-undef")
+                elif prev is not None and value != prev:
+                    cls.append("lw-changed")
+                mark = ""
+                if key == "global" and kept and prev is None and value != UNDEFINED:
+                    cls.append("lw-kept")
+                    mark = '<span title="left by an earlier invocation in this environment">↻ </span>'
+                prev = value
+                cells.append(f'<td class="{" ".join(cls)}" title="{esc(cap(value, 1000))}">'
+                             f'{mark}{esc(cap(value, TRACKER_CAP))}</td>')
+            rows.append(f'<tr class="lw-row-{key}"><td class="lw-var"><code>{esc(name)}</code></td>'
+                        f'{"".join(cells)}</tr>')
     table = (f'<table class="lw-tracker"><thead><tr><th>Variable / step</th>{head}</tr></thead>'
              f'<tbody>{"".join(rows)}</tbody></table>')
     return sec("lw-tracker-sec", "Variable tracker", f'<div class="lw-scroll">{table}</div>')
@@ -274,8 +319,7 @@ def card_html(env: dict[str, Any], now: float) -> str:
     state = env["state"]
     lines = [f'{esc(env["function_name"])} v{esc(env["version"])} · '
              f'{"provisioned" if env.get("provisioned") else "on-demand"}',
-             f'{env["invocations"]} invocation{"s" if env["invocations"] != 1 else ""} served · '
-             f'{env.get("inits", 0)} init{"s" if env.get("inits", 0) != 1 else ""}']
+             "{} served · {}".format(*served_words(env))]
     if state == "terminated":
         life = (env.get("ended_at") or now) - env["created_at"]
         lines.append(f"lived {seconds(life)}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lambda_widget.views.words import RESET_STATUSES, cold_reason, seconds
+from lambda_widget.views.words import RESET_STATUSES, cold_reason, seconds, throttle_reason
 
 HANDLER_PARAMS = ("event", "context")
 UNDEFINED = "undefined"
@@ -41,7 +41,7 @@ def key_moments(inv: dict[str, Any], history: list[dict[str, Any]] | None = None
 def _start(inv: dict[str, Any]) -> str:
     env = inv.get("container_id") or "an environment"
     if inv.get("status") == "throttled":
-        return ("Throttled: the function's reserved concurrency was all in use, so Lambda rejected the "
+        return (f"Throttled: {throttle_reason(inv)}, so Lambda rejected the "
                 "event (429 TooManyRequestsException) and no environment ran it.")
     if inv.get("cold") is True:
         reason = inv.get("cold_reason") or ""

@@ -2,12 +2,15 @@
 
 Answers are checked in the kernel: Check calls ``Quiz.answer``, and the view re-renders from the
 quiz's state whenever its ``revision`` changes (also after a programmatic ``quiz.answer``).
+The model (``lambda_widget.quizzes``) knows nothing of this module: ``quiz_view(quiz)`` builds the
+view, and ``register_display`` makes IPython show a ``Quiz`` as it.
 """
 
 from __future__ import annotations
 
 import html
 import re
+import weakref
 from contextlib import ExitStack
 from typing import Any
 
@@ -16,11 +19,33 @@ import ipywidgets as widgets
 from lambda_widget.quizzes import Quiz
 
 _CODE = re.compile(r"`([^`]+)`")
+# Feedback colours: JupyterLab's success/error variables, with fallbacks for viewers without them.
+_RIGHT = "var(--jp-success-color1, #1a7f37)"
+_WRONG = "var(--jp-error-color1, #cf222e)"
+HOW_TO = ("Choose an option and press <b>Check</b>. A wrong answer can be tried again; "
+          "the score counts only the questions answered right at the first try.")
+_VIEWS: weakref.WeakKeyDictionary[Quiz, QuizView] = weakref.WeakKeyDictionary()
 
 
 def inline(text: str) -> str:
     """Escape ``text`` for HTML and show `backticked` spans as code."""
     return _CODE.sub(r"<code>\1</code>", html.escape(text))
+
+
+def verdict(correct: bool) -> str:
+    """The coloured, bold start of a feedback line (colour and words say the same thing)."""
+    colour, words = (_RIGHT, "✓ Correct!") if correct else (_WRONG, "✗ Incorrect:")
+    return f'<b style="color: {colour}">{words}</b>'
+
+
+def feedback_html(quiz: Quiz, index: int) -> str:
+    """The feedback for question ``index`` as HTML: the coloured verdict, then the explanation."""
+    text = quiz.feedback(index)
+    if not text:
+        return ""
+    correct = quiz.is_correct(index)
+    rest = text.removeprefix("Correct!" if correct else "Incorrect:")
+    return verdict(correct) + inline(rest)
 
 
 class QuestionView(widgets.VBox):
@@ -51,7 +76,7 @@ class QuestionView(widgets.VBox):
     def _on_check(self, _button: Any = None) -> None:
         if self.options.value is None:
             with self.feedback.hold_sync():
-                self.feedback.value = "Choose an option first."
+                self.feedback.value = "Choose an option first, then press Check."
                 self._mark("")
             return
         self.quiz.answer(self.index, self.options.value)
@@ -74,9 +99,7 @@ class QuestionView(widgets.VBox):
             self.options.value = tries[-1] if tries else None
             self._seen = len(tries)
         correct = bool(tries) and self.quiz.is_correct(self.index)
-        text = self.quiz.feedback(self.index)
-        mark = ("✓ " if correct else "✗ ") if text else ""
-        self.feedback.value = mark + inline(text)
+        self.feedback.value = feedback_html(self.quiz, self.index)
         self._mark(("lw-correct" if correct else "lw-incorrect") if tries else "")
         self.options.disabled = self.check.disabled = correct
 
@@ -89,7 +112,7 @@ class QuizView(widgets.VBox):
 
     def __init__(self, quiz: Quiz) -> None:
         self.quiz = quiz
-        self.title = widgets.HTML(f"<h4>{inline(quiz.title)}</h4>")
+        self.title = widgets.HTML(f"<h4>{inline(quiz.title)}</h4><div class=\"lw-quiz-how\">{HOW_TO}</div>")
         self.questions = [QuestionView(quiz, i) for i in range(len(quiz))]
         self.score_label = widgets.HTML("")
         self.score_label.add_class("lw-quiz-score")
@@ -122,6 +145,19 @@ class QuizView(widgets.VBox):
         data["text/plain"] = repr(self.quiz)
         data["text/html"] = quiz_html(self.quiz)
         return data
+
+
+def quiz_view(quiz: Quiz) -> QuizView:
+    """The one widget of ``quiz`` (built on first use, then reused)."""
+    view = _VIEWS.get(quiz)
+    if view is None:
+        view = _VIEWS[quiz] = QuizView(quiz)
+    return view
+
+
+def quiz_bundle(quiz: Quiz, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    """What IPython displays for a ``Quiz``: its widget, static HTML and short text."""
+    return quiz_view(quiz)._repr_mimebundle_(include=include, exclude=exclude)
 
 
 def quiz_html(quiz: Quiz) -> str:

@@ -102,6 +102,9 @@ CSS = f"""
 .lw-root table.lw-tracker td.lw-changed {{ font-weight: 600; }}
 .lw-root table.lw-tracker .lw-current {{ background: {_P['current_bg']}; }}
 .lw-root table.lw-tracker th.lw-current {{ box-shadow: inset 0 -2px 0 {_P['current_border']}; }}
+.lw-root table.lw-tracker tr.lw-frame th {{ text-align: left; font-weight: 600; padding-top: 6px; }}
+.lw-root table.lw-tracker .lw-frame-label {{ position: sticky; left: 8px; max-width: 720px;
+  white-space: normal; }}
 
 .lw-root .lw-code {{ font-family: var(--jp-code-font-family, Menlo, Consolas, monospace); font-size: 12px;
   background: var(--jp-cell-editor-background, {_P['soft']}); border: 1px solid {_P['line']};

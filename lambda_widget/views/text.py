@@ -12,7 +12,7 @@ import json
 import re
 from typing import Any
 
-from lambda_widget.views.html import MAX_HISTORY_ROWS, burst_counts, log_lines, variable_names
+from lambda_widget.views.html import MAX_HISTORY_ROWS, burst_counts, log_lines, tracker_frames
 from lambda_widget.views.moments import key_moments
 from lambda_widget.views.snapshot import history_window, pool_snapshot
 from lambda_widget.views.words import (
@@ -20,14 +20,16 @@ from lambda_widget.views.words import (
     env_state_words,
     ms,
     seconds,
+    served_words,
     start_words,
     status_words,
 )
 
 STEP_WIDTHS = (4, 32, 42, 36, 30)
-TRACKER_CELL = 18
-TRACKER_BLOCK = 10  # step columns per block of the tracker
+TRACKER_CELL = 30
+TRACKER_BLOCK = 8  # step columns per block of the tracker (the seed's eight steps in one)
 _TASK_ROOT = re.compile(r"[^\s'\"]*/lambda-widget-[A-Za-z0-9_]+/functions/[^/\s]+/v\d+")
+_ENV_TMP = re.compile(r"[^\s'\"]*/lambda-widget-[A-Za-z0-9_]+/envs/[^/\s]+/tmp(?=[/'\"\s]|$)")
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 
@@ -36,15 +38,22 @@ def as_dict(record: Any) -> dict[str, Any]:
 
 
 def scrub(text: str, request_id: str | None = None) -> str:
-    """Drop what differs between runs: request ids, temporary task roots, memory addresses."""
+    """Drop what differs between runs: request ids, temporary task roots and scratch directories
+    (shown as Lambda's ``/var/task`` and ``/tmp``), memory addresses."""
     if request_id:
         text = text.replace(f"RequestId: {request_id} ", "").replace(request_id, "<request-id>")
-    text = _TASK_ROOT.sub("/var/task", text)
+    text = _TASK_ROOT.sub("/var/task", _ENV_TMP.sub("/tmp", text))  # an environment's scratch dir is its /tmp
     return _ADDRESS.sub(" at 0x…", text)
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def _cell(text: Any, width: int) -> str:
-    flat = str(text).replace("\r", "\n").strip("\n").replace("\n", " ⏎ ")
+    """One line of at most ``width`` characters: line breaks shown as ⏎, a tab as a space, other
+    control characters escaped (a raw one would break the table's columns in a terminal)."""
+    flat = str(text).replace("\r", "\n").strip("\n").replace("\n", " ⏎ ").replace("\t", " ")
+    flat = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", flat)
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
@@ -95,19 +104,26 @@ def step_table_text(inv: dict[str, Any]) -> str:
 
 
 def tracker_text(inv: dict[str, Any]) -> str:
+    """The tracker, frame by frame (global frame, handler frame, environment), ten steps a block."""
     steps = inv.get("steps") or []
     if not steps:
         return ""
     rid = inv.get("request_id")
-    names = variable_names(inv)
+    frames = tracker_frames(inv)
+    notes = [f"{title}: {note}." for _key, title, note, _names in frames if note]
     blocks = []
     for start in range(0, len(steps), TRACKER_BLOCK):
         chunk = steps[start:start + TRACKER_BLOCK]
-        rows = [[name] + [scrub(s.get("variables", {}).get(name, "undefined"), rid) for s in chunk]
-                for name in names]
+        rows: list[list[Any]] = []
+        for key, title, _note, names in frames:
+            field = "globals" if key == "global" else "variables"
+            if len(frames) > 1:
+                rows.append([f"[{title.lower()}]"] + [""] * len(chunk))
+            rows += [[name] + [scrub((s.get(field) or {}).get(name, "undefined"), rid) for s in chunk]
+                     for name in names]
         widths = [24] + [TRACKER_CELL] * len(chunk)
         blocks.append(table(["Variable / step"] + [str(s["number"]) for s in chunk], rows, widths))
-    return "\n\n".join(blocks)
+    return "\n".join(notes + [""] if len(frames) > 1 else []) + "\n\n".join(blocks)
 
 
 def logs_text(inv: dict[str, Any]) -> str:
@@ -122,9 +138,11 @@ def render_invocation(inv: Any, *, tracker: bool = True, logs: bool = True, mome
     parts = [_headline(data)]
     if facts and data.get("duration_ms") is not None:
         extra = f", init {ms(data['init_duration_ms'])}" if data.get("init_duration_ms") is not None else ""
+        used = data.get("max_memory_used_mb")
+        memory = f"memory {used} of {data.get('memory_size_mb')} MB" if used is not None else \
+            f"memory size {data.get('memory_size_mb')} MB (use not measured)"
         parts.append(f"Request {data['request_id']} in {data.get('container_id')}: duration "
-                     f"{ms(data['duration_ms'])}, billed {data.get('billed_duration_ms')} ms{extra}, memory "
-                     f"{data.get('max_memory_used_mb')} of {data.get('memory_size_mb')} MB")
+                     f"{ms(data['duration_ms'])}, billed {data.get('billed_duration_ms')} ms{extra}, {memory}")
     parts.append(_outcome(data))
     parts.append("")
     parts.append(step_table_text(data))
@@ -157,8 +175,7 @@ def pool_text(snap: dict[str, Any], *, times: bool = True) -> str:
              f"{count['idle']} idle, {count['initializing']} initialising), {count['terminated']} terminated"]
     now = snap["now"]
     for e in envs:
-        served = f"{e['invocations']} invocation{'s' if e['invocations'] != 1 else ''}, " \
-                 f"{e.get('inits', 0)} init{'s' if e.get('inits', 0) != 1 else ''}"
+        served = ", ".join(served_words(e))
         line = f"  {e['id']:<8} {e['function_name']} v{e['version']}  {env_state_words(e)}  {served}"
         if times:
             if e["state"] == "terminated":
@@ -219,6 +236,30 @@ def render_history(manager: Any, function_name: str | None = None, *, times: boo
     """Past invocations as a table (no durations unless ``times``)."""
     rows, total = history_window(manager, function_name, MAX_HISTORY_ROWS)
     return history_text(rows, times=times, total=total)
+
+
+def wait_text(seconds_waited: float, reaped: list[dict[str, Any]],
+              added: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> str:
+    """What a clock jump changed: the environments reaped, and the steps it added to earlier
+    invocations (their final step), nothing that was printed before."""
+    waited = f"{seconds_waited:g} s" if seconds_waited < 120 else seconds(seconds_waited)
+    lines = [f"=== {waited} later: {len(reaped)} environment"
+             f"{'s' if len(reaped) != 1 else ''} reaped ==="]
+    for env in reaped:
+        idle = (env.get("ended_at") or 0) - env["last_used_at"]
+        lines.append(f"  {env['id']:<8} {env['function_name']} v{env['version']}  reaped after "
+                     f"{seconds(idle)} idle (idle timeout {seconds(env['idle_timeout'])}); it served "
+                     f"{served_words(env)[0]}")
+    for inv, steps in added:
+        rid = inv.get("request_id")
+        rows = [[s["number"], s["action"], s["container_state"], scrub(s["handler_execution"], rid),
+                 scrub(s.get("output") or "", rid)] for s in steps]
+        lines += ["", f"Invocation #{inv['number']} ({inv['function_name']} v{inv['version']}): "
+                  f"step{'s' if len(steps) != 1 else ''} added",
+                  table(["Step", "Action", "Container state", "Handler execution", "Output"], rows, STEP_WIDTHS)]
+    if not reaped and not added:
+        lines.append("  nothing changed: no environment sat idle long enough to be reaped")
+    return "\n".join(lines)
 
 
 def burst_text(rows: list[dict[str, Any]]) -> str:

@@ -1,7 +1,9 @@
 """The pool timeline: a row per environment with init, invocations, idle gaps and its end (SVG).
 
 Long quiet stretches are compressed (logarithmically) so a ten-minute idle timeout and
-a five-millisecond invocation both stay visible; each compressed gap is labelled.
+a five-millisecond invocation both stay visible. A compressed gap is not to scale, and it says
+so: the rows are cut by a dashed line, the axis by a break mark (//), and the axis names the
+gap's real length where there is room (every gap has it in its tooltip).
 """
 
 from __future__ import annotations
@@ -160,10 +162,11 @@ def render_timeline(snapshot: dict[str, Any]) -> str:
     height = len(rows) * ROW_H + AXIS_H
     out = [f'<svg class="lw-timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
            f'width="{WIDTH}" height="{height}" role="img" aria-label="Execution environment timeline">']
-    for x, _ in scale.breaks():
+    for x, gap in scale.breaks():
         gx = LABEL_W + x
-        out.append(f'<line x1="{gx:.1f}" y1="0" x2="{gx:.1f}" y2="{len(rows) * ROW_H}" '
-                   f'stroke="{pal["line"]}" stroke-dasharray="3,3"/>')
+        out.append(f'<line class="lw-tl-break" x1="{gx:.1f}" y1="0" x2="{gx:.1f}" y2="{len(rows) * ROW_H}" '
+                   f'stroke="{pal["line"]}" stroke-dasharray="3,3"><title>compressed: {escape(seconds(gap))} '
+                   f'with nothing running, not drawn to scale</title></line>')
     for i, env in enumerate(rows):
         y = i * ROW_H
         mid = y + ROW_H / 2
@@ -196,10 +199,24 @@ def render_timeline(snapshot: dict[str, Any]) -> str:
                f'{escape(seconds(start))}</text>')
     out.append(f'<text x="{LABEL_W + TRACK_W - 8}" y="{axis_y + 18}" font-size="10.5" text-anchor="end" '
                f'fill="{pal["muted"]}">now {escape(seconds(now))}</text>')
+    taken = [(LABEL_W, LABEL_W + 8 + 6 * len(seconds(start))),
+             (LABEL_W + TRACK_W - 8 - 6 * len(f"now {seconds(now)}") - 8, LABEL_W + TRACK_W)]
     for x, gap in scale.breaks():
         gx = LABEL_W + x
-        out.append(f'<text x="{gx:.1f}" y="{axis_y + 18}" font-size="10.5" text-anchor="middle" '
-                   f'fill="{pal["muted"]}">≈ {escape(seconds(gap))} later</text>')
+        # The axis is cut where time is compressed: a gap in the line and a break mark over it.
+        out.append(f'<rect x="{gx - 4:.1f}" y="{axis_y}" width="8" height="8" fill="{pal["soft"]}"/>'
+                   f'<path d="M{gx - 6:.1f},{axis_y + 9} l4,-10 M{gx + 2:.1f},{axis_y + 9} l4,-10" '
+                   f'stroke="{pal["muted"]}" stroke-width="1.2"><title>compressed gap</title></path>')
+        label = f"// {seconds(gap)} //"
+        half = 3.2 * len(label) + 4
+        # Centred under the break, or moved aside (up to 80 px) to clear its neighbours; never overlapping.
+        for cx in [gx] + [edge for a, b in taken for edge in (a - half - 1, b + half + 1)]:
+            if abs(cx - gx) <= 80 and all(cx + half < a or cx - half > b for a, b in taken):
+                taken.append((cx - half, cx + half))
+                out.append(f'<text x="{cx:.1f}" y="{axis_y + 18}" font-size="10.5" text-anchor="middle" '
+                           f'fill="{pal["muted"]}">{escape(label)}<title>{escape(seconds(gap))} compressed: '
+                           f'not to scale</title></text>')
+                break
     out.append("</svg>")
     return "".join(out)
 
@@ -255,5 +272,6 @@ LEGEND = ('<div class="lw-legend"><span><i style="background:{init}"></i>init</s
           '<span><i style="background:{err}"></i>failed / timed out</span>'
           '<span><i style="background:{idle};height:4px"></i>idle (frozen)</span>'
           '<span><i style="background:{grey};width:3px"></i>terminated</span>'
-          '<span style="color:{err}">× reset</span></div>').format(
+          '<span style="color:{err}">× reset</span>'
+          '<span>// compressed gap (not to scale)</span></div>').format(
     init=PALETTE["init"], err=PALETTE["err"], idle=PALETTE["ok_border"], grey=PALETTE["grey"])

@@ -46,6 +46,21 @@ def cold_reason(reason: str | None) -> str:
     return COLD_REASONS.get(reason, reason.replace("-", " "))
 
 
+THROTTLE_REASONS = {
+    "ReservedFunctionConcurrentInvocationLimitExceeded": "the function's reserved concurrency was all in use",
+    "ConcurrentInvocationLimitExceeded": "the account's concurrency (shared by every function without a "
+                                         "reservation) was all in use",
+    "FunctionInvocationRateLimitExceeded": "the function was scaling out faster than 1,000 new environments "
+                                           "every 10 seconds",
+}
+
+
+def throttle_reason(inv: dict[str, Any]) -> str:
+    """Why an invocation was throttled, in words, from its error's ``Reason``."""
+    reason = (inv.get("error") or {}).get("Reason")
+    return THROTTLE_REASONS.get(reason, "a concurrency limit was reached")
+
+
 def start_kind(inv: dict[str, Any]) -> str:
     """``cold``, ``warm`` or ``none`` (throttled, queued, dry run) for an invocation dict."""
     if inv.get("cold") is None:
@@ -97,3 +112,17 @@ def seconds(value: float | None) -> str:
 
 def ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f} ms"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def served_words(env: dict[str, Any]) -> tuple[str, str]:
+    """What an environment served and how often it ran init: every request routed to it counts,
+    also those whose init failed before the handler could run."""
+    ran = env["invocations"]
+    requests = max(env.get("requests", ran), ran)
+    served = _plural(ran, "invocation") if requests == ran else \
+        f"{_plural(requests, 'request')} ({ran} reached the handler)"
+    return served, _plural(env.get("inits", 0), "init")

@@ -1,0 +1,202 @@
+"""Function URLs and API routes: any HTTP request becomes an event, the result becomes the response.
+
+A function URL has a port of its own, so its paths are all the function's (``rawPath`` is
+what the client asked for). API routes (``Api`` / ``HttpApi`` events of a SAM template) share
+one port and are matched as ``sam local start-api`` matches them.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from lambda_widget.engine.errors import LambdaApiError, RequestTooLargeException, ResourceNotFoundException
+from lambda_widget.engine.validation import MAX_SYNC_REQUEST
+from lambda_widget.front import http_events as he
+from lambda_widget.front.server import BoundedHandler, is_loopback
+
+
+@dataclass(frozen=True)
+class Route:
+    """``method`` (or ``ANY``) and ``path`` (``/items/{id}``, ``/{proxy+}``, or ``$default``)
+    to ``function``, with payload format ``"2.0"`` (HttpApi) or ``"1.0"`` (Api)."""
+
+    method: str
+    path: str
+    function: str
+    payload: str = "2.0"
+
+    @property
+    def route_key(self) -> str:
+        return "$default" if self.path == "$default" else f"{self.method} {self.path}"
+
+    def _pattern(self) -> re.Pattern:
+        parts = []
+        for seg in self.path.strip("/").split("/"):
+            m = re.fullmatch(r"\{([A-Za-z0-9_.-]+)(\+?)\}", seg)
+            if m and m[2]:
+                parts.append(f"(?P<{_group(m[1])}>.+)")
+            elif m:
+                parts.append(f"(?P<{_group(m[1])}>[^/]+)")
+            else:
+                parts.append(re.escape(seg))
+        return re.compile("^/" + "/".join(parts) + "/?$")
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if self.method not in ("ANY", method):
+            return None
+        if self.path == "$default":
+            return {}
+        m = self._pattern().match(path)
+        if m is None:
+            return None
+        names = re.findall(r"\{([A-Za-z0-9_.-]+)\+?\}", self.path)
+        return {name: m[_group(name)] for name in names}
+
+    def rank(self) -> tuple:
+        """Most specific first: more literal segments, then fewer greedy ones, ``$default`` last."""
+        if self.path == "$default":
+            return (1, 0, 0, 0)
+        segs = self.path.strip("/").split("/")
+        literal = sum(1 for s in segs if not s.startswith("{"))
+        greedy = sum(1 for s in segs if s.endswith("+}"))
+        return (0, greedy, -literal, -len(segs), self.method == "ANY")
+
+
+def _group(name: str) -> str:
+    return "p_" + re.sub(r"[^A-Za-z0-9_]", "_", name)
+
+
+class _EventHandler(BoundedHandler):
+    """Shared by function URLs and API routes: read, invoke, answer."""
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_GET
+
+    def _request(self, body: bytes) -> he.HttpRequest:
+        path, _, query = self.path.partition("?")
+        return he.HttpRequest(self.command, path or "/", query, list(self.headers.items()), body,
+                              self.client_address[0], self.request_version)
+
+    def _serve(self) -> None:
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
+        if host and not is_loopback(host) and is_loopback(self.server.server_address[0]):
+            # A loopback front answers loopback names only: a rebound DNS name is refused.
+            self.close_connection = True
+            self.answer(403, b'{"Message":"Forbidden"}')
+            return
+        try:
+            self._serve_one()
+        except Exception:  # noqa: BLE001 - never leave the client without an answer
+            self.close_connection = True
+            self.answer(500, b'{"message":"Internal Server Error"}')
+
+    def _serve_one(self) -> None:
+        raise NotImplementedError
+
+    def _call(self, kind: str, function: str, make_event, respond) -> None:
+        """Invoke ``function`` with ``make_event(request_id)`` and answer with ``respond(result)``."""
+        errors = he.ERRORS[kind]
+        body = self.read_body(MAX_SYNC_REQUEST, drain_limit=2 * MAX_SYNC_REQUEST)
+        if body is None:
+            self._canned(errors["too-large"])
+            return
+        mgr = self.server.manager
+        request_id = str(uuid.uuid4())  # the HTTP request's id; the invocation has its own
+        try:
+            event = make_event(self._request(body), request_id)
+            inv = mgr.invoke(function, event)
+        except RequestTooLargeException:
+            self._canned(errors["too-large"])
+            return
+        except ResourceNotFoundException:
+            self.answer(404, b'{"Message":"Function not found"}')
+            return
+        except LambdaApiError as exc:
+            self.answer(400, f'{{"Message":"{exc.code}"}}'.encode())
+            return
+        headers = {"x-amzn-RequestId": inv.request_id}
+        if inv.status == "throttled":
+            self._canned(errors["throttled"], headers)
+            return
+        if inv.status != "succeeded":
+            self._canned(errors["error"], headers)
+            return
+        try:
+            response = respond(inv.result)
+        except he.BadResponse:
+            self._canned(errors["error"], headers)
+            return
+        items = list(response.headers) + list(headers.items())
+        self.answer(response.status, response.body, items, content_type=None)
+
+    def _canned(self, canned: tuple[int, bytes, str], headers: dict[str, str] | None = None) -> None:
+        status, body, ctype = canned
+        self.answer(status, body, headers, content_type=ctype)
+
+
+class FunctionUrlHandler(_EventHandler):
+    """``server.manager``, ``server.function``, ``server.domain``, ``server.url_id``, ``server.cors``."""
+
+    def _serve_one(self) -> None:
+        server = self.server
+        cors = getattr(server, "cors", None)
+        if cors is not None and self.command == "OPTIONS" and self.headers.get("Access-Control-Request-Method"):
+            # A preflight: with CORS configured, Lambda answers it without invoking the function.
+            self.read_body(0, drain_limit=MAX_SYNC_REQUEST)
+            self.answer(200, b"", he.cors_headers(cors, self.headers.get("Origin"), preflight=True),
+                        content_type=None)
+            return
+
+        def make_event(req: he.HttpRequest, request_id: str) -> dict[str, Any]:
+            return he.event_v2(req, route_key="$default", domain=server.domain, api_id=server.url_id,
+                               request_id=request_id, account_id="anonymous")
+
+        self._call("function-url", server.function, make_event, he.response_v2)
+
+    def answer(self, status: int, body: bytes = b"", headers=None, content_type: str | None = "application/json") -> None:
+        cors = getattr(self.server, "cors", None)
+        if cors is not None and self.command != "OPTIONS":
+            # Lambda's CORS headers replace any the function set.
+            items = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+            items = [(k, v) for k, v in items if not k.lower().startswith("access-control-")]
+            headers = items + he.cors_headers(cors, self.headers.get("Origin"))
+        super().answer(status, body, headers, content_type)
+
+
+class ApiHandler(_EventHandler):
+    """``server.manager``, ``server.routes`` (most specific first), ``server.api_id``."""
+
+    def _serve_one(self) -> None:
+        server = self.server
+        path = self.path.partition("?")[0] or "/"
+        for route in server.routes:
+            params = route.match(self.command, path)
+            if params is not None:
+                break
+        else:
+            self.read_body(0, drain_limit=MAX_SYNC_REQUEST)
+            self.answer(404, b'{"message":"Not Found"}')
+            return
+        domain = f"{server.api_id}.execute-api.{server.manager.region}.amazonaws.com"
+        account = server.manager.account_id
+        if route.payload == "1.0":
+            def make_event(req: he.HttpRequest, request_id: str) -> dict[str, Any]:
+                return he.event_v1(req, resource=route.path, domain=domain, api_id=server.api_id,
+                                   request_id=request_id, account_id=account, path_parameters=params)
+
+            self._call("rest-api", route.function, make_event, he.response_v1)
+        else:
+            def make_event(req: he.HttpRequest, request_id: str) -> dict[str, Any]:
+                return he.event_v2(req, route_key=route.route_key, domain=domain, api_id=server.api_id,
+                                   request_id=request_id, account_id=account, path_parameters=params)
+
+            self._call("http-api", route.function, make_event, he.response_v2)
+
+
+def sort_routes(routes: list[Route]) -> list[Route]:
+    return sorted(routes, key=Route.rank)
