@@ -26,13 +26,13 @@ def _dead_pid() -> int:
 
 def test_start_up_sweeps_directories_whose_owner_is_gone(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    stale = tmp_path / f"lambda-widget-{_dead_pid()}-abc"
+    stale = tmp_path / f"lambda-widget-{_dead_pid()}_abc"
     (stale / "functions").mkdir(parents=True)
     (stale / "owner").write_text(f"{_dead_pid()} 12345\n")
-    reused = tmp_path / f"lambda-widget-{os.getpid()}-reused"
+    reused = tmp_path / f"lambda-widget-{os.getpid()}_reused"
     reused.mkdir()
     (reused / "owner").write_text(f"{os.getpid()} 1\n")  # our pid, but another process's start time
-    mine = tmp_path / f"lambda-widget-{os.getpid()}-live"
+    mine = tmp_path / f"lambda-widget-{os.getpid()}_live"
     mine.mkdir()
     (mine / "owner").write_text(f"{os.getpid()} {leftovers._start_time(os.getpid())}\n")  # noqa: SLF001
     unknown = tmp_path / "lambda-widget-legacy"

@@ -327,7 +327,7 @@ class ExecutionMixin:
         duration = extra_ms
         billed = logs.billed(duration, inv.init_duration_ms)
         # What the failed init used, read before its process was killed (None: it was gone first).
-        memory = env.last_memory_mb or (-(-env.peak_rss // 2**20) or None)
+        memory = getattr(env, "last_memory_mb", None) or (-(-env.peak_rss // 2**20) or None)
         log.append(logs.report(rid, duration, billed, fn.memory_mb, memory or 0, None, "error",
                                error["errorType"]))
         all_steps = steps.opening(True, inv.cold_reason, "\n".join(init_output), error) + \

@@ -1,6 +1,6 @@
 """Nothing of a manager outlives it: its directory and its environments' process groups.
 
-A manager's directory (``lambda-widget-<pid>-…`` in the temp dir) holds an ``owner`` file
+A manager's directory (``lambda-widget-…`` in the temp dir) holds an ``owner`` file
 (pid and start time of the process that made it). ``sweep_stale()`` removes, at start-up,
 the directories whose owner is gone. While the manager lives, a small sentinel process
 holds the read end of a pipe: when the kernel dies, even of SIGKILL, the pipe reaches end
@@ -65,7 +65,8 @@ def _start_time(pid: int) -> str | None:
 
 def make_root() -> Path:
     """A new private directory for this process's manager, with its owner recorded."""
-    root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-"))
+    # The name stays as short as it was: handlers see paths under it, and views shorten them.
+    root = Path(tempfile.mkdtemp(prefix=PREFIX))
     (root / OWNER).write_text(f"{os.getpid()} {_start_time(os.getpid()) or ''}\n")
     return root
 
