@@ -139,3 +139,17 @@ def test_a_stranger_is_refused_and_disconnected(mgr):
         assert data.startswith(b"HTTP/1.1 403")
     finally:
         sock.close()
+
+
+def test_a_runtime_that_connects_by_itself_is_served_while_strangers_fill_their_share(mgr, monkeypatch):
+    monkeypatch.setattr(runtime_api, "MAX_STRANGERS", 2)
+    socks = [_connect(mgr.runtime_api) for _ in range(4)]  # two served (idle), two closed
+    try:
+        time.sleep(0.2)
+        mgr.register("ric-under-flood", "def lambda_handler(event, context):\n    return 'served'\n",
+                     runtime="awslambdaric")
+        inv = mgr.invoke("ric-under-flood", {})
+        assert (inv.status, inv.result) == ("succeeded", "served"), inv.error
+    finally:
+        for sock in socks:
+            sock.close()

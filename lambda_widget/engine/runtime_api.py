@@ -319,15 +319,22 @@ class RuntimeApiServer(ThreadingHTTPServer):
             return self._preconnected.pop(peer[1], None)
 
     def process_request(self, request, client_address) -> None:
-        """One thread per connection, but at most ``MAX_STRANGERS`` for connections the
-        manager did not make: beyond that they are closed before a thread exists."""
+        """One thread per connection, but at most ``MAX_STRANGERS`` for connections not known to
+        be an environment's: beyond that they are closed before a thread exists."""
         port = client_address[1]
         with self._lock:
-            if port not in self._preconnected:
-                if len(self._strangers) >= MAX_STRANGERS:
-                    self.shutdown_request(request)
-                    return
+            full = port not in self._preconnected and len(self._strangers) >= MAX_STRANGERS
+            if not full and port not in self._preconnected:
                 self._strangers.add(port)
+        if full:
+            # Under a flood, an environment that connects by itself (awslambdaric) is still
+            # let in: its process is looked up now, anyone else's connection is closed.
+            env = self._identify_once(client_address)
+            if env is None:
+                self.shutdown_request(request)
+                return
+            with self._lock:
+                self._preconnected[port] = env
         threading.Thread(target=self._serve, args=(request, client_address),
                          name="lambda-runtime-conn", daemon=True).start()
 
