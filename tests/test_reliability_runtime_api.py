@@ -153,3 +153,32 @@ def test_a_runtime_that_connects_by_itself_is_served_while_strangers_fill_their_
     finally:
         for sock in socks:
             sock.close()
+
+
+MANY_CONNECTIONS_SOURCE = """import os
+import socket
+
+
+def lambda_handler(event, context):
+    host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
+    socks = [socket.create_connection((host, int(port)), timeout=10) for _ in range(event)]
+    answers = []
+    for sock in socks:
+        sock.sendall(b"GET /2018-06-01/runtime/invocation/next-x HTTP/1.1\\r\\n\\r\\n")
+        answers.append(sock.recv(12).decode("latin-1")[9:12])
+    return answers
+"""
+
+
+def test_one_environment_cannot_hold_more_than_its_share_of_connections(mgr):
+    mgr.register("many-connections", MANY_CONNECTIONS_SOURCE, trace=False, timeout=30)
+    baseline = threading.active_count()
+    inv = mgr.invoke("many-connections", 40)
+    assert inv.status == "succeeded", inv.error
+    answers = inv.result
+    # The runtime's own connection is one of its share; the handler's first ones are served
+    # (404: not a Runtime API path), the rest refused (403, or closed at once: "").
+    assert answers.count("404") == runtime_api.MAX_ENV_CONNECTIONS - 1, answers
+    assert set(answers) <= {"404", "403", ""} and len(answers) == 40
+    assert threading.active_count() <= baseline + runtime_api.MAX_ENV_CONNECTIONS + 2
+    assert mgr.invoke("many-connections", 1).result == ["404"]

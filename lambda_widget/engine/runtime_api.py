@@ -41,6 +41,7 @@ MAX_HEADERS = 128
 STRANGER_HEADER_LINE = 1 << 16  # http.client's limit, for a connection not known yet
 STRANGER_TIMEOUT = 5.0  # seconds an unknown connection may take to send a request
 MAX_STRANGERS = 32  # unknown connections served at once; each holds one thread
+MAX_ENV_CONNECTIONS = 8  # connections one environment may hold (its runtime needs one)
 MAX_BODY = MAX_RESPONSE  # the largest body read from anyone: responses, errors, init errors
 
 
@@ -87,19 +88,32 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
         pass
 
+    _counted: ExecutionEnvironment | None = None  # the environment this connection counts against
+
     def setup(self) -> None:
         super().setup()
-        self.env = self.server.claim(self.client_address)  # a connection the manager made
+        self.env = self.server.claim(self.client_address)  # a connection the manager made (counted)
+        self._counted = self.env
         # A parked /next waits as long as the environment stays warm: no timeout for an
         # environment's connection, a short one for anyone else's.
         self.connection.settimeout(None if self.env is not None else STRANGER_TIMEOUT)
 
     def _identify(self) -> None:
         if self.env is None:
-            self.env = self.server.identify(self.client_address, self.connection)
-            if self.env is not None:
+            env = self.server.identify(self.client_address, self.connection)
+            # A handler that opens connection after connection gets no more than its share.
+            if env is not None and self.server.count_in(env):
+                self.env = self._counted = env
                 self.connection.settimeout(None)
                 self.server.known(self.client_address)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            if self._counted is not None:
+                self.server.count_out(self._counted)
+                self._counted = None
 
     def parse_request(self) -> bool:
         """The request line and headers, without http.server's email-based parser.
@@ -280,6 +294,7 @@ class RuntimeApiServer(ThreadingHTTPServer):
         self._lock = threading.Lock()
         self._preconnected: dict[int, ExecutionEnvironment] = {}  # client port -> its environment
         self._strangers: set[int] = set()  # client ports of connections not known (yet)
+        self._per_env: dict[int, int] = {}  # id(environment) -> its open connections
         self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.5},
                                        name="lambda-runtime-api", daemon=True)
 
@@ -314,9 +329,30 @@ class RuntimeApiServer(ThreadingHTTPServer):
         return sock
 
     def claim(self, peer: tuple) -> ExecutionEnvironment | None:
-        """The environment a just-accepted connection was made for (see ``preconnect``), if any."""
+        """The environment a just-accepted connection was made for (see ``preconnect``), if any;
+        the connection then counts against it."""
         with self._lock:
-            return self._preconnected.pop(peer[1], None)
+            env = self._preconnected.pop(peer[1], None)
+            if env is not None:
+                self._per_env[id(env)] = self._per_env.get(id(env), 0) + 1
+            return env
+
+    def count_in(self, env: ExecutionEnvironment) -> bool:
+        """One more connection of ``env``'s, unless it holds ``MAX_ENV_CONNECTIONS`` already."""
+        with self._lock:
+            held = self._per_env.get(id(env), 0)
+            if held >= MAX_ENV_CONNECTIONS:
+                return False
+            self._per_env[id(env)] = held + 1
+            return True
+
+    def count_out(self, env: ExecutionEnvironment) -> None:
+        with self._lock:
+            held = self._per_env.get(id(env), 1) - 1
+            if held > 0:
+                self._per_env[id(env)] = held
+            else:
+                self._per_env.pop(id(env), None)
 
     def process_request(self, request, client_address) -> None:
         """One thread per connection, but at most ``MAX_STRANGERS`` for connections not known to
@@ -330,11 +366,12 @@ class RuntimeApiServer(ThreadingHTTPServer):
             # Under a flood, an environment that connects by itself (awslambdaric) is still
             # let in: its process is looked up now, anyone else's connection is closed.
             env = self._identify_once(client_address)
-            if env is None:
+            if env is None or not self.count_in(env):
                 self.shutdown_request(request)
                 return
             with self._lock:
-                self._preconnected[port] = env
+                self._preconnected[port] = env  # claim() counts it: uncount this look-up's
+                self._per_env[id(env)] -= 1
         threading.Thread(target=self._serve, args=(request, client_address),
                          name="lambda-runtime-conn", daemon=True).start()
 
