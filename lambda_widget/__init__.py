@@ -16,7 +16,7 @@ _ENGINE = {"ContainerManager", "get_manager", "Invocation", "Step", "Function", 
            "InvalidRequestContentException", "RequestTooLargeException"}
 
 
-_API = {"register", "invoke", "burst", "wait", "containers", "history", "reset", "quiz",
+_API = {"register", "invoke", "burst", "wait", "containers", "monitor", "history", "reset", "quiz",
         "serve", "function_url", "load_template", "simulate", "keep_alive_sweep"}
 _MODULES = {"events", "traffic"}
 

@@ -21,7 +21,7 @@ from lambda_widget.engine import get_manager
 from lambda_widget.engine.validation import check_seconds
 
 __all__ = ["burst", "containers", "function_url", "history", "invoke", "keep_alive_sweep", "load_template",
-           "quiz", "register", "reset", "serve", "simulate", "wait"]
+           "monitor", "quiz", "register", "reset", "serve", "simulate", "wait"]
 
 MAX_BURST = 1000
 _DEFAULT: Any = object()  # no event given: send ``{}``, as the Lambda console's empty test event
@@ -53,14 +53,16 @@ def invoke(name: str, event: Any = _DEFAULT, *, sample: str | None = None):
     return settle(invocation_view(future.invocation, get_manager()))
 
 
-def burst(name: str, n: int, event: Any = _DEFAULT, *, sample: str | None = None, wait: bool = True):
+def burst(name: str, n: int, event: Any = _DEFAULT, *, sample: str | None = None, wait: bool = True,
+          live: bool = False):
     """Submit ``n`` concurrent invocations of ``name``; returns the BurstView.
 
-    With ``wait=False`` it returns at once and the view fills in as invocations
-    finish; iterate it for the Invocation records.
+    The view keeps the pool as it stood when the burst ended (``live=True``: it keeps
+    following the pool). With ``wait=False`` it returns at once and the view fills in
+    as invocations finish; iterate it for the Invocation records.
     """
     futures = submit_many(name, n, event, sample=sample)
-    view = burst_view([f.invocation for f in futures], get_manager())
+    view = burst_view([f.invocation for f in futures], get_manager(), live=live)
     if wait:
         wait_for(futures)
         settle(view)
@@ -75,14 +77,25 @@ def wait(seconds: float) -> WaitResult:
     return WaitResult(reaped, seconds, mgr.clock.now(), mgr.containers)
 
 
-def containers():
-    """The container pool (PoolView); iterate it for the live ExecutionEnvironments."""
-    return pool_view(get_manager())
+def containers(live: bool = False):
+    """The container pool as it is now (PoolView); iterate it for the live ExecutionEnvironments.
+
+    Later cells do not change the view; ``live=True`` (or ``lw.monitor()``) follows the pool.
+    """
+    return pool_view(get_manager(), live=live)
 
 
-def history():
-    """Every invocation so far (HistoryView); iterate it for the Invocation records."""
-    return history_view(get_manager())
+def monitor(function_name: str | None = None):
+    """A live panel of the container pool (of one function, if named), updated as it changes."""
+    return pool_view(get_manager(), live=True, function_name=function_name)
+
+
+def history(live: bool = False):
+    """Every invocation so far (HistoryView); iterate it for the Invocation records.
+
+    ``live=True`` keeps adding invocations as they happen.
+    """
+    return history_view(get_manager(), live=live)
 
 
 def reset(seed: int | None = None, virtual_clock: bool | None = None) -> None:
@@ -263,22 +276,22 @@ def function_card(fn, mgr):
     return _make(_record_handle(FunctionCard, "function"), fn, fn, manager=mgr)
 
 
-def burst_view(invocations: list, mgr):
+def burst_view(invocations: list, mgr, live: bool = False):
     from lambda_widget.views import BurstView
 
-    return _make(_list_handle(BurstView, "invocations"), lambda: list(invocations), invocations, mgr)
+    return _make(_list_handle(BurstView, "invocations"), lambda: list(invocations), invocations, mgr, live=live)
 
 
-def pool_view(mgr):
+def pool_view(mgr, live: bool = False, function_name: str | None = None):
     from lambda_widget.views import PoolView
 
-    return _make(_list_handle(PoolView, "containers"), lambda: mgr.containers, mgr)
+    return _make(_list_handle(PoolView, "containers"), lambda: mgr.containers, mgr, function_name, live=live)
 
 
-def history_view(mgr):
+def history_view(mgr, live: bool = False):
     from lambda_widget.views import HistoryView
 
-    return _make(_list_handle(HistoryView, "invocations"), lambda: list(mgr.history), mgr)
+    return _make(_list_handle(HistoryView, "invocations"), lambda: list(mgr.history), mgr, live=live)
 
 
 def _make(cls: type, target: Any, *args: Any, **kwargs: Any):

@@ -127,7 +127,7 @@ def test_help_comes_from_docstrings(ip) -> None:
 
 def test_help_subcommand_and_dash_h(ip, capsys) -> None:
     ip.run_line_magic("lambda", "help burst")
-    assert "%lambda burst [--sample SAMPLE] NAME N [EVENT ...]" in capsys.readouterr().out
+    assert "%lambda burst [--sample SAMPLE] [--live] NAME N [EVENT ...]" in capsys.readouterr().out
     ip.run_line_magic("lambda", "invoke --help")
     assert "%lambda invoke" in capsys.readouterr().out
     ip.run_line_magic("lambda", "")
@@ -411,15 +411,20 @@ def test_widget_mode_shows_card_and_invocation(ip, shown) -> None:
 
 
 def test_widget_output_is_updated_with_the_outcome(ip) -> None:
-    """Shown while queued, then the same display is updated: saved notebooks show the result."""
+    """Shown while queued, then the same display is replaced: saved notebooks show the result.
+
+    Replaced through a bundle without the widget, so the front end renders the widget afresh
+    instead of adding a second view of it to the output (two views of one Play stop it).
+    """
     magics(ip).display = "widget"
     ip.run_cell_magic("lambda", "double", SEED)
     with capture_output() as captured:
         ip.run_line_magic("lambda", 'invoke double {"value": 2}')
-    first, final = captured.outputs
-    assert first.update is False and final.update is True
-    assert first.transient["display_id"] == final.transient["display_id"]
+    first, static, final = captured.outputs
+    assert first.update is False and static.update is True and final.update is True
+    assert first.transient["display_id"] == static.transient["display_id"] == final.transient["display_id"]
     widget = "application/vnd.jupyter.widget-view+json"
+    assert widget not in static.data and "Result: 4" in static.data["text/plain"]
     assert first.data[widget]["model_id"] == final.data[widget]["model_id"]
     assert "Result: 4" in final.data["text/plain"] and "lw-invocation" in final.data["text/html"]
 

@@ -260,7 +260,7 @@ def test_timeline_gap_labels_never_overlap():
                            "outcomes": {f"r{n}": "succeeded" for n in range(4)}})
     assert svg.count('class="lw-tl-break"') == 4, "every compressed gap is cut and titled"
     spans = [(float(x) - 3.2 * len(label) - 4, float(x) + 3.2 * len(label) + 4)
-             for x, label in re.findall(r'<text x="([\d.]+)"[^>]*>(// [^<]+ //)<', svg)]
+             for x, label in re.findall(r'<text (?:class="[^"]*" )?x="([\d.]+)"[^>]*>(// [^<]+ //)<', svg)]
     assert spans and all(a[1] < b[0] for a, b in itertools.pairwise(sorted(spans))), spans
 
 

@@ -189,7 +189,7 @@ def test_mime_bundle_and_deterministic_text(comms):
 
 def test_pool_view_shows_a_card_per_environment_and_reaping(mgr, comms):
     mgr.register("nap", SLEEPER, idle_timeout=120)
-    view = PoolView(mgr)
+    view = PoolView(mgr, live=True)
     assert "No execution environments yet" in view.body.value
     futures = [mgr.submit("nap", {"sleep": 0.3}) for _ in range(4)]
     invs = [f.result() for f in futures]
@@ -209,7 +209,7 @@ def test_pool_view_coalesces_a_burst_of_changes(mgr, comms):
     mgr.register("double", SEED, trace=False)
     changes = []
     mgr.observe(lambda change: changes.append(1), "revision")
-    view = PoolView(mgr, interval=0.3)
+    view = PoolView(mgr, interval=0.3, live=True)
     start = view.renders
     for i in range(200):
         mgr.invoke("double", {"value": i})
@@ -240,7 +240,7 @@ def test_burst_view(mgr, comms):
 def test_function_card_and_history(mgr, comms):
     fn = mgr.register("double", SEED, track=["event['value']"], timeout=5, memory_mb=256,
                       reserved_concurrency=3)
-    card, history = FunctionCard(fn, mgr), HistoryView(mgr)
+    card, history = FunctionCard(fn, mgr, live=True), HistoryView(mgr, live=True)
     mgr.invoke("double", {"value": 1})
     mgr.invoke("double", {"value": 2})
     card.flush()
@@ -258,7 +258,7 @@ def test_function_card_and_history(mgr, comms):
 def test_closed_view_stops_observing(mgr, comms):
     view = seed_view(mgr)
     view._repr_mimebundle_()  # displayed: built and observing
-    pool = PoolView(mgr)
+    pool = PoolView(mgr, live=True)
     pool.close()
     view.close()
     before = pool.renders

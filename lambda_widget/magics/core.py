@@ -41,16 +41,19 @@ _EVENT = _arg("event", nargs="*", default=[], metavar="EVENT",
 _NAME = _arg("name", metavar="NAME", help="a function registered with %%%%lambda")  # argparse halves %%
 _SAMPLE = _arg("--sample", metavar="SAMPLE",
                help="send a sample event instead: " + ", ".join(SAMPLES))
+_LIVE = _arg("--live", action="store_true",
+             help="keep the view following the pool after this cell (default: it keeps this cell's moment)")
 COMMANDS: dict[str, MagicArgumentParser] = {
     "invoke": _command("invoke", "Invoke function NAME once with EVENT and show the invocation.",
                        _NAME, _EVENT, _SAMPLE),
     "burst": _command("burst", "Submit N concurrent invocations of NAME; the pool scales out as they run.",
                       _NAME, _arg("n", metavar="N", type=int, help=f"how many invocations, 1 to {api.MAX_BURST}"),
-                      _EVENT, _SAMPLE),
+                      _EVENT, _SAMPLE, _LIVE),
     "wait": _command("wait", "Move the clock SECONDS forward and show which idle environments were reaped.",
                      _arg("seconds", metavar="SECONDS", type=float)),
-    "containers": _command("containers", "Show the container pool."),
-    "history": _command("history", "Show every invocation so far."),
+    "containers": _command("containers", "Show the container pool as it is now.", _LIVE),
+    "history": _command("history", "Show every invocation so far.",
+                        _arg("--live", action="store_true", help="keep adding invocations as they happen")),
     "reset": _command("reset", "Terminate every environment; forget all functions and history; restart "
                       "numbering and the clock.",
                       _arg("--seed", type=int, default=None, metavar="N",
@@ -96,11 +99,13 @@ Examples::
   %lambda burst double 10 {"value": 1}
   %lambda wait 600
   %lambda containers
+  %lambda containers --live
   %lambda quiz
   %lambda traffic double --rate 5/s --for 1h --idle-timeout 10m
 
 Every subcommand is also a Python function: ``lw.invoke``, ``lw.burst``, ``lw.wait``,
-``lw.containers``, ``lw.history``, ``lw.reset``, ``lw.quiz``, ``lw.simulate``.
+``lw.containers``, ``lw.history``, ``lw.reset``, ``lw.quiz``, ``lw.simulate``; ``lw.monitor()`` is a live
+pool panel.
 """
 
 
@@ -211,16 +216,16 @@ class LambdaMagics(Magics):
         self._known(parser, args.name)
         event = self._event_or_sample(parser, args)
         futures = self._guard(parser, lambda: api.submit_many(args.name, args.n, **event))
-        self._output().burst(futures, mgr)
+        self._output().burst(futures, mgr, live=args.live)
 
     def _do_wait(self, parser: MagicArgumentParser, args: Any) -> None:
         self._output().waited(self._guard(parser, lambda: api.wait(args.seconds)))
 
     def _do_containers(self, parser: MagicArgumentParser, args: Any) -> None:
-        self._output().pool(get_manager())
+        self._output().pool(get_manager(), live=args.live)
 
     def _do_history(self, parser: MagicArgumentParser, args: Any) -> None:
-        self._output().history(get_manager())
+        self._output().history(get_manager(), live=args.live)
 
     def _do_reset(self, parser: MagicArgumentParser, args: Any) -> None:
         mgr = get_manager()

@@ -44,11 +44,11 @@ class Output:
             print(render_invocation(inv, history=list(mgr.history),
                                     function=mgr.functions.get(inv.function_name)))
 
-    def burst(self, futures: list[Future], mgr: Any) -> None:
-        """Show the burst while it runs, then wait for all of it."""
+    def burst(self, futures: list[Future], mgr: Any, live: bool = False) -> None:
+        """Show the burst while it runs, then wait for all of it (``live``: keep following the pool)."""
         invocations = [f.invocation for f in futures]
         if self.widgets:
-            view = api.burst_view(invocations, mgr)
+            view = api.burst_view(invocations, mgr, live=live)
             handle = display(view, display_id=True)
             api.wait_for(futures)
             _settle(view, handle)
@@ -70,17 +70,17 @@ class Output:
         print(burst_text([invocation_row(inv) for inv in invocations]))
         print(render_pool(mgr))
 
-    def pool(self, mgr: Any) -> None:
+    def pool(self, mgr: Any, live: bool = False) -> None:
         if self.widgets:
-            display(api.pool_view(mgr))
+            display(api.pool_view(mgr, live=live))
         else:
             from lambda_widget.views.text import render_pool
 
             print(render_pool(mgr))
 
-    def history(self, mgr: Any) -> None:
+    def history(self, mgr: Any, live: bool = False) -> None:
         if self.widgets:
-            display(api.history_view(mgr))
+            display(api.history_view(mgr, live=live))
         else:
             from lambda_widget.views.text import render_history
 
@@ -105,13 +105,24 @@ class Output:
 def _settle(view: Any, handle: Any) -> None:
     """Render the finished state now and put it in the output too.
 
-    The output was recorded when the view was first shown (still running); updating
-    the display replaces its static HTML and text, so a saved notebook, nbconvert
-    and nbval see the outcome rather than "0 of N done".
+    The output was recorded when the view was first shown (still running); replacing it
+    replaces its static HTML and text, so a saved notebook, nbconvert and nbval see the
+    outcome rather than "0 of N done".
+
+    Replace, not update: a display update that keeps the widget's mime type makes the
+    front end render a second view of the same widget into the same output, and the first
+    view is never disposed (JupyterLab 4 / Notebook 7 reuse the renderer; compare
+    ipywidgets issue 3967). Two views of one ``Play`` model stop each other: the second
+    view's ``change:playing`` handler sees ``previous('playing')`` already true after the
+    first view's step and pauses, so Play moved one step and stuck. Going through a bundle
+    without the widget mime type first makes the front end dispose that renderer, with its
+    view, and render the widget afresh: one view per output.
     """
     api.settle(view)
-    if handle is not None:
-        handle.update(view)
+    if handle is None:
+        return
+    handle.update({"text/html": view.static_html(), "text/plain": view.plain_text()}, raw=True)
+    handle.update(view)
 
 
 def quiz_text(quiz: Any) -> str:

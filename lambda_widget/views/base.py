@@ -49,6 +49,7 @@ class ViewMixin:
 
     _coalescer: Coalescer | None = None
     _observed: list[tuple[Any, str]]
+    live = False  # a snapshot view renders once; a live one re-renders as its records change
     static_html: Callable[[], str]
     plain_text: Callable[[], str]
     refresh: Callable[[], None]
@@ -74,14 +75,24 @@ class ViewMixin:
         if self._coalescer is not None:
             self._coalescer.flush()
 
-    def close(self) -> None:
+    def freeze(self) -> None:
+        """Render the records as they are now, then stop following them: the view keeps this moment."""
+        self.live = False
+        self.flush()  # under the coalescer's render lock: after any render already under way
+        self._unwatch()
+
+    def _unwatch(self) -> None:
         if self._coalescer is not None:
             for record, name in getattr(self, "_observed", []):
                 try:
                     record.unobserve(self._coalescer.poke, name)
                 except ValueError:
                     pass
+            self._observed = []
             self._coalescer.close()
+
+    def close(self) -> None:
+        self._unwatch()
         for child in self._owned_widgets():
             close_tree(child)
         for part in _parts(self):

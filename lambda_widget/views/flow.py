@@ -115,6 +115,22 @@ def current_node(inv: dict[str, Any], step: int | None) -> str | None:
     return node
 
 
+def node_words(node: str) -> str:
+    return " ".join(NODES[node][2])
+
+
+def flow_summary(inv: dict[str, Any], step: int | None = None) -> str:
+    """The flow in words: the path taken and where the current step is (alt text, static pages)."""
+    visited, _ = path(inv)
+    if not visited:
+        return "Lambda process flow: nothing ran yet."
+    text = "Path taken: " + " → ".join(node_words(n) for n in visited) + "."
+    current = current_node(inv, step)
+    if current is not None:
+        text += f" Current step: {node_words(current)}."
+    return text
+
+
 def _center(node: str) -> tuple[float, float]:
     col, row, _ = NODES[node]
     return col * _PITCH_X + 1 + _W / 2, _ROWS[row] + _H / 2
@@ -140,10 +156,13 @@ def render_flow(inv: dict[str, Any], step: int | None = None) -> str:
     current = current_node(inv, step)
     pal = PALETTE
     show = [n for n in NODES if n != "throttle" or "throttle" in taken]
+    label = escape(flow_summary(inv, step), quote=True)
     out = [f'<svg class="lw-flow" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
-           f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="Lambda process flow">',
+           f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="{label}">',
            "<defs>" + _marker("lw-arrow", PALETTE["flow_edge"]) +
-           _marker("lw-arrow-on", PALETTE["flow_edge_taken"]) + "</defs>"]
+           _marker("lw-arrow-on", PALETTE["flow_edge_taken"]) + "</defs>",
+           # Its own paper: drawn inside an <img> (static pages) the SVG sees no page colours.
+           f'<rect class="lw-flow-bg" x="0" y="0" width="{WIDTH}" height="{HEIGHT}" rx="6" fill="{pal["paper"]}"/>']
     for a, b, label in EDGES:
         if a not in show or b not in show:
             continue
@@ -175,6 +194,8 @@ def render_flow(inv: dict[str, Any], step: int | None = None) -> str:
         x, y = col * _PITCH_X + 1, _ROWS[row]
         classes = ["lw-flow-node"]
         err = name in ERROR_NODES or (name == "terminated" and inv.get("status") in RESET_STATUSES)
+        if err:
+            classes.append("lw-flow-error")
         if name in taken:
             classes.append("lw-flow-taken")
             fill, stroke, ink = (pal["err_bg"], pal["err"], pal["err_ink"]) if err else \

@@ -15,20 +15,27 @@ from lambda_widget.views.text import function_text
 
 
 class FunctionCard(ViewMixin, widgets.VBox):
-    """Name, version, handler, timeout, memory, idle timeout, tracked expressions, concurrency."""
+    """Name, version, handler, timeout, memory, idle timeout, tracked expressions, concurrency.
 
-    def __init__(self, fn: Any, manager: Any = None, *, interval: float = 0.25) -> None:
+    With a manager it also counts environments and invocations: as they were when the card
+    was made, or, with ``live=True``, as they change.
+    """
+
+    def __init__(self, fn: Any, manager: Any = None, *, interval: float = 0.25, live: bool = False) -> None:
         self.fn = fn
         self.manager = manager
+        self.live = live
         self.body = html_widget()
         super().__init__(children=[self.body], layout=widgets.Layout(width="100%"))
         self.add_class("lw-root")
-        if manager is not None:
+        if manager is not None and live:
             self._watch(manager, "revision", Coalescer(self.refresh, interval))
         self.refresh()
 
     def _stats(self) -> dict[str, Any] | None:
-        return function_stats(self.manager, self.fn.name) if self.manager is not None else None
+        if self.manager is None:
+            return None
+        return {**function_stats(self.manager, self.fn.name), "live": self.live}
 
     def refresh(self) -> None:
         self._stats_now = self._stats()

@@ -15,16 +15,20 @@ from lambda_widget.views.text import history_text
 
 
 class HistoryView(ViewMixin, widgets.VBox):
-    """Every invocation of a manager (or of one function), newest last, updated as they happen."""
+    """Every invocation of a manager (or of one function), newest last: up to when it was made,
+    or, with ``live=True``, updated as they happen."""
 
-    def __init__(self, manager: Any, function_name: str | None = None, *, interval: float = 0.2) -> None:
+    def __init__(self, manager: Any, function_name: str | None = None, *, interval: float = 0.2,
+                 live: bool = False) -> None:
         self.manager = manager
+        self.live = live
         self.function_name = function_name
         self.body = html_widget()
         super().__init__(children=[self.body], layout=widgets.Layout(width="100%"))
         self.add_class("lw-root")
         self.add_class("lw-history-view")
-        self._watch(manager, "revision", Coalescer(self.refresh, interval))
+        if live:
+            self._watch(manager, "revision", Coalescer(self.refresh, interval))
         self.refresh()
 
     def refresh(self) -> None:

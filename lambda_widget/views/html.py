@@ -6,12 +6,13 @@ the stylesheet, for ``text/html`` outputs (GitHub, nbconvert).
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from html import escape
 from typing import Any
 
-from lambda_widget.views.flow import render_flow
+from lambda_widget.views.flow import flow_summary, render_flow
 from lambda_widget.views.snapshot import MAX_TIMELINE_EVENTS
 from lambda_widget.views.style import style_tag
 from lambda_widget.views.timeline import LEGEND, pick_rows, render_timeline
@@ -44,6 +45,25 @@ def cap(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# What must hold where a page strips <style> (JupyterLab's sanitiser for an untrusted notebook,
+# GitHub): inline layout (no colours: var() does not survive, fixed colours would not suit a dark
+# theme) and separators that the stylesheet hides where it applies.
+SEP = '<span class="lw-sep"> · </span>'
+SCROLL = '<div class="lw-scroll" style="overflow-x:auto;max-width:100%">'
+WRAP = "white-space:pre-wrap;overflow-wrap:anywhere"
+# A card's box in the text colour (currentColor); the stylesheet's state colours override it.
+CARD = ("display:inline-block;vertical-align:top;margin:0 8px 8px 0;padding:4px 10px;border:1px solid;"
+        "border-left-width:4px;border-radius:6px")
+
+
+def svg_img(svg: str, alt: str, cls: str) -> str:
+    """An inline SVG as an <img>: kept by HTML sanitisers (which drop <svg> but keep its text,
+    running the labels together) and drawn offline in nbconvert pages."""
+    data = base64.b64encode(svg.encode()).decode()
+    return (f'<img class="{cls}" src="data:image/svg+xml;base64,{data}" alt="{esc(alt)}" '
+            f'style="max-width:100%;height:auto;display:block">')
+
+
 def root(classes: str, inner: str) -> str:
     """A view root: the stylesheet once, then the content."""
     return f'<div class="lw-root {classes}">{style_tag()}{inner}</div>'
@@ -69,7 +89,7 @@ def badges(inv: dict[str, Any]) -> str:
     kind = start_kind(inv)
     out = ""
     if kind != "none":
-        out += f'<span class="lw-badge lw-badge-{kind}">{kind} start</span>'
+        out += f'<span class="lw-badge lw-badge-{kind}">{kind} start</span>{SEP}'
     status = inv.get("status", "")
     out += f'<span class="lw-badge lw-status-{esc(status)}">{esc(status_words(status))}</span>'
     return out
@@ -97,16 +117,25 @@ def header_html(inv: dict[str, Any]) -> str:
     facts += [("Memory", memory), ("Timeout", f"{inv.get('timeout', 0):g} s"),
               ("Event", cap(json.dumps(inv.get("event"), ensure_ascii=False), 80))]
     return (f'<div class="lw-sec lw-header"><div class="lw-title"><span class="lw-fn">'
-            f'{esc(inv.get("function_name"))}</span><span class="lw-ver">v{esc(inv.get("version"))}</span>'
-            f'<span class="lw-muted">#{esc(inv.get("number"))}</span>{badges(inv)}</div>'
+            f'{esc(inv.get("function_name"))}</span> <span class="lw-ver">v{esc(inv.get("version"))}</span> '
+            f'<span class="lw-muted">#{esc(inv.get("number"))}</span> {badges(inv)}</div>'
             f'<div class="lw-why">{why}</div>{fact_list((k, esc(v)) for k, v in facts)}</div>')
 
 
 def fact_list(facts: Any) -> str:
     """Label/value pairs in a wrapping row (values are HTML)."""
-    items = "".join(f'<span class="lw-fact"><span class="lw-k">{esc(k)}</span> <span class="lw-v">{v}</span></span>'
-                    for k, v in facts)
+    items = SEP.join(f'<span class="lw-fact"><span class="lw-k">{esc(k)}</span> <span class="lw-v">{v}</span>'
+                     f'</span>' for k, v in facts)
     return f'<div class="lw-facts">{items}</div>'
+
+
+def late_note(inv: dict[str, Any], number: int) -> str:
+    """"added at clock X by a later cell" for a step appended after the invocation had finished."""
+    late = inv.get("late_steps") or {}
+    if number not in late:
+        return ""
+    at = f" at clock {seconds(late[number])}" if late[number] is not None else ""
+    return f"step {number} added{at} by a later cell"
 
 
 def caption_html(inv: dict[str, Any], step: int | None) -> str:
@@ -116,21 +145,26 @@ def caption_html(inv: dict[str, Any], step: int | None) -> str:
                 "dry-run": "Dry run: nothing was executed"}.get(inv.get("status", ""), "No steps recorded")
         return f'<div class="lw-caption lw-muted">{esc(text)}</div>'
     s = steps[(step or len(steps)) - 1]
-    return (f'<div class="lw-caption"><span class="lw-step-no">{s["number"]}</span>Step {s["number"]} of '
-            f'{len(steps)}: {esc(s["action"])} <span class="lw-muted">· {esc(s["container_state"])}</span></div>')
+    late = late_note(inv, s["number"])
+    late = f' <span class="lw-late">({esc(late)})</span>' if late else ""
+    return (f'<div class="lw-caption"><span class="lw-step-no">{s["number"]}</span> Step {s["number"]} of '
+            f'{len(steps)}: {esc(s["action"])} <span class="lw-muted">· {esc(s["container_state"])}</span>'
+            f'{late}</div>')
 
 
 def step_table_html(inv: dict[str, Any], step: int | None) -> str:
     rows = []
     for s in inv.get("steps") or []:
         cls = f"lw-kind-{s.get('kind', 'line')}" + (" lw-current" if s["number"] == step else "")
+        late = late_note(inv, s["number"])
+        late = f'<br><small class="lw-late">{esc(late)}</small>' if late else ""
         rows.append(f'<tr class="{cls}" data-step="{s["number"]}"><td>{s["number"]}</td>'
-                    f'<td>{esc(s["action"])}</td><td>{esc(s["container_state"])}</td>'
+                    f'<td>{esc(s["action"])}{late}</td><td>{esc(s["container_state"])}</td>'
                     f'<td class="lw-exec">{esc(cap(s["handler_execution"], CELL_CAP))}</td>'
                     f'<td class="lw-out">{esc(cap(s.get("output") or "", CELL_CAP))}</td></tr>')
     table = ('<table class="lw-step-table"><thead><tr><th>Step</th><th>Action</th><th>Container state</th>'
              f'<th>Handler execution</th><th>Output</th></tr></thead><tbody>{"".join(rows)}</tbody></table>')
-    return sec("lw-steps", "Step table", f'<div class="lw-scroll">{table}</div>')
+    return sec("lw-steps", "Step table", f'{SCROLL}{table}</div>')
 
 
 def variable_names(inv: dict[str, Any]) -> list[str]:
@@ -213,7 +247,7 @@ def tracker_html(inv: dict[str, Any], step: int | None) -> str:
                         f'{"".join(cells)}</tr>')
     table = (f'<table class="lw-tracker"><thead><tr><th>Variable / step</th>{head}</tr></thead>'
              f'<tbody>{"".join(rows)}</tbody></table>')
-    return sec("lw-tracker-sec", "Variable tracker", f'<div class="lw-scroll">{table}</div>')
+    return sec("lw-tracker-sec", "Variable tracker", f'{SCROLL}{table}</div>')
 
 
 def code_html(inv: dict[str, Any], step: int | None) -> str:
@@ -226,14 +260,24 @@ def code_html(inv: dict[str, Any], step: int | None) -> str:
     out = []
     for i, text in enumerate(lines, 1):
         cls = "lw-line" + (" lw-ran" if i in ran else "") + (" lw-current" if i == current else "")
-        out.append(f'<div class="{cls}" data-line="{i}"><span class="lw-ln">{i}</span>{esc(text)}</div>')
+        out.append(f'<div class="{cls}" data-line="{i}" style="{WRAP}"><span class="lw-ln">{i}</span>'
+                   f'<span class="lw-sep"> </span>{esc(text)}</div>')
     return sec("lw-narrow lw-code-sec", "Handler source", f'<div class="lw-code">{"".join(out)}</div>')
 
 
-def stage_html(inv: dict[str, Any], step: int | None) -> str:
+def flow_html(inv: dict[str, Any], step: int | None, static: bool = False) -> str:
+    """The flow drawing; on a static page an <img> with the path in words beneath."""
+    svg = render_flow(inv, step)
+    if not static:
+        return svg
+    words = flow_summary(inv, step)
+    return svg_img(svg, words, "lw-flow-img") + f'<div class="lw-flow-path">{esc(words)}</div>'
+
+
+def stage_html(inv: dict[str, Any], step: int | None, static: bool = False) -> str:
     """Everything that follows the stepper: flow, step table, source, tracker."""
     return (f'<div class="lw-stage">{caption_html(inv, step)}'
-            f'{sec("lw-flow-sec", "Process flow", render_flow(inv, step))}'
+            f'{sec("lw-flow-sec", "Process flow", flow_html(inv, step, static))}'
             f'<div class="lw-pair">{step_table_html(inv, step)}{code_html(inv, step)}</div>'
             f'{tracker_html(inv, step)}</div>')
 
@@ -246,12 +290,12 @@ def result_html(inv: dict[str, Any]) -> str:
     if status in ERROR_STATUSES and error:
         trace = "".join(error.get("stackTrace") or [])
         body = (f'<b>{esc(error.get("errorType", "Error"))}</b>: {esc(error.get("errorMessage", ""))}'
-                + (f"<pre>{esc(cap(trace, CELL_CAP))}</pre>" if trace else ""))
+                + (f'<pre style="{WRAP}">{esc(cap(trace, CELL_CAP))}</pre>' if trace else ""))
         return sec("lw-result-sec", "Error", f'<div class="lw-result lw-error">{body}</div>')
     if status == "dry-run":
         return sec("lw-result-sec", "Result", '<div class="lw-result">Dry run: parameters valid, '
                    'nothing executed.</div>')
-    return sec("lw-result-sec", "Result", f'<div class="lw-result"><pre>{esc(cap(pretty(inv.get("result")), 20000))}'
+    return sec("lw-result-sec", "Result", f'<div class="lw-result"><pre style="{WRAP}">{esc(cap(pretty(inv.get("result")), 20000))}'
                '</pre></div>')
 
 
@@ -281,7 +325,8 @@ def logs_html(inv: dict[str, Any]) -> str:
             "lw-log-error" if entry.startswith("[ERROR]") else ""
         text = esc(cap(entry, 4 * CELL_CAP)).replace("\r", "\n")
         out.append(f'<span class="{cls}">{text}</span>' if cls else text)
-    return sec("lw-logs-sec", "Logs (CloudWatch)", f'<pre class="lw-logs">{chr(10).join(out)}</pre>')
+    return sec("lw-logs-sec", "Logs (CloudWatch)", f'<pre class="lw-logs" style="{WRAP};max-height:260px;'
+               f'overflow:auto">{chr(10).join(out)}</pre>')
 
 
 def moments_html(sentences: list[str]) -> str:
@@ -301,7 +346,8 @@ def details_html(inv: dict[str, Any], moments: list[str]) -> str:
 def invocation_page(inv: dict[str, Any], step: int | None = None, moments: list[str] | None = None) -> str:
     """The whole invocation view as one static HTML string (current step: the last one)."""
     step = step if step is not None else default_step(inv)
-    return root("lw-invocation", header_html(inv) + stage_html(inv, step) + details_html(inv, moments or []))
+    return root("lw-invocation", header_html(inv) + stage_html(inv, step, static=True)
+                + details_html(inv, moments or []))
 
 
 # ---------------------------------------------------------------------------- pool
@@ -310,9 +356,22 @@ def pool_head_html(snap: dict[str, Any]) -> str:
     count = {k: sum(e["state"] == k for e in envs) for k in ("busy", "idle", "initializing", "terminated")}
     live = len(envs) - count["terminated"]
     who = f" of {esc(snap['function_name'])}" if snap.get("function_name") else ""
-    return (f'<div class="lw-pool-head"><b>{live} live execution environment{"s" if live != 1 else ""}{who}</b>'
-            f' <span class="lw-muted">· {count["busy"]} busy · {count["idle"]} idle · {count["initializing"]} '
-            f'initialising · {count["terminated"]} terminated · clock {esc(seconds(snap["now"]))}</span></div>')
+    return (f'<div class="lw-pool-head">{pool_moment_html(snap)}<b>{live} live execution '
+            f'environment{"s" if live != 1 else ""}{who}</b> <span class="lw-muted">· {count["busy"]} busy · '
+            f'{count["idle"]} idle · {count["initializing"]} initialising · {count["terminated"]} terminated'
+            f'</span></div>')
+
+
+def pool_moment_html(snap: dict[str, Any]) -> str:
+    """Whether the view follows the pool ("live view") or shows the moment its cell ran."""
+    clock = esc(seconds(snap["now"]))
+    if snap.get("live"):
+        moment = (f'<span class="lw-badge lw-badge-live" title="This view follows the pool as it changes">'
+                  f'live view</span> <span class="lw-muted">updates as the pool changes · clock {clock}</span>')
+    else:
+        moment = (f'<span class="lw-muted" title="Later cells do not change this view">as the pool stood '
+                  f'when this cell ran, at clock {clock}</span>')
+    return f'<div class="lw-moment">{moment}</div>'
 
 
 def card_html(env: dict[str, Any], now: float) -> str:
@@ -333,17 +392,21 @@ def card_html(env: dict[str, Any], now: float) -> str:
         else:
             lines.append(f"{age} · {'serving an invocation' if state == 'busy' else 'running init'}")
     body = "".join(f"<div>{x}</div>" for x in lines)
-    return (f'<div class="lw-pool-card lw-state-{esc(state)}" data-env="{esc(env["id"])}">'
-            f'<div class="lw-card-id"><span>{esc(env["id"])}</span><span class="lw-state">'
+    return (f'<div class="lw-pool-card lw-state-{esc(state)}" data-env="{esc(env["id"])}" style="{CARD}">'
+            f'<div class="lw-card-id"><span>{esc(env["id"])}</span>{SEP}<span class="lw-state">'
             f'{esc(env_state_words(env))}</span></div>{body}</div>')
 
 
-def pool_html(snap: dict[str, Any]) -> str:
-    """Head line, a card per environment (recent terminated ones too), the timeline."""
+def pool_html(snap: dict[str, Any], static: bool = False) -> str:
+    """Head line, a card per environment (recent terminated ones too), the timeline.
+
+    ``static``: the timeline as an <img> (for text/html outputs that may be sanitised).
+    """
     envs = snap["containers"]
     if not envs:
-        return ('<div class="lw-pool-body"><div class="lw-pool-head lw-muted">No execution environments yet: '
-                'the first invocation creates one (a cold start).</div></div>')
+        return (f'<div class="lw-pool-body"><div class="lw-pool-head">{pool_moment_html(snap)}'
+                '<span class="lw-muted">No execution environments yet: the first invocation creates one '
+                '(a cold start).</span></div></div>')
     live = [e for e in envs if e["state"] != "terminated"]
     ended = [e for e in envs if e["state"] == "terminated"]
     shown = live + ended[-MAX_ENDED_CARDS:]
@@ -358,11 +421,19 @@ def pool_html(snap: dict[str, Any]) -> str:
         tl_note += (f'<div class="lw-muted">Timeline: the last {MAX_TIMELINE_EVENTS:,} lifecycle events, '
                     f'from {esc(seconds(snap["since"]))} on.</div>')
     return (f'<div class="lw-pool-body">{pool_head_html(snap)}<div class="lw-cards">{cards}</div>{note}'
-            f'{sec("lw-timeline-sec", "Timeline", render_timeline(snap) + LEGEND + tl_note)}</div>')
+            f'{sec("lw-timeline-sec", "Timeline", timeline_html(snap, static) + LEGEND + tl_note)}</div>')
+
+
+def timeline_html(snap: dict[str, Any], static: bool) -> str:
+    svg = render_timeline(snap)
+    if not static or not svg:
+        return svg
+    envs = ", ".join(f'{e["id"]} {env_state_words(e)}' for e in pick_rows(snap["containers"]))
+    return svg_img(svg, f"Timeline of the execution environments: {envs}.", "lw-timeline-img")
 
 
 def pool_page(snap: dict[str, Any]) -> str:
-    return root("lw-pool", pool_html(snap))
+    return root("lw-pool", pool_html(snap, static=True))
 
 
 # ---------------------------------------------------------------------------- function, history, burst
@@ -382,11 +453,12 @@ def function_html(fn: dict[str, Any], stats: dict[str, Any] | None = None) -> st
     if stats:
         newer = stats.get("latest_version")
         newer_note = f" · v{newer} is the latest version" if newer and newer != fn["version"] else ""
-        extra = (f'<div class="lw-muted" style="margin-top:6px">{stats["environments"]} live environment(s),'
+        moment = "Live view: " if stats.get("live") else "When this cell ran: "
+        extra = (f'<div class="lw-muted" style="margin-top:6px">{moment}{stats["environments"]} live environment(s),'
                  f' {stats["busy"]} busy · {stats["invocations"]} invocation(s), {stats["cold"]} cold'
                  f'{esc(newer_note)}</div>')
-    return (f'<div class="lw-function-card"><div class="lw-title"><span class="lw-fn">{esc(fn["name"])}</span>'
-            f'<span class="lw-ver">v{esc(fn["version"])}</span><span class="lw-badge">function</span></div>'
+    return (f'<div class="lw-function-card"><div class="lw-title"><span class="lw-fn">{esc(fn["name"])}</span> '
+            f'<span class="lw-ver">v{esc(fn["version"])}</span>{SEP}<span class="lw-badge">function</span></div>'
             f'{fact_list(facts)}{extra}</div>')
 
 
@@ -416,7 +488,7 @@ def history_html(rows: list[dict[str, Any]], total: int | None = None) -> str:
         f'<td class="lw-num">{esc(ms(r.get("duration_ms")))}</td></tr>' for r in shown)
     note = f'<div class="lw-muted">Showing the last {len(shown)} of {total}.</div>' \
         if total > len(shown) else ""
-    return (f'<div class="lw-scroll"><table class="lw-history"><thead><tr><th>#</th><th>Function</th>'
+    return (f'{SCROLL}<table class="lw-history"><thead><tr><th>#</th><th>Function</th>'
             f'<th>Version</th><th>Status</th><th>Start</th><th>Environment</th><th>Duration</th></tr></thead>'
             f'<tbody>{body}</tbody></table></div>{note}')
 

@@ -26,9 +26,11 @@ class InvocationView(LazyView, widgets.VBox):
     """An invocation as it runs and after: moving the stepper moves the highlighted table row,
     flow node, source line and tracker column together (one comm message per move).
 
-    It keeps observing the invocation after it finished: a step appended when its
-    environment is reaped or reused shows up too. Its widgets are created when it is first
-    displayed (see :class:`LazyView`); before that it costs no widget models.
+    It follows its own invocation only. After the invocation finished, the one thing
+    that can still change is the final step, appended when its environment is reused or
+    reaped by a later cell; the view shows it, marked with the clock at which it was added.
+    Its widgets are created when it is first displayed (see :class:`LazyView`); before
+    that it costs no widget models.
     """
 
     head = Part()
@@ -49,11 +51,13 @@ class InvocationView(LazyView, widgets.VBox):
         self._first_step = step
         self._interval = interval
         self._data: dict[str, Any] | None = None
+        self._settled_steps: int | None = None  # how many steps it had when it was first seen finished
+        self._late: dict[int, float | None] = {}  # step number -> clock when a later cell added it
         super().__init__()
 
     def _build(self) -> dict[str, Any]:
         seen = self.inv.revision
-        data = self._data = self.inv.to_dict()
+        data = self._data = self._read()
         n = len(data["steps"])
         first = min(max(self._first_step or n, 1), max(n, 1))
         self._seen = seen
@@ -104,7 +108,37 @@ class InvocationView(LazyView, widgets.VBox):
 
     def _current(self) -> dict[str, Any]:
         """The invocation as last rendered (as it is now, before the view is built)."""
-        return self._data if self.built and self._data is not None else self.inv.to_dict()
+        return self._data if self.built and self._data is not None else self._read()
+
+    def _read(self) -> dict[str, Any]:
+        """The invocation's data, with ``late_steps``: steps added after it had finished."""
+        data = self.inv.to_dict()
+        n = len(data["steps"])
+        if self._settled_steps is None:
+            if data["status"] not in ("queued", "running"):
+                self._settled_steps = n
+        else:
+            for number in range(self._settled_steps + 1, n + 1):
+                if number not in self._late:
+                    self._late[number] = self._when_environment_moved_on(data)
+        data["late_steps"] = dict(self._late)
+        return data
+
+    def _when_environment_moved_on(self, data: dict[str, Any]) -> float | None:
+        """The clock time of the first lifecycle event of this invocation's environment after it
+        ended (the next invocation, a reset, the reap): when the final step became true."""
+        events = getattr(self.manager, "events", None)
+        env, rid = data.get("container_id"), data.get("request_id")
+        if events is None or env is None:
+            return None
+        first = None
+        for ev in reversed(list(events)):  # back to this invocation's own start
+            if ev.request_id == rid and ev.kind == "invoke":
+                break
+            if ev.container_id == env and ev.request_id != rid and \
+                    ev.kind in ("invoke", "thaw", "init-start", "reset", "terminate"):
+                first = ev.time
+        return first
 
     def moments(self) -> list[str]:
         return self._moments(self._current())
@@ -139,7 +173,7 @@ class InvocationView(LazyView, widgets.VBox):
         """Re-read the invocation and re-render; the stepper follows new steps if it was at the end."""
         with self._lock:
             old = len(self._data["steps"])
-            self._data = self.inv.to_dict()
+            self._data = self._read()
             n = len(self._data["steps"])
             if n != old:
                 at_end = old == 0 or self.slider.value >= old
@@ -156,10 +190,12 @@ class InvocationView(LazyView, widgets.VBox):
 
     def _sync_range(self, n: int, value: int) -> None:
         with self._muted():
+            # Both maxima first, then the values: the front end links play and slider, and a value
+            # that arrives before its widget's new maximum is clamped, and linked back, to the old one.
             for w in (self.slider, self.play):
-                with w.hold_sync():
-                    w.max = max(n, 1)
-                    w.value = min(max(value, 1), max(n, 1))
+                w.max = max(n, 1)
+            for w in (self.slider, self.play):
+                w.value = min(max(value, 1), max(n, 1))
             for w in (self.slider, self.play, *self.buttons.values()):
                 w.disabled = n == 0
 

@@ -1,4 +1,4 @@
-"""PoolView: a card per execution environment and a timeline, coalescing the manager's changes."""
+"""PoolView: a card per execution environment and a timeline, as of one moment or live."""
 
 from __future__ import annotations
 
@@ -15,22 +15,27 @@ from lambda_widget.views.text import pool_text
 
 
 class PoolView(ViewMixin, widgets.VBox):
-    """The container pool of a manager (or of one function), updated as environments come and go.
+    """The container pool of a manager (or of one function).
 
-    Renders at most once per ``interval`` seconds however fast the manager changes.
+    By default a snapshot: the pool as it stood when the view was made, which later
+    cells (a wait, a reap, a reset) do not change. ``live=True`` follows the manager,
+    rendering at most once per ``interval`` seconds, and says "live" on its face;
+    ``freeze()`` ends that at the moment it is called.
     """
 
-    def __init__(self, manager: Any, function_name: str | None = None, *, interval: float = 0.15,
-                 layout: widgets.Layout | None = None) -> None:
+    def __init__(self, manager: Any, function_name: str | None = None, *, live: bool = False,
+                 interval: float = 0.15, layout: widgets.Layout | None = None) -> None:
         self.manager = manager
         self.function_name = function_name
         self.renders = 0
+        self.live = live
         self.body = html_widget()
-        super().__init__(children=[self.body], layout=layout or widgets.Layout(width="100%"))
+        super().__init__(children=[self.body], layout=layout or widgets.Layout(width="100%", min_width="0"))
         self.add_class("lw-root")
         self.add_class("lw-pool")
-        self._snap = pool_snapshot(manager, function_name)
-        self._watch(manager, "revision", Coalescer(self.refresh, interval))
+        self._snap = self._take()
+        if live:
+            self._watch(manager, "revision", Coalescer(self.refresh, interval))
         self._render()
 
     @property
@@ -38,8 +43,11 @@ class PoolView(ViewMixin, widgets.VBox):
         """The plain data of the last render (``snapshot.pool_snapshot``)."""
         return self._snap
 
+    def _take(self) -> dict[str, Any]:
+        return {**pool_snapshot(self.manager, self.function_name), "live": self.live}
+
     def refresh(self) -> None:
-        self._snap = pool_snapshot(self.manager, self.function_name)
+        self._snap = self._take()
         self._render()
 
     def _render(self) -> None:

@@ -2,7 +2,8 @@
 
 Setup: `bash .ci/ui-setup.sh` (Chromium from apt, playwright from pip; never `playwright install`).
 Run:   `python -m pytest tests/ui -m ui`. Screenshots and server logs go to tests/ui/artifacts/
-(or $UI_ARTIFACTS_DIR); set $UI_CHROMIUM to use another Chromium binary.
+(or $UI_ARTIFACTS_DIR; `.ci/run` keeps them in .ci/artifacts/ui): every lesson in the light and the
+dark theme in lessons/. Set $UI_CHROMIUM to use another Chromium binary.
 """
 
 from __future__ import annotations

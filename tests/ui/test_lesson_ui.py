@@ -1,4 +1,5 @@
-"""Lesson 01 in a browser: Run All renders every view, the stepper and the quiz answer clicks."""
+"""Lesson 01 in a browser: Run All renders every view, the stepper and the quiz answer clicks;
+in Notebook 7 the view fits a 1,000 px page and Play plays to the last step."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .uiharness import NotebookPage, copy_lessons, find_lesson
+from .uiharness.checks import overflowing, play_to_the_end
 
 pytestmark = pytest.mark.ui
 
@@ -58,7 +60,11 @@ def test_lesson_01_in_jupyterlab(lab: NotebookPage) -> None:
 @needs_lesson
 @pytest.mark.timeout(200)
 def test_lesson_01_in_notebook7(notebook7: NotebookPage) -> None:
+    notebook7.page.set_viewport_size({"width": 1000, "height": 1000})
     _open_and_run(notebook7)
+    assert overflowing(notebook7.page) == []
     notebook7.screenshot("views", notebook7.page.locator(".jp-Notebook .lw-flow").first)
+    play_to_the_end(notebook7.outputs(notebook7.cell_with("%%lambda")))
+    notebook7.screenshot("played", notebook7.page.locator(".jp-Notebook .lw-flow").first)
     assert notebook7.blocked_requests == []
     assert notebook7.unexpected_console_errors() == []

@@ -27,6 +27,13 @@ KERNEL_READY_JS = """(path) => {
          && app.commands.hasCommand('notebook:run-all-cells');
 }"""
 
+# True once `path` is the current notebook and its content (with the stored outputs) is loaded.
+DOCUMENT_READY_JS = """(path) => {
+  const app = window.jupyterapp;
+  const nb = app && app.shell.currentWidget;
+  return !!nb && !!nb.context && nb.context.path === path && nb.context.isReady;
+}"""
+
 # Execution state of the current notebook, read from its model (not from prompt text).
 RUN_STATE_JS = """(path) => {
   const nb = window.jupyterapp.shell.currentWidget;
@@ -76,11 +83,12 @@ class NotebookPage:
         page.on("pageerror", lambda e: self.console_errors.append(f"pageerror: {e}"))
 
     # ------------------------------------------------------------------ open and run
-    def open(self, path: str, timeout: float = 90_000) -> NotebookPage:
-        """Open `path` (relative to the server root) and wait for a connected, idle kernel."""
+    def open(self, path: str, timeout: float = 180_000, kernel: bool = True) -> NotebookPage:
+        """Open `path` (relative to the server root) and wait for a connected, idle kernel
+        (`kernel=False`: only for the notebook and its stored outputs)."""
         self.path = path
         self.page.goto(self.server.notebook_url(path, workspace=self.name))
-        self.page.wait_for_function(KERNEL_READY_JS, arg=path, timeout=timeout)
+        self.page.wait_for_function(KERNEL_READY_JS if kernel else DOCUMENT_READY_JS, arg=path, timeout=timeout)
         if self.server.kind == "lab":  # more room for outputs (and screenshots) without the file browser
             self.page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
         return self
@@ -90,12 +98,20 @@ class NotebookPage:
 
         Raises AssertionError naming the cell if a cell (not tagged raises-exception) fails.
         """
+        self.start_run_all()
+        return self.wait_ran(timeout)
+
+    def start_run_all(self) -> None:
+        """Clear all outputs and start Run All (several notebooks can run at once in their pages)."""
         # Cleared execution counts make "every cell has a count" mean "ran in this kernel".
         # evaluate() has no timeout, so never await a command that needs the kernel in it.
         self.page.evaluate("""() => Promise.race([
             window.jupyterapp.commands.execute('notebook:clear-all-cell-outputs'),
             new Promise(r => setTimeout(r, 10000))])""")
         self.page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+
+    def wait_ran(self, timeout: float = 120_000) -> dict:
+        """Wait until every code cell ran and the kernel is idle; AssertionError names a failed cell."""
         self.page.wait_for_function(
             f"""(path) => {{ const s = ({RUN_STATE_JS})(path);
                 return !!s && s.kernel === 'idle' && (s.errors.length > 0 || s.executed === s.total); }}""",
@@ -122,6 +138,18 @@ class NotebookPage:
         expect(self.outputs().filter(has_text=NOT_RENDERED)).to_have_count(0)
 
     # ------------------------------------------------------------------ locate
+    def cell_with(self, source_start: str) -> int:
+        """Index of the first cell whose source starts with `source_start`."""
+        index = self.page.evaluate("""([path, start]) => {
+            const nb = window.jupyterapp.shell.currentWidget;
+            const cells = nb.content.model.cells;
+            for (let i = 0; i < cells.length; i++) {
+              if (cells.get(i).sharedModel.getSource().startsWith(start)) return i;
+            }
+            return -1; }""", [self.path, source_start])
+        assert index >= 0, f"{self.path}: no cell starts with {source_start!r}"
+        return index
+
     def cells(self) -> Locator:
         """All cells of the notebook, in order."""
         return self.page.locator(".jp-Notebook .jp-Cell")

@@ -1,0 +1,232 @@
+"""Views that tell the truth, on the real lessons, in JupyterLab 4 (light and dark) and Notebook 7.
+
+All six lessons run, two at a time, one page each (their kernels mostly sleep), then every check reads those pages: Play plays to the end, nothing overflows its
+cell from 800 to 1,400 px, text contrast in the dark theme, burst and pool views keep their
+moment after Run All. Screenshots of every lesson in both themes go to `<artifacts>/lessons/`.
+(Notebook 7: `test_lesson_ui.py` runs lesson 01 there and plays it.)
+Separately: a lesson opened untrusted before it ran, and lesson 01 exported with nbconvert and
+opened offline.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from lambda_widget.views.static_outputs import execute, problems, strip
+
+from .uiharness import JupyterServer, NotebookPage, copy_lessons
+from .uiharness.checks import low_contrast, overflowing, play_to_the_end, run_together, set_theme
+from .uiharness.notebooks import LESSONS
+
+pytestmark = pytest.mark.ui
+
+NAMES = sorted(p.name for p in LESSONS.glob("[0-9][0-9]_*.ipynb"))
+WIDTHS = (800, 1000, 1400)
+# Lessons run two at a time: their kernels mostly sleep, but lesson 05's memory watchdog samples
+# every 20 ms, and six kernels on a 2-CPU machine starve it.
+AT_ONCE = 2
+needs_lessons = pytest.mark.skipif(not NAMES, reason="no lessons in notebooks/")
+
+
+def _stem(name: str) -> str:
+    return name.removesuffix(".ipynb")
+
+
+@pytest.fixture(scope="module")
+def lessons(browser: Browser, lab_server: JupyterServer, artifacts_dir: Path) -> Iterator[dict[str, NotebookPage]]:
+    """Every lesson, run to the end with Run All in its own JupyterLab page (1,000 px wide)."""
+    copy_lessons(lab_server.root)
+    context = browser.new_context(viewport={"width": 1000, "height": 1000})
+    context.set_default_timeout(30_000)
+    pages: dict[str, NotebookPage] = {}
+    try:
+        for batch in range(0, len(NAMES), AT_ONCE):
+            running = []
+            for name in NAMES[batch:batch + AT_ONCE]:
+                nb = NotebookPage(context.new_page(), lab_server, artifacts_dir, f"lesson-{_stem(name)[:2]}")
+                nb.open(f"notebooks/{name}")
+                nb.start_run_all()
+                pages[name] = nb
+                running.append(nb)
+            for nb in running:
+                nb.wait_ran(timeout=240_000)
+                nb.wait_widgets()
+        yield pages
+    finally:
+        for nb in pages.values():
+            if nb.path:
+                nb.shutdown_kernels()
+                break  # one call stops every kernel of the server
+        context.close()
+
+
+def _shoot(nb: NotebookPage, theme: str) -> None:
+    """The lesson's first view in the viewport, as `<artifacts>/lessons/<lesson>-<theme>.png`."""
+    folder = nb.artifacts / "lessons"
+    folder.mkdir(exist_ok=True)
+    first = nb.page.locator(".jp-Notebook .jp-OutputArea-output .lw-root").first
+    first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    nb.page.wait_for_timeout(200)
+    nb.page.screenshot(path=str(folder / f"{_stem(nb.path.split('/')[-1])}-{theme}.png"))
+
+
+# ---------------------------------------------------------------------------------- light theme
+@needs_lessons
+@pytest.mark.timeout(420)
+@pytest.mark.parametrize("name", NAMES, ids=[_stem(n) for n in NAMES])
+def test_views_fit_their_cell_and_read_well_in_light(lessons: dict[str, NotebookPage], name: str) -> None:
+    nb = lessons[name]
+    set_theme(nb.page, "light")
+    for width in WIDTHS:
+        nb.page.set_viewport_size({"width": width, "height": 1000})
+        nb.page.wait_for_timeout(400)
+        assert overflowing(nb.page) == [], f"{name} at {width} px"
+    nb.page.set_viewport_size({"width": 1000, "height": 1000})
+    nb.page.wait_for_timeout(300)
+    result = low_contrast(nb.page)
+    assert result["failures"] == [], f"{name}: text below WCAG contrast in the light theme: {result['failures']}"
+    # Every stepper stands on its view's last step, also where a later cell added that step.
+    behind = nb.page.evaluate("""() => [...document.querySelectorAll('.jp-OutputArea-output .lw-invocation')]
+        .filter(v => v.querySelector('.lw-stepper'))
+        .map(v => [v.querySelector('.widget-readout').textContent.trim(),
+                   [...v.querySelectorAll('.lw-step-table tbody tr')].pop().dataset.step])
+        .filter(([at, last]) => at !== last)""")
+    assert behind == [], f"{name}: steppers not on their last step (at, last): {behind}"
+    # The current node of every flow drawing is inside its cell, so it is on screen with it.
+    for flow in nb.page.locator(".jp-OutputArea-output svg.lw-flow").all()[:4]:
+        box, cell = flow.bounding_box(), flow.locator("xpath=ancestor::*[contains(@class,'jp-OutputArea-output')]")
+        assert box is not None and box["width"] <= cell.bounding_box()["width"] + 1
+    _shoot(nb, "light")
+
+
+@needs_lessons
+@pytest.mark.timeout(120)
+def test_play_plays_to_the_last_step_in_lab(lessons: dict[str, NotebookPage]) -> None:
+    nb = lessons[NAMES[0]]
+    set_theme(nb.page, "light")
+    play_to_the_end(nb.outputs(nb.cell_with("%%lambda")))
+
+
+@needs_lessons
+@pytest.mark.timeout(120)
+def test_burst_and_pool_views_keep_their_moment_after_run_all(lessons: dict[str, NotebookPage]) -> None:
+    """Later cells wait an hour and reap: the first burst still shows its four idle environments."""
+    burst_lesson = next((n for n in NAMES if n.startswith("04")), None)
+    pool_lesson = next((n for n in NAMES if n.startswith("03")), None)
+    if burst_lesson is None or pool_lesson is None:
+        pytest.skip("lessons 03 and 04 are needed")
+    nb = lessons[burst_lesson]
+    burst = nb.outputs(nb.cell_with("%lambda burst"))
+    expect(burst.locator(".lw-pool-card")).not_to_have_count(0)
+    expect(burst.locator(".lw-pool-card.lw-state-terminated")).to_have_count(0)
+    expect(burst.locator(".lw-pool-card.lw-state-busy")).to_have_count(0)
+    expect(burst.locator(".lw-moment")).to_contain_text("as the pool stood when this cell ran")
+    expect(burst.locator(".lw-progress").first).to_have_text(re.compile(r"(\d+) of \1 done"))
+
+    nb = lessons[pool_lesson]
+    pool = nb.outputs(nb.cell_with("%lambda containers"))
+    expect(pool.locator(".lw-pool-card")).not_to_have_count(0)
+    expect(pool.locator(".lw-pool-card.lw-state-terminated")).to_have_count(0)  # not reaped then
+    expect(pool.locator(".lw-moment")).to_contain_text("as the pool stood when this cell ran")
+
+
+# ---------------------------------------------------------------------------------- dark theme
+@needs_lessons
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("name", NAMES, ids=[_stem(n) for n in NAMES])
+def test_dark_theme_text_contrast(lessons: dict[str, NotebookPage], name: str) -> None:
+    nb = lessons[name]
+    set_theme(nb.page, "dark")
+    result = low_contrast(nb.page)
+    assert result["checked"] > 20, result
+    assert result["failures"] == [], f"{name}: text below WCAG contrast in the dark theme: {result['failures']}"
+    assert overflowing(nb.page) == []
+    _shoot(nb, "dark")
+
+
+@needs_lessons
+@pytest.mark.timeout(120)
+def test_high_contrast_theme_text_contrast(lessons: dict[str, NotebookPage]) -> None:
+    """JupyterLab's dark high-contrast theme, on the lessons with the most kinds of view."""
+    for name in [n for n in NAMES if n[:2] in ("01", "04", "05")]:
+        nb = lessons[name]
+        set_theme(nb.page, "high-contrast")
+        result = low_contrast(nb.page)
+        assert result["checked"] > 20 and result["failures"] == [], f"{name}: {result['failures']}"
+        if name.startswith("05"):
+            _shoot(nb, "high-contrast")
+
+
+@needs_lessons
+@pytest.mark.timeout(120)
+def test_play_plays_to_the_last_step_in_lab_dark(lessons: dict[str, NotebookPage]) -> None:
+    nb = lessons[NAMES[0]]
+    set_theme(nb.page, "dark")
+    play_to_the_end(nb.outputs(nb.cell_with("%%lambda")))
+    set_theme(nb.page, "light")  # the theme is a server setting: leave it as the other tests expect
+
+
+# ---------------------------------------------------------------------------------- before it runs
+@needs_lessons
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("lesson", NAMES, ids=[_stem(n) for n in NAMES])
+def test_a_lesson_opened_untrusted_is_readable(lab: NotebookPage, lesson: str) -> None:
+    """The stored outputs (as the lessons' policy keeps them) pass the sanitiser readably."""
+    folder = copy_lessons(lab.server.root)
+    target = folder / f"untrusted_{lesson}"
+
+    nb = execute(LESSONS / lesson)
+    strip(nb)
+    assert problems(nb) == []
+    nbformat.write(nb, target)
+    lab.open(f"notebooks/{target.name}", kernel=False)
+    outputs = lab.page.locator(".jp-Notebook .jp-OutputArea-output")
+    expect(outputs.locator(".lw-root").first).to_be_visible()
+    expect(outputs.filter(has_text=re.compile(r"Loading widget|Error displaying widget"))).to_have_count(0)
+    assert lab.page.locator(".jp-Notebook .jp-OutputArea-output style, .jp-OutputArea-output svg").count() == 0, \
+        "the sanitiser ran: no <style>, no <svg> is left"
+    result = run_together(lab.page)
+    assert result["checked"] > 10 and result["glued"] == [], result
+    images = lab.page.locator(".jp-OutputArea-output img.lw-timeline-img, .jp-OutputArea-output img.lw-flow-img")
+    for img in images.all():
+        img.scroll_into_view_if_needed()
+        expect(img).to_be_visible()
+        assert img.evaluate("i => i.complete && i.naturalWidth > 0"), "the drawing is shown, offline"
+    assert overflowing(lab.page) == []
+    lab.screenshot("untrusted", outputs.locator(".lw-root").first)
+
+
+# ---------------------------------------------------------------------------------- nbconvert
+@needs_lessons
+@pytest.mark.timeout(240)
+def test_nbconvert_html_of_lesson_01_offline_shows_its_step_table(page: Page, tmp_path: Path,
+                                                                  artifacts_dir: Path) -> None:
+    """The README's export command; the page is opened with every request but file:// refused."""
+    lesson = tmp_path / NAMES[0]
+    shutil.copy(LESSONS / NAMES[0], lesson)
+    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--execute",
+                    "--ExecutePreprocessor.store_widget_state=False", str(lesson)],
+                   check=True, cwd=tmp_path, capture_output=True, timeout=200)
+    html = lesson.with_suffix(".html")
+    page.route(re.compile(r"^(?!file:)"), lambda route: route.abort())
+    page.goto(html.as_uri())
+    table = page.locator(".lw-step-table").first
+    expect(table).to_be_visible()
+    assert table.locator("tbody tr").count() >= 7
+    expect(table.locator("tbody tr").first).to_contain_text("Event triggers Lambda")
+    expect(page.locator(".lw-tracker").first).to_be_visible()
+    flow = page.locator("img.lw-flow-img").first
+    expect(flow).to_be_visible()
+    assert flow.evaluate("i => i.complete && i.naturalWidth > 0")
+    assert run_together(page, ".jp-OutputArea-output")["glued"] == []
+    table.evaluate("e => e.scrollIntoView({block: 'center'})")
+    page.screenshot(path=str(artifacts_dir / "nbconvert-lesson-01.png"))
