@@ -45,6 +45,50 @@ def lambda_handler(event, context):
 _REPORT_FIELD = re.compile(r"^(?P<key>[A-Za-z ]+): (?P<value>.*)$")
 
 
+@pytest.fixture(params=["namespaces", "process"])
+def isolation(request, monkeypatch) -> str:
+    """Run the test in each isolation mode: managers made in it take the mode from
+    ``LAMBDA_WIDGET_ISOLATION``. ``namespaces`` is skipped where the machine cannot have it."""
+    from lambda_widget.engine.isolation import namespaces_unavailable
+
+    if request.param == "namespaces" and namespaces_unavailable():
+        pytest.skip(f"namespaces are not available here: {namespaces_unavailable()}")
+    monkeypatch.setenv("LAMBDA_WIDGET_ISOLATION", request.param)
+    return request.param
+
+
+def host_pid(env, pid: int) -> int:
+    """A pid the handler reported, as this machine sees it (in a sandbox it is the PID
+    namespace's own)."""
+    if env.mode != "namespaces":
+        return pid
+    from lambda_widget.engine.isolation import tree
+
+    for candidate in env.group_pids():
+        if tree.ns_pid(candidate) == pid:
+            return candidate
+    raise LookupError(f"no process {pid} in {env.id}")
+
+
+def frozen(pid: int) -> bool:
+    """Stopped by SIGSTOP, or in a frozen cgroup (the freezer shows no 'stopped' state)."""
+    if status_of(pid) == psutil.STATUS_STOPPED:
+        return True
+    try:
+        with open(f"/proc/{pid}/cgroup") as f:
+            for line in f:
+                _, ctrl, path = line.rstrip("\n").split(":", 2)
+                if ctrl in ("freezer", ""):
+                    name = "freezer.state" if ctrl else "cgroup.freeze"
+                    root = "/sys/fs/cgroup/freezer" if ctrl else "/sys/fs/cgroup"
+                    with open(f"{root}{path}/{name}") as state:
+                        if state.read().strip() in ("FROZEN", "1"):
+                            return True
+    except OSError:
+        return False
+    return False
+
+
 @pytest.fixture
 def mgr() -> Iterator[lw.ContainerManager]:
     """A fresh manager for one test."""

@@ -175,11 +175,13 @@ def test_tmpdir_is_private_and_survives_warm_invocations_and_a_timeout_reset(mod
     module_mgr.register("tmp", TMP_SOURCE, timeout=1, idle_timeout=600)
     wrote = module_mgr.invoke("tmp", {"op": "write", "text": "kept"})
     tmp = wrote.result["tmp"]
+    host_tmp = str(env_of(module_mgr, wrote).tmp)  # in a sandbox, the handler sees it as /tmp
 
     assert wrote.result["TMPDIR"] == tmp
     assert wrote.result["mode"] == 0o700
-    assert stat.S_IMODE(os.stat(tmp).st_mode) == 0o700
-    assert tmp != tempfile.gettempdir()  # not the kernel's shared temporary directory
+    assert tmp in ("/tmp", host_tmp) and os.path.exists(os.path.join(host_tmp, "note.txt"))
+    assert stat.S_IMODE(os.stat(host_tmp).st_mode) == 0o700
+    assert host_tmp != tempfile.gettempdir()  # not the kernel's shared temporary directory
 
     warm = module_mgr.invoke("tmp", {"op": "read"})
     assert (warm.cold, warm.result["text"]) == (False, "kept")
@@ -199,15 +201,16 @@ def test_each_environment_has_its_own_tmpdir_removed_when_reaped(mgr):
     second = mgr.submit("tmps", {"op": "sleep", "seconds": 1.0})
     a, b = first.result(), second.result()
     assert a.container_id != b.container_id
-    assert a.result["tmp"] != b.result["tmp"]
+    tmp_a, tmp_b = str(env_of(mgr, a).tmp), str(env_of(mgr, b).tmp)  # as this machine sees them
+    assert tmp_a != tmp_b
 
     wrote = mgr.invoke("tmps", {"op": "write", "text": "only here"})
     other = a if wrote.container_id == b.container_id else b
     assert wrote.container_id != other.container_id
-    assert os.path.exists(os.path.join(wrote.result["tmp"], "note.txt"))
-    assert not os.path.exists(os.path.join(other.result["tmp"], "note.txt"))
+    assert os.path.exists(os.path.join(env_of(mgr, wrote).tmp, "note.txt"))
+    assert not os.path.exists(os.path.join(env_of(mgr, other).tmp, "note.txt"))
 
     reaped = mgr.advance(30)
     assert {e.id for e in reaped} == {a.container_id, b.container_id}
-    assert wait_for(lambda: not os.path.exists(a.result["tmp"]) and not os.path.exists(b.result["tmp"]))
+    assert wait_for(lambda: not os.path.exists(tmp_a) and not os.path.exists(tmp_b))
     assert env_of(mgr, a).state == "terminated"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import psutil
-from conftest import env_of, status_of, wait_for
+from conftest import env_of, frozen, status_of, wait_for
 
 V1_SOURCE = """import time
 
@@ -54,7 +54,8 @@ def test_busy_environment_of_the_old_version_finishes_then_terminates(mgr):
     running = future.invocation
     assert wait_for(lambda: running.container_id is not None
                     and env_of(mgr, running).state == "busy"
-                    and status_of(env_of(mgr, running).pid) not in (None, psutil.STATUS_STOPPED))
+                    and status_of(env_of(mgr, running).pid) is not None
+                    and not frozen(env_of(mgr, running).pid))
     env = env_of(mgr, running)
 
     mgr.register("fn", V2_SOURCE, timeout=10)

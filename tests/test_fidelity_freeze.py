@@ -11,7 +11,11 @@ import time
 
 import psutil
 import pytest
-from conftest import env_of, status_of, wait_for
+from conftest import env_of, frozen, host_pid, wait_for
+
+# Every test here runs in both isolation modes: the sandbox (namespaces and cgroups)
+# and the portable fallback.
+pytestmark = pytest.mark.usefixtures("isolation")
 
 # The first call starts a sampler thread (time.monotonic() every 10 ms) and a child
 # process; every call sleeps event["work"] seconds and returns the samples so far.
@@ -44,15 +48,16 @@ IDLE = 1.0
 
 @pytest.mark.parametrize("runtime", ["bundled", "awslambdaric"])
 def test_background_thread_makes_no_progress_while_idle_and_resumes_on_reuse(mgr, runtime):
-    mgr.register("sampler", SAMPLER_SOURCE, runtime=runtime, trace=False, timeout=10)
+    # Unscaled: at 128 MB's share of a CPU the sampler thread would take fewer samples.
+    mgr.register("sampler", SAMPLER_SOURCE, runtime=runtime, trace=False, timeout=10, cpu_scaling=False)
     first = mgr.invoke("sampler", {"work": 0.2})
     env = env_of(mgr, first)
-    child = first.result["child"]
+    child = host_pid(env, first.result["child"])
     assert len(first.result["samples"]) >= 5  # the thread ran while the handler did
 
     # Idle: the runtime process and the handler's child are both stopped.
-    assert wait_for(lambda: status_of(env.pid) == psutil.STATUS_STOPPED, timeout=5)
-    assert wait_for(lambda: status_of(child) == psutil.STATUS_STOPPED, timeout=5)
+    assert wait_for(lambda: frozen(env.pid), timeout=5)
+    assert wait_for(lambda: frozen(child), timeout=5)
     assert env.state == "idle" and env.frozen
     idle_from = time.monotonic()
     time.sleep(IDLE)
@@ -68,16 +73,16 @@ def test_background_thread_makes_no_progress_while_idle_and_resumes_on_reuse(mgr
     assert max(gaps) >= 0.9 * IDLE
     resumed = [t for t in samples if t >= idle_to]
     assert len(resumed) >= 5  # it resumed once the environment was reused
-    assert wait_for(lambda: status_of(env.pid) == psutil.STATUS_STOPPED, timeout=5)
+    assert wait_for(lambda: frozen(env.pid), timeout=5)
     # killpg(SIGSTOP) returns before every process of the group has stopped: wait, as above.
-    assert wait_for(lambda: status_of(child) == psutil.STATUS_STOPPED, timeout=5)
+    assert wait_for(lambda: frozen(child), timeout=5)
 
 
 def test_children_of_a_reaped_environment_die_with_it(mgr):
     mgr.register("sampler-reaped", SAMPLER_SOURCE, trace=False, idle_timeout=60)
     inv = mgr.invoke("sampler-reaped", {})
     runtime = psutil.Process(env_of(mgr, inv).pid)
-    child = psutil.Process(inv.result["child"])
+    child = psutil.Process(host_pid(env_of(mgr, inv), inv.result["child"]))
 
     reaped = mgr.advance(60)
 

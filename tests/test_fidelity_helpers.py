@@ -39,6 +39,8 @@ class Containment:
         self.threads = threading.active_count()
         self.mgr = lw.ContainerManager(**manager_kwargs)
         self.root = str(self.mgr._root)  # noqa: SLF001 - where its environments run
+        groups = self.mgr._isolation.cgroups  # noqa: SLF001 - in a sandbox: its groups
+        self.group = next(iter(groups.bases.values())).name if groups else None
         self.pids: set[int] = set()
 
     def __enter__(self) -> Containment:
@@ -68,11 +70,21 @@ class Containment:
             try:
                 if proc.info["status"] == psutil.STATUS_ZOMBIE:
                     continue
-                if proc.pid in wanted or proc.cwd().startswith(self.root):
+                if proc.pid in wanted or proc.cwd().startswith(self.root) or self.in_group(proc.pid):
                     found.append(f"{proc.pid} {' '.join(proc.cmdline())[:80]}")
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
         return found
+
+
+    def in_group(self, pid: int) -> bool:
+        if self.group is None:
+            return False
+        try:
+            with open(f"/proc/{pid}/cgroup") as f:
+                return f"/{self.group}/" in f.read()
+        except OSError:
+            return False
 
 
 def group_members(pgid: int) -> list[int]:
@@ -118,7 +130,10 @@ _MAX_USED = re.compile(r"Max Memory Used: \d+ MB")
 
 def normalise(text: str, inv: lw.Invocation, root: str) -> str:
     """``text`` with what differs between two runs replaced: ids, paths, times, measurements."""
-    text = text.replace(inv.request_id, "<request-id>").replace(root, "<root>")
+    text = text.replace(inv.request_id, "<request-id>")
+    # Where the code is: /var/task in a sandbox, the environment's own copy in the fallback.
+    text = re.sub(re.escape(root) + r"/(envs/env-\d+/task\d+|functions/[^/\"]+/v\d+)|/var/task", "<task-root>", text)
+    text = text.replace(root, "<root>")
     text = _TIMESTAMP.sub("<ts>", text)
     text = _MS.sub("<n> ms", text)
     text = _BILLED.sub("Billed Duration: <n> ms", text)

@@ -13,10 +13,14 @@ import textwrap
 
 import psutil
 import pytest
-from conftest import env_of, report_fields, wait_for
+from conftest import env_of, host_pid, report_fields, wait_for
 from test_fidelity_helpers import Containment, group_members
 
 import lambda_widget as lw
+
+# Every test here runs in both isolation modes: the sandbox (namespaces and cgroups)
+# and the portable fallback.
+pytestmark = pytest.mark.usefixtures("isolation")
 
 HOSTILE_SOURCE = """
 import ctypes
@@ -171,7 +175,7 @@ def test_child_process_left_running_dies_with_its_environment():
         mgr = box.mgr
         register(mgr, idle_timeout=30)
         inv = mgr.invoke("hostile", {"action": "leave-child"})
-        child = psutil.Process(inv.result)
+        child = psutil.Process(host_pid(env_of(mgr, inv), inv.result))
         box.pids.add(child.pid)
         assert child.is_running()
 

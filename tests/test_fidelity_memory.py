@@ -6,6 +6,10 @@ import psutil
 import pytest
 from conftest import env_of, report_fields, wait_for
 
+# Every test here runs in both isolation modes: the sandbox (namespaces and cgroups)
+# and the portable fallback.
+pytestmark = pytest.mark.usefixtures("isolation")
+
 # Keeps every block it allocates, so the process's peak grows with each call.
 HOARDER_SOURCE = """
 blocks = []

@@ -21,6 +21,10 @@ from conftest import env_of, wait_for
 
 import lambda_widget as lw
 
+# Every test here runs in both isolation modes: the sandbox (namespaces and cgroups)
+# and the portable fallback.
+pytestmark = pytest.mark.usefixtures("isolation")
+
 RUNTIMES = ["bundled", "awslambdaric"]
 NEXT = "/2018-06-01/runtime/invocation/next"
 

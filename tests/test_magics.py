@@ -182,6 +182,15 @@ def test_cell_options_configure_the_function(ip) -> None:
     assert any(e.provisioned for e in lw.get_manager().containers)
 
 
+def test_no_cpu_scaling_option(ip) -> None:
+    ip.run_cell_magic("lambda", "scaled --memory 256", SEED)
+    ip.run_cell_magic("lambda", "unscaled --memory 256 --no-cpu-scaling", SEED)
+    mgr = lw.get_manager()
+    assert mgr.function("scaled").cpu_scaling is True
+    assert mgr.function("scaled").to_dict()["cpu_share"] == round(256 / 1769, 4)
+    assert (mgr.function("unscaled").cpu_scaling, mgr.function("unscaled").cpu_mode) == (False, "off")
+
+
 def test_awslambdaric_runtime_option(ip) -> None:
     ip.run_cell_magic("lambda", 'ric --runtime awslambdaric --invoke {"value": 2}', SEED)
     fn = lw.get_manager().function("ric")

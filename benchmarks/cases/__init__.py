@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from benchmarks.cases import cold, front, memory, scale, tracing, traffic, views, warm
+from benchmarks.cases import cold, cpu, front, memory, scale, tracing, traffic, views, warm
 from benchmarks.sizes import Sizes
 from benchmarks.stats import CaseResult
 
@@ -15,6 +15,7 @@ CASES: dict[str, Callable[[Sizes], CaseResult]] = {
     "views": views.run,
     "memory": memory.run,
     "scale": scale.run,
+    "cpu": cpu.run,
     "front": front.run,
     "traffic": traffic.run,
 }

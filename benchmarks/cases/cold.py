@@ -13,6 +13,7 @@ from benchmarks.stats import CaseResult, interleave
 
 FORK = "lambda_widget cold start (fork server)"
 SPAWN = "lambda_widget cold start (fork_server=False)"
+FALLBACK = "lambda_widget cold start (fork server, isolation='process')"
 BARE = "python -c pass (subprocess.run)"
 RIC = "awslambdaric cold start under the manager"
 INIT = "of which init, spawn to first /next (fork server)"
@@ -46,6 +47,9 @@ def run(sizes: Sizes) -> CaseResult:
         spawned = stack.enter_context(lw.ContainerManager(seed=1, fork_server=False))
         fork = _Cold(forked, "trivial")
         contenders = {FORK: fork, SPAWN: _Cold(spawned, "trivial"), BARE: bare_spawn}
+        if forked.isolation != "process":  # what the sandbox (namespaces, cgroups) adds to a cold start
+            fallback = stack.enter_context(lw.ContainerManager(seed=1, isolation="process"))
+            contenders[FALLBACK] = _Cold(fallback, "trivial")
         bare_spawn()
         if available("awslambdaric"):
             contenders[RIC] = _Cold(forked, "trivial_ric", runtime="awslambdaric")
@@ -58,6 +62,9 @@ def run(sizes: Sizes) -> CaseResult:
     result.info["first_cold_start_with_fork_server_boot_s"] = fork.first
     result.compare(FORK, BARE, at_most=0.5)
     result.compare(FORK, RIC, faster_by=5.0)
+    if FALLBACK in contenders:
+        result.compare(FORK, FALLBACK)
+        result.notes.append(f"default isolation here: {forked.isolation}")
     result.compare(SPAWN, BARE)
     result.compare(SPAWN, RIC)
     result.notes.append(f"first cold start, fork server boot included: {fork.first * 1000:.1f} ms "

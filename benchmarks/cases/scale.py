@@ -91,7 +91,9 @@ def run(sizes: Sizes) -> CaseResult:
     result = CaseResult("scale", f"Scale: {n} concurrent environments started and served")
     modes = ("fork server", "fork_server=False")
     runs: dict[str, list[dict]] = {mode: [] for mode in modes}
-    with tempfile.TemporaryDirectory(prefix="lw-bench-") as tmp:
+    # Not under /tmp: a sandboxed environment has its own /tmp, and sees the machine's only elsewhere.
+    with tempfile.TemporaryDirectory(prefix="lw-bench-", dir="/var/tmp") as tmp:
+        os.chmod(tmp, 0o755)  # the sandbox's user must see the barrier file
         go = Path(tmp) / "go"
         for r in range(sizes.scale_rounds):  # alternating: one run is a single, noisy sample
             for mode in modes[r % 2:] + modes[:r % 2]:

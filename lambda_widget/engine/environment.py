@@ -23,9 +23,12 @@ from typing import Any
 
 from traitlets import HasTraits, Int, Unicode
 
+from lambda_widget.engine.isolation import Isolation, tree, write_task_copy
+from lambda_widget.engine.isolation.cpu import CpuLimit
 from lambda_widget.engine.records import Function, bump
 from lambda_widget.placement.keepalive import idle_deadline
 
+MAX_PROCESSES = 1024  # Lambda's processes/threads quota
 OUTPUT_CAP = 1024 * 1024  # bytes of handler output kept per invocation
 LINE_CAP = 256 * 1024  # CloudWatch's largest event
 TRACE_CAP = 16 * 1024 * 1024  # bytes of trace records read per invocation
@@ -114,7 +117,8 @@ class ExecutionEnvironment(HasTraits):
     revision = Int(0)
 
     def __init__(self, env_id: str, function: Function, root: Path, created_at: float,
-                 reason: str, provisioned: bool, log_stream_name: str) -> None:
+                 reason: str, provisioned: bool, log_stream_name: str,
+                 isolation: Isolation | None = None) -> None:
         super().__init__()
         self.id = env_id
         self.function = function
@@ -156,6 +160,26 @@ class ExecutionEnvironment(HasTraits):
         self.spawning = False
         self._status_fd: int | None = None
         self._status_pid: int | None = None
+        self._runtime_pid: int | None = None
+        self._stopped: list[int] = []  # what freeze() stopped (process mode)
+        self._task_copy: Path | None = None
+        self.isolation = isolation
+        self.mode = "process"  # this environment's containment: namespaces | process
+        self.cgroup = None
+        self.uid: int | None = None
+        if isolation is not None and isolation.cgroups is not None:
+            self.cgroup = isolation.cgroups.create(env_id)
+        if self.cgroup is not None:
+            self.cgroup.configure(function.memory_mb, MAX_PROCESSES)
+            if function.runtime == "bundled":
+                self.mode = "namespaces"
+                self.uid = isolation.next_uid()
+                os.chown(self.tmp, self.uid, self.uid)
+                self.trace_path.touch(mode=0o600)
+                os.chown(self.trace_path, self.uid, self.uid)
+        cpu_mode = "cgroup" if self.cgroup is not None else "throttle"
+        self.cpu = CpuLimit(function.memory_mb, getattr(function, "cpu_scaling", True), cpu_mode,
+                            self._apply_cpu)
 
     # -- facts -----------------------------------------------------------------
     @property
@@ -191,6 +215,8 @@ class ExecutionEnvironment(HasTraits):
             "frozen": self.frozen,
             "idle_timeout": self.function.idle_timeout,
             "reaps_at": self.reaps_at,
+            "isolation": self.mode,
+            "cpu": self.cpu.to_dict(),
         }
 
     def __repr__(self) -> str:
@@ -216,7 +242,7 @@ class ExecutionEnvironment(HasTraits):
             "AWS_ACCESS_KEY_ID": "ASIALAMBDAWIDGETLOCAL",
             "AWS_SECRET_ACCESS_KEY": "lambda-widget-local-secret",
             "AWS_SESSION_TOKEN": "lambda-widget-local-session",
-            "LAMBDA_TASK_ROOT": str(self.task_root),
+            "LAMBDA_TASK_ROOT": self.task_root_inside,
             "LAMBDA_RUNTIME_DIR": RUNTIME_DIR,
             "LANG": "en_US.UTF-8",
             "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
@@ -224,8 +250,8 @@ class ExecutionEnvironment(HasTraits):
             "TZ": LAMBDA_TZ,
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
             "AWS_XRAY_DAEMON_ADDRESS": "169.254.79.129:2000",
-            "TMPDIR": str(self.tmp),
-            "PWD": str(self.task_root),
+            "TMPDIR": "/tmp" if self.mode == "namespaces" else str(self.tmp),
+            "PWD": self.task_root_inside,
         }
         # The interpreter itself may need its library path to start at all.
         if os.environ.get("LD_LIBRARY_PATH"):
@@ -234,8 +260,38 @@ class ExecutionEnvironment(HasTraits):
         return env
 
     @property
-    def task_root(self) -> Path:
+    def master_task_root(self) -> Path:
         return self.dir.parent.parent / "functions" / self.function_name / f"v{self.version}"
+
+    @property
+    def task_root(self) -> Path:
+        """Where the code is on this machine: the version's own (read-only mount in a sandbox),
+        or this process's fresh copy."""
+        return self._task_copy if self._task_copy is not None else self.master_task_root
+
+    @property
+    def task_root_inside(self) -> str:
+        """Where the handler sees its code (``LAMBDA_TASK_ROOT``)."""
+        return "/var/task" if self.mode == "namespaces" else str(self.task_root)
+
+    def _fresh_code(self) -> None:
+        """Process mode: every process gets its own copy, so tampering dies with it."""
+        files = getattr(self.function, "task_files", None)
+        if self.mode == "namespaces" or not files:
+            return
+        old = self._task_copy
+        copy = self.dir / f"task{self.inits}"
+        write_task_copy(files, copy)
+        self._task_copy = copy
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def sandbox_spec(self) -> dict | None:
+        if self.mode != "namespaces":
+            return None
+        return {"cgroups": self.cgroup.procs_files, "task_root": str(self.master_task_root),
+                "tmp": str(self.tmp), "uid": self.uid, "mounts": self.isolation.hidden,
+                "trace_file": str(self.trace_path) if self.function.trace else None}
 
     def runtime_options(self) -> dict[str, Any]:
         """Options of the bundled runtime (passed outside the environment, which stays Lambda's)."""
@@ -276,12 +332,21 @@ class ExecutionEnvironment(HasTraits):
         self.peak_rss = 0
         self.limit_hit = None
         self.inits += 1
+        self._runtime_pid = None
+        self._stopped = []
+        self._fresh_code()
+        environ["LAMBDA_TASK_ROOT"] = environ["PWD"] = self.task_root_inside
+        if self.cgroup is not None:
+            self.cgroup.rearm()
         self.spawning = True  # the process may call the Runtime API before we know its pid
+        self.cpu.phase = ""
+        self.cpu.enter("init" if self.inits == 1 else "invoke")  # Lambda boosts only the Init phase
         bundled = self.function.runtime == "bundled"
         api = preconnect(self) if preconnect is not None and bundled else None
         try:
             if zygote is not None and bundled:
-                self.proc = zygote.spawn(environ, str(self.task_root), self.runtime_options(), api)
+                self.proc = zygote.spawn(environ, self.task_root_inside, self.runtime_options(), api,
+                                         self.sandbox_spec())
             else:
                 fds = (api.fileno(),) if api is not None else ()
                 self.proc = launcher.popen(
@@ -293,6 +358,14 @@ class ExecutionEnvironment(HasTraits):
                 api.close()  # the environment has its own copy
         self.pid = self.proc.pid
         self.spawning = False
+        if self.cgroup is not None and self.mode != "namespaces":
+            for procs in self.cgroup.procs_files:  # started outside the fork server: join now
+                try:
+                    Path(procs).write_text(str(self.pid))
+                except OSError:
+                    pass
+        if self.cpu.mode == "throttle":
+            self._apply_cpu(self.cpu.current, fresh=True)
         os.set_blocking(self.proc.stdout.fileno(), False)
 
     def read_output(self) -> bool:
@@ -319,15 +392,69 @@ class ExecutionEnvironment(HasTraits):
             return self.output.take(final)
 
     def freeze(self) -> None:
-        """Stop every process of the environment (its process group), as Lambda freezes the sandbox."""
+        """Stop every process of the environment, as Lambda freezes the sandbox: the cgroup
+        freezer (invisible to the handler), or SIGSTOP down its process tree."""
         if self.alive and not self.frozen:
             self.frozen = True
-            _signal_group(self.pid, signal.SIGSTOP)
+            self._release_cpu()
+            if self.cgroup is not None:
+                self.cgroup.freeze()
+            else:
+                _signal_group(self.pid, signal.SIGSTOP)
+                self._stopped = tree.stop_tree(self.pid)
 
     def thaw(self) -> None:
+        """Resume, for an invocation: from here on the environment gets its invoke-phase CPU."""
+        self.cpu.enter("invoke")
         if self.frozen:
             self.frozen = False
-            _signal_group(self.pid, signal.SIGCONT)
+            if self.cgroup is not None:
+                self.cgroup.thaw()
+            else:
+                stopped, self._stopped = self._stopped, []
+                tree.signal_all(stopped or [self.pid], signal.SIGCONT)
+                _signal_group(self.pid, signal.SIGCONT)
+        if self.cpu.mode == "throttle" and self.alive:
+            self._apply_cpu(self.cpu.current)
+
+    def _apply_cpu(self, cpus: float | None, fresh: bool = False) -> None:
+        if self.cgroup is not None:
+            self.cgroup.set_cpu(cpus)
+            return
+        governor = self.isolation.governor if self.isolation is not None else None
+        if governor is None or self.pid is None or self.spawning:
+            return
+        if cpus is None:
+            governor.release(self)
+        else:
+            governor.run(self, self.pid, cpus, fresh)
+
+    def _release_cpu(self) -> None:
+        if self.isolation is not None and self.isolation.governor is not None:
+            self.isolation.governor.release(self)
+
+    @property
+    def runtime_pid(self) -> int | None:
+        """The runtime's process (in a sandbox, below the namespace's init), for its memory."""
+        if self.mode != "namespaces" or self.pid is None:
+            return self.pid
+        if self._runtime_pid is None:
+            for child in tree.children(self.pid):  # self.pid: the namespace's init (its PID 1)
+                if tree.ns_pid(child) == 2:
+                    self._runtime_pid = child
+        return self._runtime_pid
+
+    def group_pids(self) -> list[int]:
+        """Every process of the environment (its cgroup, or its process tree)."""
+        if self.pid is None:
+            return []
+        if self.cgroup is not None and self.mode == "namespaces":
+            return self.cgroup.pids()
+        return tree.members(self.pid)
+
+    def out_of_memory(self) -> bool:
+        """The kernel's OOM killer ended a process of this environment (cgroup mode)."""
+        return self.cgroup is not None and self.cgroup.out_of_memory()
 
     def kill(self) -> int | None:
         """Kill the process and everything it started; wait for it. Returns the exit code."""
@@ -336,6 +463,7 @@ class ExecutionEnvironment(HasTraits):
             return None
         self.killing = True
         proc.lw_killed = True  # type: ignore[attr-defined]
+        self._release_cpu()
         if proc.returncode is None:
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
@@ -344,6 +472,10 @@ class ExecutionEnvironment(HasTraits):
                     proc.kill()
                 except ProcessLookupError:
                     pass
+        # What left the process group: still in the tree (subreaper) or in the cgroup.
+        tree.kill_tree(proc.pid)
+        if self.cgroup is not None:
+            self.cgroup.kill()
         try:
             code = proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -352,8 +484,11 @@ class ExecutionEnvironment(HasTraits):
         return code
 
     def close(self) -> None:
-        """Remove the environment's directory (its /tmp goes with it)."""
+        """Remove the environment's directory (its /tmp goes with it) and its groups."""
         self._close_status()
+        if self.cgroup is not None:
+            self.cgroup.kill()
+            self.cgroup.remove()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def peak_memory_mb(self) -> int | None:
@@ -362,17 +497,23 @@ class ExecutionEnvironment(HasTraits):
         if self.pid is None:
             return None
         own = self._vm_hwm_mb()
+        if own is None and self.mode == "namespaces" and self.proc is not None \
+                and self.proc.returncode is not None:
+            own = 0  # the runtime is gone; what the watchdog saw stands
         if own is None:
             return None
         return max(own, -(-self.peak_rss // 2**20))
 
     def _vm_hwm_mb(self) -> int | None:
         # /proc/<pid>/status is regenerated on every read: keep it open and pread it.
+        pid = self.runtime_pid
+        if pid is None:
+            return None
         try:
-            if self._status_fd is None or self._status_pid != self.pid:
+            if self._status_fd is None or self._status_pid != pid:
                 self._close_status()
-                self._status_fd = os.open(f"/proc/{self.pid}/status", os.O_RDONLY)
-                self._status_pid = self.pid
+                self._status_fd = os.open(f"/proc/{pid}/status", os.O_RDONLY)
+                self._status_pid = pid
             data = os.pread(self._status_fd, 8192, 0)
             at = data.index(b"VmHWM:")
             kb = int(data[at + 6:data.index(b"kB", at)])

@@ -81,6 +81,7 @@ class ExecutionMixin:
                  cold: bool, reason: str | None, client_context: dict | None) -> None:
         rid = inv.request_id
         inv.cold, inv.cold_reason, inv.container_id = cold, reason, env.id
+        inv.cpu = env.cpu.to_dict()
         inv.started_at = self.clock.now()
         env.requests += 1
         log: list[str] = []
@@ -166,6 +167,8 @@ class ExecutionMixin:
         memory = env.peak_memory_mb()
         if kind in ("response", "error") and memory is not None and memory > fn.memory_mb:
             kind = "oom"  # the poll missed it, but the peak says the sandbox would have been killed
+        if kind in ("response", "error", "exit") and env.out_of_memory():
+            kind = "oom"  # the kernel's OOM killer ended a process of the sandbox (cgroup limit)
         status, result, error, crash_msg = "succeeded", None, None, ""
         if kind == "response":
             body, ctype = item[2], item[3]

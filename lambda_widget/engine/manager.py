@@ -36,6 +36,7 @@ from lambda_widget.engine.errors import (
     ResourceNotFoundException,
 )
 from lambda_widget.engine.execution import INIT_LIMIT, ExecutionMixin
+from lambda_widget.engine.isolation import Isolation, read_task_files
 from lambda_widget.engine.leftovers import Sentinel, make_root, sweep_stale
 from lambda_widget.engine.monitor import Monitor
 from lambda_widget.engine.records import Function, Invocation, LifecycleEvent, bump
@@ -61,7 +62,9 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
 
     ``seed`` makes request ids reproducible; ``virtual_clock`` stops real time from
     ageing idle environments (only ``advance()`` moves the clock); ``max_concurrency``
-    is how many invocations run at once (more wait their turn).
+    is how many invocations run at once (more wait their turn). ``isolation``: ``"auto"``
+    (namespaces and cgroups where the machine allows, else the portable fallback),
+    ``"namespaces"`` or ``"process"`` (default: ``$LAMBDA_WIDGET_ISOLATION`` or auto).
     """
 
     revision = Int(0)
@@ -69,7 +72,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
     def __init__(self, *, seed: int | None = None, region: str = "us-east-1",
                  account_id: str = "123456789012", max_concurrency: int = 64,
                  virtual_clock: bool = False, max_history: int = 10_000,
-                 fork_server: bool = True) -> None:
+                 fork_server: bool = True, isolation: str | None = None) -> None:
         for label, value, low in (("max_concurrency", max_concurrency, 1), ("max_history", max_history, 1)):
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise InvalidParameterValueException(
@@ -99,8 +102,11 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         self._sentinel = Sentinel(self._root)
         (self._root / "envs").mkdir()
         (self._root / "functions").mkdir()
+        self._isolation = Isolation(isolation, fork_server)
         self._launcher = Launcher()
-        self._zygote = Zygote(self._launcher, zygote_environ()) if fork_server else None
+        freezer = self._isolation.cgroups.freezer_base if self._isolation.cgroups else ""
+        self._zygote = Zygote(self._launcher, zygote_environ(), freezer, self._on_fork_server_lost) \
+            if fork_server else None
         if self._zygote is not None:
             self._zygote.start()
         self._server = RuntimeApiServer(self._live_envs, self._on_next, self._on_outcome)
@@ -158,7 +164,13 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                 "history": [i.to_dict() for i in self.history],
                 "events": [e.to_dict() for e in self.events],
                 "clock": self.clock.now(),
+                "isolation": self._isolation.to_dict(),
             }
+
+    @property
+    def isolation(self) -> str:
+        """The active isolation mode: ``namespaces`` or ``process`` (the portable fallback)."""
+        return self._isolation.mode
 
     def _event(self, env: ExecutionEnvironment, kind: str, reason: str = "",
                request_id: str = "") -> None:
@@ -183,11 +195,13 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                  trace: bool = True, reserved_concurrency: int | None = None,
                  provisioned_concurrency: int = 0, runtime: str = "bundled",
                  max_steps: int = 500, max_retry_attempts: int = 2, max_event_age: float = 21600.0,
-                 on_success=None, on_failure=None, path: str | None = None) -> Function:
+                 on_success=None, on_failure=None, path: str | None = None,
+                 cpu_scaling: bool = True) -> Function:
         """Register ``source`` as function ``name``; registering a name again publishes a new version.
 
         ``path`` instead of ``source``: a code directory (modules, packages, data files and a
         ``requirements.txt``), with ``handler`` as ``module.function`` (``"app.handlers.main"``).
+        ``cpu_scaling=False``: the machine's CPUs instead of ``memory_mb / 1769`` of a vCPU.
         """
         self._check_open()
         if env is not None and not isinstance(env, dict):
@@ -205,7 +219,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
             raise InvalidParameterValueException("give the handler's source, or path= a code directory")
         validate_config(name, source, handler, timeout, memory_mb, idle_timeout, env,
                         reserved_concurrency, provisioned_concurrency, runtime, max_steps,
-                        max_retry_attempts, max_event_age, on_success, on_failure)
+                        max_retry_attempts, max_event_age, on_success, on_failure, cpu_scaling)
         with self._lock:
             previous = self._functions.get(name)
             fn = Function(name=name, version=(previous.version + 1) if previous else 1,
@@ -217,8 +231,10 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                           max_steps=int(max_steps), registered_at=self.clock.now(),
                           max_retry_attempts=max_retry_attempts,
                           max_event_age=float(max_event_age), on_success=on_success,
-                          on_failure=on_failure, path=path)
+                          on_failure=on_failure, path=path, cpu_scaling=cpu_scaling,
+                          cpu_mode=self._isolation.cpu_mode if cpu_scaling else "off")
             self._write_task_root(fn)
+            self._isolation.publish(self._root / "functions" / fn.name / f"v{fn.version}")
             self._functions[name] = fn
             self._versions.setdefault(name, []).append(fn)
             retire_now = []
@@ -251,6 +267,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         except py_compile.PyCompileError:
             pass  # a syntax error is the environment's to report, at init (Runtime.UserCodeSyntaxError)
         path.chmod(0o444)  # the task root is read-only on Lambda
+        fn.task_files = read_task_files(root)  # each new process's fresh copy comes from here
 
     def _provision(self, fn: Function) -> None:
         created = []
@@ -415,6 +432,22 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
     def _on_outcome(self, env: ExecutionEnvironment, item: tuple) -> None:
         env.outcomes.put(item)
 
+    def _on_fork_server_lost(self, pids: list[int]) -> None:
+        """The zygote died (a handler may have killed it). Its environments live on: in-flight
+        invocations finish, and then those environments retire; idle ones go now."""
+        lost = set(pids)
+        idle = []
+        with self._lock:
+            for env in self._envs:
+                if env.pid in lost and env.proc is not None and env.proc.returncode is None:
+                    if env.state == "idle":
+                        env.state = "terminated"
+                        idle.append(env)
+                    else:
+                        env.retiring = True
+        for env in idle:
+            self._terminate(env, "fork-server-lost", already_marked=True)
+
     def _on_exit(self, env: ExecutionEnvironment, proc, code: int | None) -> None:
         if getattr(proc, "lw_killed", False) or proc is not env.proc:
             return  # we killed it, or it is an earlier process of this environment
@@ -537,6 +570,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         if self._zygote is not None:
             self._zygote.stop()
         self._launcher.stop()
+        self._isolation.close()
         shutil.rmtree(self._root, ignore_errors=True)
         self._sentinel.stop()
         self._changed()

@@ -13,6 +13,8 @@ from typing import Any
 
 from traitlets import HasTraits, Int, Unicode
 
+from lambda_widget.engine.isolation.cpu import cpu_share
+
 UNDEFINED = "undefined"
 
 
@@ -92,6 +94,9 @@ class Function:
     max_event_age: float = 21600.0
     on_success: Any = field(default=None, repr=False)
     on_failure: Any = field(default=None, repr=False)
+    cpu_scaling: bool = True  # CPU in proportion to memory (memory_mb / 1769 of a vCPU)
+    cpu_mode: str = ""  # how the share is held: cgroup | throttle | off (set by the manager)
+    task_files: dict = field(default_factory=dict, repr=False, compare=False)  # the code, as registered
     path: str | None = None  # a code directory (register(path=...)): the task root is a copy of it
 
     @property
@@ -111,9 +116,10 @@ class Function:
         return f"arn:aws:lambda:{region}:{account}:function:{self.name}"
 
     def to_dict(self) -> dict[str, Any]:
-        data = {k: v for k, v in self.__dict__.items() if k not in ("on_success", "on_failure")}
+        data = {k: v for k, v in self.__dict__.items() if k not in ("on_success", "on_failure", "task_files")}
         data["env"] = dict(self.env)
         data["track"] = list(self.track)
+        data["cpu_share"] = cpu_share(self.memory_mb) if self.cpu_scaling else None
         for key in ("on_success", "on_failure"):
             dest = getattr(self, key)
             data[key] = None if dest is None else (
@@ -148,6 +154,7 @@ class Invocation(HasTraits):
         self.cold: bool | None = None
         self.cold_reason: str | None = None
         self.container_id: str | None = None
+        self.cpu: dict | None = None  # the environment's CPU when it ran: mode, share, vcpus
         self.result: Any = None
         self.error: dict | None = None
         self.logs: list[str] = []
@@ -195,6 +202,7 @@ class Invocation(HasTraits):
                 "cold": self.cold,
                 "cold_reason": self.cold_reason,
                 "container_id": self.container_id,
+                "cpu": dict(self.cpu) if self.cpu else None,
                 "result": self.result if not isinstance(self.result, bytes) else self.result.decode("utf-8", "replace"),
                 "error": copy.deepcopy(self.error),
                 "logs": list(self.logs),

@@ -80,7 +80,7 @@ class RoutingMixin:
         hex32 = f"{self._rng.getrandbits(128):032x}"
         stream = log_stream_name(datetime.datetime.now(datetime.timezone.utc), hex32)
         env = ExecutionEnvironment(f"env-{self._counters['env']}", fn, self._root / "envs",
-                                   self.clock.now(), reason, provisioned, stream)
+                                   self.clock.now(), reason, provisioned, stream, self._isolation)
         self._envs.append(env)
         self._had_env.add((fn.name, fn.version))
         self._event(env, "create", reason)

@@ -156,7 +156,7 @@ def validate_env(env: dict) -> None:
 
 def validate_config(name, source, handler, timeout, memory_mb, idle_timeout, env,
                     reserved, provisioned, runtime, max_steps, max_retry_attempts=2,
-                    max_event_age=21600, on_success=None, on_failure=None) -> None:
+                    max_event_age=21600, on_success=None, on_failure=None, cpu_scaling=True) -> None:
     """Check a function's configuration as CreateFunction would; raise with a clear message."""
     bad = InvalidParameterValueException
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
@@ -186,6 +186,8 @@ def validate_config(name, source, handler, timeout, memory_mb, idle_timeout, env
         raise bad(f"Unknown runtime {runtime!r}: use 'bundled' or 'awslambdaric'")
     if not _whole(max_steps) or max_steps < 1:
         raise bad(f"Invalid max_steps {max_steps!r}: a whole number >= 1")
+    if not isinstance(cpu_scaling, bool):
+        raise bad(f"cpu_scaling must be True or False, not {cpu_scaling!r}")
     if not _whole(max_retry_attempts) or not 0 <= max_retry_attempts <= 2:
         raise bad(f"Invalid max_retry_attempts {max_retry_attempts!r}: 0, 1 or 2")
     if not _number(max_event_age) or not 60 <= max_event_age <= 21600:

@@ -43,32 +43,12 @@ def pss_bytes(pid: int) -> int | None:
     return None
 
 
-def group_usage(groups: set[int]) -> dict[int, tuple[int, int]]:
-    """For the given process groups: (number of processes, memory of them all).
-
-    Lambda counts the whole sandbox: children the handler started use its memory too.
-    Memory is the resident size of a lone process, or the sum of PSS over a group.
-    """
-    members: dict[int, list[int]] = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        rest = stat[stat.rfind(b")") + 2:].split()
-        if len(rest) > 2 and int(rest[2]) in groups:
-            members.setdefault(int(rest[2]), []).append(int(name))
-    usage = {}
-    for pgrp, pids in members.items():
-        if len(pids) == 1:
-            memory = rss_bytes(pids[0]) or 0
-        else:
-            memory = sum(pss_bytes(pid) or 0 for pid in pids[:PSS_SAMPLE])
-        usage[pgrp] = (len(pids), memory)
-    return usage
+def tree_usage(pids: list[int]) -> tuple[int, int]:
+    """(number of processes, memory of them all): the resident size of a lone process, or
+    the sum of PSS over several (a forked child shares its parent's pages)."""
+    if len(pids) <= 1:
+        return len(pids), (rss_bytes(pids[0]) or 0) if pids else 0
+    return len(pids), sum(pss_bytes(pid) or 0 for pid in pids[:PSS_SAMPLE])
 
 
 class Watchdog:
@@ -90,16 +70,15 @@ class Watchdog:
             if not envs:
                 continue
             polls += 1
-            groups = group_usage({e.pid for e in envs if e.pid}) if polls % PROCESS_SCAN_EVERY == 0 \
-                else None
+            scan = polls % PROCESS_SCAN_EVERY == 0
             for env in envs:
-                pid = env.pid
+                pid = env.runtime_pid
                 if pid is None or env.limit_hit:
                     continue
                 rss = rss_bytes(pid) or 0
                 count = 1
-                if groups is not None and pid in groups:
-                    count, group_rss = groups[pid]
+                if scan:  # the whole environment: its tree (or cgroup), whatever group or session
+                    count, group_rss = tree_usage(env.group_pids())
                     rss = max(rss, group_rss)
                 env.peak_rss = max(env.peak_rss, rss)
                 if rss > env.function.memory_mb * 1024 * 1024:

@@ -141,6 +141,8 @@ class LambdaMagics(Magics):
     @argument("--provisioned", type=int, default=0, metavar="N",
               help="provisioned concurrency: N environments initialised ahead of any event")
     @argument("--no-trace", action="store_true", help="run untraced: no step table, as fast as Lambda")
+    @argument("--no-cpu-scaling", action="store_true",
+              help="give environments the machine's CPUs instead of memory / 1,769 MB of a vCPU")
     @argument("--invoke", metavar="EVENT", help="invoke once right away with EVENT (JSON or Python)")
     @argument("--runtime", choices=["bundled", "awslambdaric"], default="bundled",
               help="the runtime in each environment (default bundled)")
@@ -169,7 +171,7 @@ class LambdaMagics(Magics):
             "idle_timeout": args.idle_timeout, "env": parse_env(args.env, parser),
             "track": tuple(args.track), "trace": not args.no_trace,
             "reserved_concurrency": args.reserved, "provisioned_concurrency": args.provisioned,
-            "runtime": args.runtime,
+            "runtime": args.runtime, "cpu_scaling": not args.no_cpu_scaling,
         }
         mgr = get_manager()
         try:

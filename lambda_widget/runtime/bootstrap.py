@@ -61,15 +61,15 @@ _prctl = None  # libc's prctl, looked up once (in the zygote, before it forks)
 _sink: LogSink | None = None  # the log sink the zygote built for every environment
 
 
-def die_with_parent(parent: int) -> None:
-    """Be killed when the process that started us dies (the kernel, even on SIGKILL)."""
+def die_with_parent(parent: int, sig: int = signal.SIGKILL) -> None:
+    """Be sent ``sig`` (killed) when the process that started us dies (the kernel, even on SIGKILL)."""
     global _prctl
     try:
         if _prctl is None:
             import ctypes
 
             _prctl = ctypes.CDLL(None, use_errno=True).prctl
-        _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        _prctl(1, sig)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         return
     if parent and os.getppid() != parent:
@@ -152,6 +152,9 @@ def main(argv: list[str] | None = None) -> None:
     args = _parse(argv)
     if args.parent:
         die_with_parent(args.parent)
+    from lambda_widget.runtime import sandbox
+
+    sandbox.subreaper()  # descendants that detach stay in this process's tree
     run(args.trace_file, args.max_steps, json.loads(args.track), args.api_fd)
 
 

@@ -32,10 +32,12 @@ import sys
 import time
 import traceback  # noqa: F401
 
-from lambda_widget.runtime import bootstrap, tracer  # noqa: F401
+from lambda_widget.runtime import bootstrap, sandbox, tracer  # noqa: F401
 
 _ZYGOTE_PYTHONPATH = os.environ.get("PYTHONPATH")  # what sys.path was built from
 _ZYGOTE_TZ = os.environ.get("TZ")  # as the manager started the zygote; children with the same skip tzset
+_kernel = 0  # the manager's process: environments die with it (but not with the zygote)
+_freezer = ""  # the manager's freezer group: thawed on the way out, so frozen environments can die
 
 
 def _use_pythonpath(value: str) -> None:
@@ -48,7 +50,7 @@ def _use_pythonpath(value: str) -> None:
     importlib.invalidate_caches()
 
 
-def _child(body: bytes, fds: list[int], zygote_pid: int) -> None:
+def _child(body: bytes, fds: list[int], zygote_pid: int, status_w: int | None = None) -> None:
     """In the forked child: become the environment and run the runtime. Never returns."""
     code = 1
     try:
@@ -57,14 +59,25 @@ def _child(body: bytes, fds: list[int], zygote_pid: int) -> None:
         if len(fds) > 1:
             cmd["options"]["api_fd"] = fds[1]
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.setsid()
-        bootstrap.die_with_parent(zygote_pid)
+        sandbox.outlive_parent(zygote_pid, _kernel)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
         os.close(out_fd)
+        if status_w is not None:
+            try:
+                inner = sandbox.enter(cmd["sandbox"], fds[1:], status_w)
+            except OSError as exc:
+                sys.stderr.write(f"lambda_widget: the environment's sandbox could not be set up: {exc}\n")
+                raise
+            if inner["trace_file"]:
+                cmd["options"]["trace_file"] = inner["trace_file"]
+        else:
+            sandbox.subreaper()
         os.chdir(cmd["cwd"])
         os.environ.clear()
         os.environ.update(cmd["env"])
@@ -103,6 +116,50 @@ def _child(body: bytes, fds: list[int], zygote_pid: int) -> None:
         os._exit(code & 0xFF)
 
 
+def _children() -> list[int]:
+    try:
+        with open(f"/proc/self/task/{os.getpid()}/children", "rb") as f:
+            return [int(p) for p in f.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _kill_orphans(known: set[int]) -> None:
+    """Processes an ended environment left behind were reparented here: they end now."""
+    for pid in _children():
+        if pid not in known:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def _end_all() -> None:
+    """The kernel is gone: every environment goes too, frozen ones included."""
+    if _freezer:
+        try:
+            for name in os.listdir(_freezer):
+                for state in ("freezer.state", "cgroup.freeze"):
+                    try:
+                        with open(os.path.join(_freezer, name, state), "w") as f:
+                            f.write("THAWED" if state == "freezer.state" else "0")
+                    except OSError:
+                        pass
+        except OSError:
+            pass
+    for _ in range(3):
+        for pid in _children():
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    os._exit(0)
+
+
 def _prepare() -> None:
     """Before the freeze: do once here what every environment would otherwise do after the fork."""
     time.tzset()
@@ -120,7 +177,12 @@ def serve(sock: socket.socket) -> None:
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.signal(signal.SIGTERM, lambda *_: _end_all())  # the kernel died (PDEATHSIG)
+    sandbox.subreaper()  # what an environment leaves behind when it dies comes here, to be killed
     zygote_pid = os.getpid()
+    known: set[int] = set()
+    statuses: dict[int, int] = {}  # sandboxed environment -> the pipe its init reports through
+    own_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
     _prepare()
     gc.collect()
     gc.freeze()
@@ -139,7 +201,16 @@ def serve(sock: socket.socket) -> None:
                     break
                 if pid == 0:
                     break
-                sock.send(b'{"exit": %d, "code": %d}' % (pid, os.waitstatus_to_exitcode(status)))
+                if pid in statuses:  # a sandbox's init: it reports how its runtime ended
+                    reader = statuses.pop(pid)
+                    data = os.read(reader, 4)
+                    os.close(reader)
+                    if len(data) == 4:
+                        status = int.from_bytes(data, sys.byteorder, signed=True)
+                if pid in known:
+                    known.discard(pid)
+                    sock.send(b'{"exit": %d, "code": %d}' % (pid, os.waitstatus_to_exitcode(status)))
+            _kill_orphans(known)
         if sock in readable:
             try:
                 msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, 2)
@@ -148,15 +219,38 @@ def serve(sock: socket.socket) -> None:
             if not msg:
                 return
             ident, _, body = msg.partition(b"\n")
-            pid = os.fork()
+            sandboxed = ident.endswith(b" sandbox")
+            status_r = status_w = None
+            try:
+                if sandboxed:
+                    ident = ident[:-8]
+                    status_r, status_w = os.pipe()
+                    pid = sandbox.fork_in_new_pid_namespace(own_ns)
+                else:
+                    pid = os.fork()
+            except OSError:
+                pid = -1
             if pid == 0:
                 sock.close()
                 os.close(wake_r)
                 os.close(wake_w)
+                os.close(own_ns)
                 signal.set_wakeup_fd(-1)
-                _child(body, fds, zygote_pid)
+                if status_r is not None:
+                    os.close(status_r)
+                _child(body, fds, zygote_pid, status_w)
             for fd in fds:
                 os.close(fd)
+            if status_w is not None:
+                os.close(status_w)
+            if pid < 0:
+                if status_r is not None:
+                    os.close(status_r)
+                sock.send(b'{"spawned": %s, "pid": 0}' % ident)
+                continue
+            if status_r is not None:
+                statuses[pid] = status_r
+            known.add(pid)
             sock.send(b'{"spawned": %s, "pid": %d}' % (ident, pid))
 
 
@@ -164,8 +258,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="lambda_widget.runtime.zygote")
     parser.add_argument("--parent", type=int, default=0)
     parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--freezer", default="")
     args = parser.parse_args()
-    bootstrap.die_with_parent(args.parent)
+    global _kernel, _freezer
+    _kernel, _freezer = args.parent, args.freezer
+    bootstrap.die_with_parent(args.parent, signal.SIGTERM)
     serve(socket.socket(fileno=args.fd))
 
 

@@ -356,10 +356,11 @@ def pool_head_html(snap: dict[str, Any]) -> str:
     count = {k: sum(e["state"] == k for e in envs) for k in ("busy", "idle", "initializing", "terminated")}
     live = len(envs) - count["terminated"]
     who = f" of {esc(snap['function_name'])}" if snap.get("function_name") else ""
+    mode = f" · isolation: {esc(snap['isolation'])}" if snap.get("isolation") else ""
     return (f'<div class="lw-pool-head">{pool_moment_html(snap)}<b>{live} live execution '
             f'environment{"s" if live != 1 else ""}{who}</b> <span class="lw-muted">· {count["busy"]} busy · '
             f'{count["idle"]} idle · {count["initializing"]} initialising · {count["terminated"]} terminated'
-            f'</span></div>')
+            f'{mode}</span></div>')
 
 
 def pool_moment_html(snap: dict[str, Any]) -> str:
@@ -446,7 +447,8 @@ def function_html(fn: dict[str, Any], stats: dict[str, Any] | None = None) -> st
              ("Tracked", ", ".join(f"<code>{esc(t)}</code>" for t in fn.get("track", [])) or "none"),
              ("Reserved concurrency", esc(reserved) if reserved is not None else "none (account pool)"),
              ("Provisioned concurrency", esc(fn.get("provisioned_concurrency", 0))),
-             ("Tracing", f"on (max {fn.get('max_steps')} steps)" if fn.get("trace", True) else "off")]
+             ("Tracing", f"on (max {fn.get('max_steps')} steps)" if fn.get("trace", True) else "off"),
+             ("CPU", cpu_words(fn))]
     if fn.get("env"):
         facts.append(("Environment variables", ", ".join(f"<code>{esc(k)}</code>" for k in fn["env"])))
     extra = ""
@@ -460,6 +462,15 @@ def function_html(fn: dict[str, Any], stats: dict[str, Any] | None = None) -> st
     return (f'<div class="lw-function-card"><div class="lw-title"><span class="lw-fn">{esc(fn["name"])}</span> '
             f'<span class="lw-ver">v{esc(fn["version"])}</span>{SEP}<span class="lw-badge">function</span></div>'
             f'{fact_list(facts)}{extra}</div>')
+
+
+def cpu_words(fn: dict[str, Any]) -> str:
+    """The function's CPU: its share of a vCPU (memory / 1,769 MB) and how it is held."""
+    share = fn.get("cpu_share")
+    if share is None:
+        return "not scaled: the machine's CPUs (cpu_scaling off)"
+    how = {"cgroup": "a cgroup CPU quota", "throttle": "a SIGSTOP/SIGCONT throttle"}.get(fn.get("cpu_mode", ""))
+    return f"{share:g} vCPU (memory / 1,769 MB){f', held by {how}' if how else ''}"
 
 
 def function_page(fn: dict[str, Any], stats: dict[str, Any] | None = None) -> str:

@@ -48,6 +48,7 @@ def pool_snapshot(manager: Any, function_name: str | None = None) -> dict[str, A
     return {
         "function_name": function_name,
         "now": manager.clock.now(),
+        "isolation": getattr(manager, "isolation", None),
         "containers": [e.to_dict() for e in envs],
         "events": events,
         "since": since,

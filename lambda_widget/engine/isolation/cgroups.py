@@ -1,0 +1,267 @@
+"""Control groups for execution environments: CPU share, memory, process count, freezer.
+
+One group per environment, under one group per manager. cgroup v1 (a hierarchy per
+controller) and v2 (one unified hierarchy) are both handled; whatever is not writable
+(a normal user, a read-only /sys) is simply not available.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import time
+from pathlib import Path
+
+ROOT = Path("/sys/fs/cgroup")
+PERIOD_US = 100_000  # CFS period: the quota is a share of every 100 ms
+V1_CONTROLLERS = ("cpu", "memory", "pids", "freezer")
+PREFIX = "lambda-widget-"
+
+
+def _write(path: Path | str, value: str) -> bool:
+    try:
+        with open(path, "w") as f:
+            f.write(value)
+        return True
+    except OSError:
+        return False
+
+
+def _read(path: Path | str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def _own_groups() -> dict[str, str]:
+    """This process's group in each hierarchy: {controller or '' for v2: path}."""
+    groups = {}
+    for line in _read("/proc/self/cgroup").splitlines():
+        parts = line.split(":", 2)
+        if len(parts) == 3:
+            for ctrl in parts[1].split(",") if parts[1] else [""]:
+                groups[ctrl] = parts[2]
+    return groups
+
+
+class Cgroups:
+    """The manager's groups: where environment groups are made. ``detect()`` or None."""
+
+    def __init__(self, version: int, bases: dict[str, Path]) -> None:
+        self.version = version
+        self.bases = bases  # controller -> the manager's own group directory
+
+    @classmethod
+    def detect(cls) -> Cgroups | None:
+        name = f"{PREFIX}{os.getpid()}-{time.monotonic_ns() % 10**9}"
+        own = _own_groups()
+        if (ROOT / "cgroup.controllers").exists():
+            return cls._detect_v2(name, own.get("", "/"))
+        bases = {}
+        for ctrl in V1_CONTROLLERS:
+            mount = ROOT / ctrl
+            if not (mount / "cgroup.procs").exists():
+                return None
+            base = mount / own.get(ctrl, "/").lstrip("/") / name
+            try:
+                base.mkdir()
+            except OSError:
+                for made in bases.values():
+                    _rmdir(made)
+                return None
+            bases[ctrl] = base
+        if not (bases["freezer"] / "freezer.state").exists() or \
+                not _write(bases["cpu"] / "cpu.cfs_quota_us", "-1"):
+            for made in bases.values():
+                _rmdir(made)
+            return None
+        _write(bases["memory"] / "memory.use_hierarchy", "1")
+        sweep(bases)
+        return cls(1, bases)
+
+    @classmethod
+    def _detect_v2(cls, name: str, own: str) -> Cgroups | None:
+        # A new group beside ours (v2 allows no processes in a group that delegates controllers).
+        parent = ROOT / own.lstrip("/")
+        if own != "/":
+            parent = parent.parent
+        base = parent / name
+        try:
+            base.mkdir()
+        except OSError:
+            return None
+        want = {"cpu", "memory", "pids"}
+        if not want <= set(_read(base / "cgroup.controllers").split()) or \
+                not _write(base / "cgroup.subtree_control", "+cpu +memory +pids"):
+            _rmdir(base)
+            return None
+        sweep({"": base})
+        return cls(2, {"": base})
+
+    def create(self, env_id: str) -> EnvCgroup | None:
+        dirs = {}
+        for ctrl, base in self.bases.items():
+            path = base / env_id
+            try:
+                path.mkdir()
+            except FileExistsError:
+                pass
+            except OSError:
+                return None
+            dirs[ctrl] = path
+        return EnvCgroup(self.version, dirs)
+
+    @property
+    def freezer_base(self) -> str:
+        return str(self.bases.get("freezer", self.bases.get("")))
+
+    def remove(self) -> None:
+        for base in self.bases.values():
+            for child in base.iterdir() if base.exists() else ():
+                if child.is_dir():
+                    _rmdir(child)
+            _rmdir(base)
+
+    def to_dict(self) -> dict:
+        return {"version": self.version, "controllers": sorted(self.bases) if self.version == 1
+                else ["cpu", "memory", "pids", "freeze"]}
+
+
+class EnvCgroup:
+    """One environment's groups."""
+
+    def __init__(self, version: int, dirs: dict[str, Path]) -> None:
+        self.version = version
+        self.dirs = dirs
+        self._quota: int | None = None
+        self._oom_base = 0
+
+    def _dir(self, ctrl: str) -> Path:
+        return self.dirs[ctrl if self.version == 1 else ""]
+
+    @property
+    def procs_files(self) -> list[str]:
+        """The files a process writes its pid into to join every group."""
+        return [str(d / "cgroup.procs") for d in self.dirs.values()]
+
+    def configure(self, memory_mb: int, max_processes: int) -> None:
+        limit = str(memory_mb * 1024 * 1024)
+        if self.version == 1:
+            mem = self._dir("memory")
+            _write(mem / "memory.limit_in_bytes", limit)
+            _write(mem / "memory.memsw.limit_in_bytes", limit)  # no swapping past the limit
+            _write(mem / "memory.swappiness", "0")
+            _write(self._dir("pids") / "pids.max", str(max_processes))
+        else:
+            d = self._dir("")
+            _write(d / "memory.max", limit)
+            _write(d / "memory.swap.max", "0")
+            _write(d / "pids.max", str(max_processes))
+        self._oom_base = self.oom_kills()
+
+    def set_cpu(self, cpus: float | None) -> None:
+        """Limit the whole group to ``cpus`` CPUs (None: no limit)."""
+        quota = -1 if cpus is None else max(1000, round(cpus * PERIOD_US))
+        if quota == self._quota:
+            return
+        self._quota = quota
+        if self.version == 1:
+            d = self._dir("cpu")
+            _write(d / "cpu.cfs_period_us", str(PERIOD_US))
+            _write(d / "cpu.cfs_quota_us", str(quota))
+        else:
+            _write(self._dir("") / "cpu.max", f"{'max' if quota < 0 else quota} {PERIOD_US}")
+
+    def freeze(self) -> None:
+        if self.version == 1:
+            _write(self._dir("freezer") / "freezer.state", "FROZEN")
+        else:
+            _write(self._dir("") / "cgroup.freeze", "1")
+
+    def thaw(self) -> None:
+        if self.version == 1:
+            _write(self._dir("freezer") / "freezer.state", "THAWED")
+        else:
+            _write(self._dir("") / "cgroup.freeze", "0")
+
+    def pids(self) -> list[int]:
+        d = self._dir("pids") if self.version == 1 else self._dir("")
+        return [int(p) for p in _read(d / "cgroup.procs").split()]
+
+    def oom_kills(self) -> int:
+        """How many processes the kernel's OOM killer ended in this group so far."""
+        if self.version == 1:
+            text = _read(self._dir("memory") / "memory.oom_control")
+        else:
+            text = _read(self._dir("") / "memory.events")
+        match = re.search(r"oom_kill (\d+)", text)
+        return int(match.group(1)) if match else 0
+
+    def out_of_memory(self) -> bool:
+        return self.oom_kills() > self._oom_base
+
+    def rearm(self) -> None:
+        """A new process in the group: earlier OOM kills are not its own."""
+        self._oom_base = self.oom_kills()
+
+    def kill(self) -> None:
+        """SIGKILL every process in the group. Frozen v1 tasks die only once thawed."""
+        import signal
+
+        for _ in range(50):
+            pids = self.pids()
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            self.thaw()
+            time.sleep(0.001)
+
+    def remove(self) -> None:
+        self.thaw()
+        for d in self.dirs.values():
+            _rmdir(d)
+
+
+def _rmdir(path: Path) -> None:
+    for _ in range(20):
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if exc.errno != errno.EBUSY:
+                return
+            time.sleep(0.005)
+
+
+def sweep(bases: dict[str, Path]) -> None:
+    """Remove the groups of managers whose process is gone (a killed kernel)."""
+    for base in bases.values():
+        parent = base.parent
+        try:
+            names = os.listdir(parent)
+        except OSError:
+            continue
+        for name in names:
+            if not name.startswith(PREFIX) or parent / name == base:
+                continue
+            try:
+                pid = int(name[len(PREFIX):].split("-")[0])
+            except ValueError:
+                continue
+            if os.path.exists(f"/proc/{pid}"):
+                continue
+            stale = parent / name
+            for child in stale.iterdir():
+                if child.is_dir():
+                    _write(child / "freezer.state", "THAWED")
+                    _rmdir(child)
+            _rmdir(stale)

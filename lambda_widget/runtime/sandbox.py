@@ -1,0 +1,191 @@
+"""Inside a new environment process, before the runtime starts: its sandbox (stdlib only).
+
+Two modes, chosen by the engine:
+
+- ``namespaces`` (root with cgroups): the fork server forks the environment into a new PID
+  namespace (``fork_in_new_pid_namespace``); the process joins its control groups and gets
+  its own mount namespace. The task root is mounted read-only at ``/var/task``, the
+  environment's directory at ``/tmp``, a fresh ``/proc`` shows only the environment. PID 1 of
+  the namespace is a small init that reaps orphans; the runtime is PID 2 and runs as an
+  unprivileged user of its own (uid 993 inside a user namespace, like Lambda's sbx_user1051).
+  When PID 1 ends, the kernel kills every process of the namespace: nothing outlives it.
+- ``process``: the runtime becomes a child subreaper, so descendants that detach stay in its
+  tree, where the engine finds them to freeze, count and kill.
+
+Either way the environment survives the fork server's death (another function killed it)
+but not the kernel's.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import select
+import signal
+import sys
+import threading
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
+LAMBDA_UID, LAMBDA_GID = 993, 990  # sbx_user1051 on Lambda
+ORPHAN_SIGNAL = signal.SIGRTMIN + 3  # the fork server died: from now on, watch the kernel
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
+    _check(_libc.mount(source.encode() if source else None, target.encode(),
+                       fstype.encode() if fstype else None, flags, data.encode() if data else None),
+           f"mount {target}")
+
+
+def _prctl(option: int, value: int) -> None:
+    _libc.prctl(option, value, 0, 0, 0)
+
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def outlive_parent(parent: int, kernel: int) -> None:
+    """Survive the fork server (``parent``), die with the kernel."""
+    signal.signal(ORPHAN_SIGNAL, lambda *_: _watch_kernel(kernel))
+    _prctl(PR_SET_PDEATHSIG, ORPHAN_SIGNAL)
+    ppid = os.getppid()
+    if ppid not in (parent, 0):  # 0: the parent is outside our PID namespace
+        _watch_kernel(kernel)
+
+
+def _watch_kernel(kernel: int) -> None:
+    try:
+        fd = os.pidfd_open(kernel)
+    except OSError:
+        os._exit(1)
+
+    def watch() -> None:
+        select.select([fd], [], [])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="lambda-kernel-watch", daemon=True).start()
+
+
+def subreaper() -> None:
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)
+
+
+def fork_in_new_pid_namespace(own_ns: int) -> int:
+    """In the fork server: fork a child that is PID 1 of a new PID namespace. ``own_ns``: a
+    descriptor of the server's own namespace, where its later children go again."""
+    _check(_libc.unshare(CLONE_NEWPID), "unshare pid")
+    pid = -1
+    try:
+        pid = os.fork()
+    finally:
+        if pid != 0 and _libc.setns(own_ns, CLONE_NEWPID) != 0:
+            os._exit(70)  # the server could no longer fork anything but new namespaces
+    return pid
+
+
+def enter(spec: dict, runtime_fds: list[int], status_w: int) -> dict:
+    """In PID 1 of the environment's new PID namespace: build the rest of the sandbox, then
+    fork the runtime. Returns only in the runtime (with the trace file's path inside); PID 1
+    stays behind as the namespace's init and writes the runtime's wait status to ``status_w``."""
+    for procs in spec["cgroups"]:
+        _write(procs, "0")  # "0": the writing process itself (its pid here would be 1)
+    try:
+        _write("/proc/self/oom_score_adj", "-1000")  # the OOM killer picks the runtime, not its init
+    except OSError:
+        pass
+    trace_fd = None
+    if spec.get("trace_file"):
+        trace_fd = os.open(spec["trace_file"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    _check(_libc.unshare(CLONE_NEWNS), "unshare mount")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    _bind_ro(spec["task_root"], "/var/task")
+    _expose(spec.get("mounts", ()))
+    _mount(spec["tmp"], "/tmp", None, MS_BIND)
+    if os.path.isdir("/dev/shm"):
+        _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
+    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    runtime = os.fork()
+    if runtime:
+        _init(runtime, status_w, runtime_fds + ([trace_fd] if trace_fd is not None else []))
+    os.close(status_w)
+    try:
+        _write("/proc/self/oom_score_adj", "0")
+    except OSError:
+        pass
+    uid = spec["uid"]
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    _prctl(PR_SET_DUMPABLE, 1)  # a uid change clears it; /proc/self/*_map need it
+    try:
+        _check(_libc.unshare(CLONE_NEWUSER), "unshare user")
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", f"{LAMBDA_UID} {uid} 1")
+        _write("/proc/self/gid_map", f"{LAMBDA_GID} {uid} 1")
+    except OSError:
+        pass  # still an unprivileged user of its own, only without Lambda's uid
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # also cleared by the uid change
+    return {"trace_file": f"/proc/self/fd/{trace_fd}" if trace_fd is not None else None}
+
+
+def _bind_ro(source: str, target: str) -> None:
+    _mount(source, target, None, MS_BIND | MS_REC)
+    _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def _expose(mounts) -> None:
+    """Directories the sandbox's user could not reach (the interpreter under /root, say):
+    read-only at Lambda's place, and at their own path over an empty directory that
+    hides the rest of the closed one above them."""
+    covered = set()
+    for host, inside, _ in mounts:
+        _bind_ro(host, inside)
+    for host, inside, closed in mounts:
+        if closed not in covered:
+            _mount("tmpfs", closed, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+            covered.add(closed)
+        os.makedirs(host, 0o755, exist_ok=True)
+        _bind_ro(inside, host)
+
+
+def _close_all(keep: list[int]) -> None:
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    for fd in keep:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+
+def _init(runtime: int, status_w: int, fds: list[int]) -> None:
+    """PID 1 of the namespace: reap orphans; when the runtime ends, report how and end (and
+    with it, every process left in the namespace)."""
+    _close_all(fds)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(1)
+        except InterruptedError:
+            continue
+        if pid == runtime:
+            os.write(status_w, status.to_bytes(4, sys.byteorder, signed=True))
+            os._exit(0)
