@@ -171,7 +171,8 @@ EXPECTED = {"raise": "failed", "exit": "crashed", "huge-length": "failed"}
 
 def test_hostile_handlers_mixed_into_warm_traffic_leave_nothing_behind():
     # A short history: the 5 MB events it keeps are not the kernel growing.
-    with Containment(seed=7, virtual_clock=True, max_history=40) as box:
+    # The fallback mode: where handlers can reach the Runtime API and their trace file at all.
+    with Containment(seed=7, virtual_clock=True, max_history=40, isolation="process") as box:
         mgr = box.mgr
         mgr.register("warm", ECHO_SOURCE, trace=False)
         mgr.register("hostile", HOSTILE_SOURCE, timeout=10, reserved_concurrency=2)
@@ -203,7 +204,7 @@ import json, sys
 import lambda_widget as lw
 from test_fidelity_soak import HOSTILE_SOURCE
 
-mgr = lw.ContainerManager()
+mgr = lw.ContainerManager(isolation="process")  # the children's pids as the kernel sees them
 mgr.register("hostile", HOSTILE_SOURCE, timeout=10)
 mgr.register("echo", "def lambda_handler(event, context):\n    return event\n", trace=False)
 children = [mgr.invoke("hostile", {"action": "child"}).result for _ in range(3)]

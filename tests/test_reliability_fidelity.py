@@ -21,7 +21,8 @@ def test_a_user_set_pythonpath_is_honoured(tmp_path, fork_server):
     (lib / "helper_for_lambda.py").write_text("GREETING = 'from PYTHONPATH'\n")
     source = ("import sys\nimport helper_for_lambda\n\n\ndef lambda_handler(event, context):\n"
               "    return [helper_for_lambda.GREETING, sys.path.index(event)]\n")
-    with lw.ContainerManager(seed=1, fork_server=fork_server) as mgr:
+    # The fallback mode: in a sandbox, the test's directory under /tmp is not the handler's /tmp.
+    with lw.ContainerManager(seed=1, fork_server=fork_server, isolation="process") as mgr:
         mgr.register("pp", source, env={"PYTHONPATH": str(lib)})
         inv = mgr.invoke("pp", str(lib))
     assert inv.status == "succeeded", inv.error

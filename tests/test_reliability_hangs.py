@@ -16,8 +16,19 @@ from conftest import wait_for
 
 import lambda_widget as lw
 
+
+@pytest.fixture
+def mgr():
+    """The fallback isolation mode: where handler code can reach the Runtime API and its own
+    trace file, so these attacks are possible at all (namespaces close them off)."""
+    with lw.ContainerManager(seed=1, isolation="process") as manager:
+        yield manager
+
+
 LENGTH_SOURCE = "def lambda_handler(event, context):\n    return len(event)\n"
 BIG = 5_000_000  # past the loopback socket buffers
+
+
 
 
 # ---------------------------------------------------------------- 1. large events into frozen environments

@@ -59,7 +59,7 @@ KERNEL = r"""
 import json, sys
 import lambda_widget as lw
 
-mgr = lw.ContainerManager()
+mgr = lw.ContainerManager(isolation="process")  # the child's pid as the kernel sees it
 mgr.register("child", '''import subprocess, time
 
 def lambda_handler(event, context):

@@ -14,10 +14,22 @@ import time
 import pytest
 from conftest import wait_for
 
+import lambda_widget as lw
 from lambda_widget.engine import runtime_api
+
+
+@pytest.fixture
+def mgr():
+    """The fallback isolation mode: where handler code can reach the Runtime API and its own
+    trace file, so these attacks are possible at all (namespaces close them off)."""
+    with lw.ContainerManager(seed=1, isolation="process") as manager:
+        yield manager
+
 
 RAW_POST_SOURCE = """import os
 import socket
+
+
 
 
 def lambda_handler(event, context):
