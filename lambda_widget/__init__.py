@@ -17,8 +17,8 @@ _ENGINE = {"ContainerManager", "get_manager", "Invocation", "Step", "Function", 
 
 
 _API = {"register", "invoke", "burst", "wait", "containers", "monitor", "history", "reset", "quiz",
-        "serve", "function_url", "load_template", "simulate", "keep_alive_sweep"}
-_MODULES = {"events", "traffic"}
+        "serve", "function_url", "load_template", "simulate", "keep_alive_sweep", "power_tune"}
+_MODULES = {"events", "traffic", "pricing", "tuning"}
 
 
 _QUIZ = {"Quiz", "quiz_from", "QuizError"}

@@ -21,7 +21,7 @@ from lambda_widget.engine import get_manager
 from lambda_widget.engine.validation import check_seconds
 
 __all__ = ["burst", "containers", "function_url", "history", "invoke", "keep_alive_sweep", "load_template",
-           "monitor", "quiz", "register", "reset", "serve", "simulate", "wait"]
+           "monitor", "power_tune", "quiz", "register", "reset", "serve", "simulate", "wait"]
 
 MAX_BURST = 1000
 _DEFAULT: Any = object()  # no event given: send ``{}``, as the Lambda console's empty test event
@@ -35,7 +35,8 @@ def register(name: str, source: str | None = None, **config: Any):
 
     ``config`` takes the engine's options: ``handler``, ``timeout``, ``memory_mb``,
     ``idle_timeout``, ``env``, ``track``, ``trace``, ``reserved_concurrency``,
-    ``provisioned_concurrency``, ``runtime``, ``max_steps``.
+    ``provisioned_concurrency``, ``runtime``, ``max_steps``, ``architecture`` (``"x86_64"`` or
+    ``"arm64"``: it only sets the price here).
     """
     mgr = get_manager()
     fn = mgr.register(name, source, **config)
@@ -138,6 +139,23 @@ def load_template(path: str, parameters: dict[str, Any] | None = None):
     from lambda_widget.project.sam import load
 
     return load(get_manager(), path, parameters)
+
+
+def power_tune(name: str, event: Any = _DEFAULT, *, memory_sizes=(128, 256, 512, 1024, 1769, 3008),
+               num: int = 10, strategy: str = "cost", balanced_weight: float = 0.5,
+               architecture: str | None = None):
+    """Run ``name`` ``num`` times at each of ``memory_sizes`` and price each size, as AWS Lambda Power
+    Tuning does; returns the TuningView (a chart and a table).
+
+    ``.rows`` has one row per size (``memory_mb``, ``durations``, ``duration_ms`` (20 % trimmed mean),
+    ``cost_usd`` per invocation), ``.best`` the one ``strategy`` picks: ``"cost"``, ``"speed"`` or
+    ``"balanced"`` (``balanced_weight`` 0 = fastest .. 1 = cheapest). The function itself is left as it
+    was: each size runs in a temporary copy. See ``lambda_widget.tuning``.
+    """
+    result = get_manager().power_tune(name, {} if event is _DEFAULT else event, memory_sizes=memory_sizes,
+                                      num=num, strategy=strategy, balanced_weight=balanced_weight,
+                                      architecture=architecture)
+    return tuning_view(result)
 
 
 # ---------------------------------------------------------------------- building blocks (shared with the magics)
@@ -274,6 +292,12 @@ def function_card(fn, mgr):
     from lambda_widget.views import FunctionCard
 
     return _make(_record_handle(FunctionCard, "function"), fn, fn, manager=mgr)
+
+
+def tuning_view(result):
+    from lambda_widget.views import TuningView
+
+    return _make(_record_handle(TuningView, "result"), result, result)
 
 
 def burst_view(invocations: list, mgr, live: bool = False):

@@ -78,7 +78,7 @@ def test_tracing_counts_the_traced_lines(results: dict[str, CaseResult]) -> None
 def test_memory_and_scale_report_bytes_and_every_environment(results: dict[str, CaseResult]) -> None:
     memory = results["memory"].get("USS, fork server")
     assert memory is not None and memory.unit == "B" and memory.median > 0
-    inits = results["scale"].get("init duration per environment (fork server)")
+    inits = results["scale"].get(f"init duration per environment, {TINY.scale_envs} at once (fork server)")
     assert inits is not None and len(inits.samples) == TINY.scale_envs
 
 

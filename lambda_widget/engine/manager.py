@@ -10,7 +10,6 @@ import atexit
 import json
 import py_compile
 import random
-import resource
 import shutil
 import signal
 import threading
@@ -22,14 +21,14 @@ from typing import Any
 
 from traitlets import HasTraits, Int
 
-from lambda_widget.engine import steps
+from lambda_widget.engine import capacity, steps
 from lambda_widget.engine.asyncq import (
     MAX_ASYNC_REQUEST,
     AsyncMixin,
     AsyncQueue,
 )
 from lambda_widget.engine.clock import Clock
-from lambda_widget.engine.environment import ExecutionEnvironment, Launcher, zygote_environ
+from lambda_widget.engine.environment import ExecutionEnvironment, Launcher, _signal_group, zygote_environ
 from lambda_widget.engine.errors import (
     InvalidParameterValueException,
     RequestTooLargeException,
@@ -53,6 +52,7 @@ from lambda_widget.engine.watchdog import Watchdog
 from lambda_widget.engine.workers import Workers
 from lambda_widget.engine.zygote import Zygote
 from lambda_widget.placement import reap_due
+from lambda_widget.placement.limits import ACCOUNT_CONCURRENCY, Limits
 
 _managers: weakref.WeakSet = weakref.WeakSet()
 
@@ -61,16 +61,20 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
     """Runs Lambda functions in real execution environments (one OS process each).
 
     ``seed`` makes request ids reproducible; ``virtual_clock`` stops real time from
-    ageing idle environments (only ``advance()`` moves the clock); ``max_concurrency``
-    is how many invocations run at once (more wait their turn). ``isolation``: ``"auto"``
-    (namespaces and cgroups where the machine allows, else the portable fallback),
-    ``"namespaces"`` or ``"process"`` (default: ``$LAMBDA_WIDGET_ISOLATION`` or auto).
+    ageing idle environments (only ``advance()`` moves the clock). ``account_concurrency``
+    is Lambda's account limit (1,000 by default, as AWS sets it; more is a quota increase):
+    invocations beyond it are throttled. ``max_concurrency`` is how many invocations this
+    machine runs at once (more wait their turn); by default the account concurrency, or less
+    if the machine's memory or limits cannot hold that many environments (see ``capacity``).
+    ``isolation``: ``"auto"`` (namespaces and cgroups where the machine allows, else the
+    portable fallback), ``"namespaces"`` or ``"process"`` (default: ``$LAMBDA_WIDGET_ISOLATION`` or auto).
     """
 
     revision = Int(0)
 
     def __init__(self, *, seed: int | None = None, region: str = "us-east-1",
-                 account_id: str = "123456789012", max_concurrency: int = 64,
+                 account_id: str = "123456789012", max_concurrency: int | None = None,
+                 account_concurrency: int = ACCOUNT_CONCURRENCY,
                  virtual_clock: bool = False, max_history: int = 10_000,
                  fork_server: bool = True, isolation: str | None = None) -> None:
         for label, value, low in (("max_concurrency", max_concurrency, 1), ("max_history", max_history, 1)):
@@ -78,6 +82,18 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                 raise InvalidParameterValueException(
                     f"Invalid {label} {value!r}: a whole number >= {low}")
         super().__init__()
+        try:
+            Limits(account_concurrency)
+        except ValueError as exc:
+            raise InvalidParameterValueException(str(exc)) from None
+        if max_concurrency is None:
+            max_concurrency = capacity.default_concurrency(account_concurrency)
+        elif not isinstance(max_concurrency, int) or isinstance(max_concurrency, bool) or max_concurrency < 1:
+            raise InvalidParameterValueException(
+                f"max_concurrency must be a whole number >= 1, not {max_concurrency!r}")
+        capacity.raise_limits()  # a descriptor soft limit of 1,024 stops a burst at ~200 environments
+        self.max_concurrency = max_concurrency
+        self.account_concurrency = account_concurrency
         self.region = region
         self.account_id = account_id
         self.seed = seed
@@ -96,7 +112,6 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         self._counters = {"env": 0, "inv": 0}
         self._generation = 0  # reset() moves it on: work admitted before then never runs
         self._closed = False
-        _raise_open_file_limit()  # each environment holds a few descriptors of the kernel's
         sweep_stale()  # directories of managers whose process died without shutting down
         self._root = make_root()
         self._sentinel = Sentinel(self._root)
@@ -196,7 +211,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                  provisioned_concurrency: int = 0, runtime: str = "bundled",
                  max_steps: int = 500, max_retry_attempts: int = 2, max_event_age: float = 21600.0,
                  on_success=None, on_failure=None, path: str | None = None,
-                 cpu_scaling: bool = True) -> Function:
+                 cpu_scaling: bool = True, architecture: str = "x86_64") -> Function:
         """Register ``source`` as function ``name``; registering a name again publishes a new version.
 
         ``path`` instead of ``source``: a code directory (modules, packages, data files and a
@@ -219,7 +234,8 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
             raise InvalidParameterValueException("give the handler's source, or path= a code directory")
         validate_config(name, source, handler, timeout, memory_mb, idle_timeout, env,
                         reserved_concurrency, provisioned_concurrency, runtime, max_steps,
-                        max_retry_attempts, max_event_age, on_success, on_failure, cpu_scaling)
+                        max_retry_attempts, max_event_age, on_success, on_failure,
+                        cpu_scaling=cpu_scaling, architecture=architecture)
         with self._lock:
             previous = self._functions.get(name)
             fn = Function(name=name, version=(previous.version + 1) if previous else 1,
@@ -232,7 +248,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                           max_retry_attempts=max_retry_attempts,
                           max_event_age=float(max_event_age), on_success=on_success,
                           on_failure=on_failure, path=path, cpu_scaling=cpu_scaling,
-                          cpu_mode=self._isolation.cpu_mode if cpu_scaling else "off")
+                          cpu_mode=self._isolation.cpu_mode if cpu_scaling else "off", architecture=architecture)
             self._write_task_root(fn)
             self._isolation.publish(self._root / "functions" / fn.name / f"v{fn.version}")
             self._functions[name] = fn
@@ -251,6 +267,29 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
             self._provision(fn)
         self._changed()
         return fn
+
+    def delete_function(self, name: str) -> None:
+        """Delete function ``name`` and all its versions, as DeleteFunction does: its environments
+        are terminated (reason ``function-deleted``); its invocations stay in the history."""
+        self._check_open()
+        with self._lock:
+            self.function(name)  # ResourceNotFoundException names the registered ones
+            doomed = [e for e in self._envs if e.function_name == name]
+            for e in doomed:
+                e.state = "terminated"
+            del self._functions[name]
+            self._versions.pop(name, None)
+        for e in doomed:
+            self._terminate(e, "function-deleted", already_marked=True)
+        shutil.rmtree(self._root / "functions" / name, ignore_errors=True)
+        self._changed()
+
+    def power_tune(self, name: str, event: Any = None, **options: Any):
+        """Run ``name`` at several memory sizes and price each, as AWS Lambda Power Tuning does;
+        see :func:`lambda_widget.tuning.power_tune` for the options. Returns a PowerTuneResult."""
+        from lambda_widget.tuning import power_tune
+
+        return power_tune(self, name, event, **options)
 
     def _write_task_root(self, fn: Function) -> None:
         root = self._root / "functions" / fn.name / f"v{fn.version}"
@@ -483,9 +522,20 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                 if reap_due(env.reaps_at, now):  # the placement policy's keep-alive rule
                     env.state = "terminated"
                     doomed.append(env)
-        for env in doomed:
-            self._terminate(env, "idle-timeout", already_marked=True)
+        self._terminate_many(doomed, "idle-timeout")
         return doomed
+
+    def _terminate_many(self, envs: list[ExecutionEnvironment], reason: str) -> None:
+        """Terminate environments already marked terminated: every process is sent SIGKILL first,
+        so the waits overlap (1,000 environments one after the other took seconds)."""
+        for env in envs:
+            proc = env.proc
+            if proc is not None and proc.returncode is None:
+                env.killing = True
+                proc.lw_killed = True  # type: ignore[attr-defined]
+                _signal_group(proc.pid, signal.SIGKILL)
+        for env in envs:
+            self._terminate(env, reason, already_marked=True)
 
     def _terminate(self, env: ExecutionEnvironment, reason: str, already_marked: bool = False) -> None:
         with self._lock:
@@ -524,8 +574,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
             envs = list(self._envs)
             for e in envs:
                 e.state = "terminated"  # no event is routed to them from here on
-        for e in envs:
-            self._terminate(e, "shutdown", already_marked=True)
+        self._terminate_many(envs, "shutdown")
 
     def reset(self, *, seed: int | None = None, virtual_clock: bool | None = None) -> None:
         """A fresh start: terminate every environment, forget functions and history, and
@@ -589,18 +638,6 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         with self._lock:
             return (f"<ContainerManager functions={len(self._functions)} "
                     f"containers={len(self._envs)} invocations={len(self.history)}>")
-
-
-def _raise_open_file_limit() -> None:
-    """The soft limit up to the hard one: 1,000 environments need about 4,000 descriptors,
-    more than the usual soft limit of 1,024."""
-    try:
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        if hard == resource.RLIM_INFINITY or hard > soft:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard if hard != resource.RLIM_INFINITY
-                                                        else max(soft, 1 << 16), hard))
-    except (OSError, ValueError):
-        pass
 
 
 def _uuid4(bits: int) -> str:

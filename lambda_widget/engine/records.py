@@ -92,6 +92,7 @@ class Function:
     registered_at: float = 0.0
     max_retry_attempts: int = 2
     max_event_age: float = 21600.0
+    architecture: str = "x86_64"  # "x86_64" | "arm64": only the price depends on it here
     on_success: Any = field(default=None, repr=False)
     on_failure: Any = field(default=None, repr=False)
     cpu_scaling: bool = True  # CPU in proportion to memory (memory_mb / 1769 of a vCPU)

@@ -8,7 +8,7 @@ from typing import Any
 from lambda_widget.engine.environment import ExecutionEnvironment, log_stream_name
 from lambda_widget.engine.execution import StaleInvocation
 from lambda_widget.engine.records import Function, Invocation
-from lambda_widget.placement import EnvView, Placement
+from lambda_widget.placement import EnvView, Limits, Placement
 
 
 def env_seq(env: ExecutionEnvironment) -> int:
@@ -41,7 +41,7 @@ class RoutingMixin:
         """The placement policy this manager routes by (shared with the traffic simulator)."""
         policy, clock = self.__dict__.get("_placement", (None, None))
         if policy is None or clock is not self.clock:  # reset() starts a new clock: and new buckets
-            policy = Placement()
+            policy = Placement(Limits(self.account_concurrency))
             self.__dict__["_placement"] = (policy, self.clock)
         return policy
 
@@ -92,6 +92,7 @@ class RoutingMixin:
         (``lambda_widget.traffic.simulate``); ``function="name"`` measures one of this manager's functions."""
         from lambda_widget.traffic import simulate
 
+        options.setdefault("account_concurrency", self.account_concurrency)
         return simulate(workload, duration, manager=self, **options)
 
     def _busy_envs(self) -> list[ExecutionEnvironment]:

@@ -11,6 +11,7 @@ from typing import Any
 from lambda_widget.engine.errors import InvalidParameterValueException, InvalidRequestContentException
 from lambda_widget.placement.limits import ACCOUNT_CONCURRENCY
 from lambda_widget.placement.limits import UNRESERVED_MINIMUM as MIN_UNRESERVED
+from lambda_widget.pricing import ARCHITECTURES
 
 MAX_SYNC_REQUEST = 6 * 1024 * 1024
 MAX_CLIENT_CONTEXT = 3583  # bytes of base64 in X-Amz-Client-Context (API_Invoke)
@@ -156,7 +157,8 @@ def validate_env(env: dict) -> None:
 
 def validate_config(name, source, handler, timeout, memory_mb, idle_timeout, env,
                     reserved, provisioned, runtime, max_steps, max_retry_attempts=2,
-                    max_event_age=21600, on_success=None, on_failure=None, cpu_scaling=True) -> None:
+                    max_event_age=21600, on_success=None, on_failure=None, cpu_scaling=True,
+                    architecture="x86_64") -> None:
     """Check a function's configuration as CreateFunction would; raise with a clear message."""
     bad = InvalidParameterValueException
     if not isinstance(name, str) or not NAME_RE.fullmatch(name):
@@ -195,6 +197,9 @@ def validate_config(name, source, handler, timeout, memory_mb, idle_timeout, env
     for key, dest in (("on_success", on_success), ("on_failure", on_failure)):
         if dest is not None and not callable(dest) and not isinstance(dest, list):
             raise bad(f"{key} must be a callable or a list, not {type(dest).__name__}")
+    if architecture not in ARCHITECTURES:
+        raise bad(f"Invalid architecture {architecture!r}: use {' or '.join(map(repr, ARCHITECTURES))} "
+                  f"(here it only changes the price)")
 
 
 def check_seconds(seconds: Any, what: str = "seconds") -> float:

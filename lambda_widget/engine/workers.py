@@ -9,6 +9,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from lambda_widget.engine.gil import switch_interval
+
 
 class Workers:
     """At most ``size`` invocations at once; threads start on demand and live until ``stop()``."""
@@ -19,6 +21,8 @@ class Workers:
         self._jobs: queue.SimpleQueue = queue.SimpleQueue()
         self._threads: list[threading.Thread] = []
         self._idle = 0
+        self._owed = 0  # threads wanted but not started yet
+        self._spawning = 0  # threads busy starting them
         self._lock = threading.Lock()
         self._stopped = False
 
@@ -30,24 +34,60 @@ class Workers:
             self._jobs.put((future, fn, args))
             if self._idle > 0:
                 self._idle -= 1  # a waiting thread takes it
-            elif len(self._threads) < self.size:
+                return future
+            if len(self._threads) + self._owed >= self.size:
+                return future  # it waits its turn
+            self._owed += 1
+            if self._spawning:
+                return future  # a thread already starting others will start this one too
+            self._spawning += 1
+        self._spawn()
+        return future
+
+    def _spawn(self) -> None:
+        """Start owed threads until none is owed. ``Thread.start`` waits for the new thread to
+        run, which costs a GIL hand-over: one after another from the caller, 1,000 of them took
+        10 s. Every new thread helps start the rest, so the starts overlap."""
+        while True:
+            with self._lock:
+                if self._owed == 0 or self._stopped:
+                    self._spawning -= 1
+                    return
+                self._owed -= 1
                 thread = threading.Thread(target=self._loop, daemon=True,
                                           name=f"{self.name}-{len(self._threads) + 1}")
                 self._threads.append(thread)
+            try:
                 thread.start()
-        return future
+            except RuntimeError:  # "can't start new thread": the jobs wait for the threads there are
+                with self._lock:
+                    self._threads.remove(thread)
+                    self._owed = 0
+                    self._spawning -= 1
+                    if not self._threads:
+                        raise
+                return
 
     def _loop(self) -> None:
+        with self._lock:
+            helps = self._owed > 0 and not self._stopped
+            if helps:
+                self._spawning += 1
+        if helps:
+            self._spawn()
         while True:
             job = self._jobs.get()
             if job is None:
                 return
             future, fn, args = job
             if future.set_running_or_notify_cancel():
+                switch_interval.enter()
                 try:
                     future.set_result(fn(*args))
                 except BaseException as exc:  # noqa: BLE001 - handed to the caller
                     future.set_exception(exc)
+                finally:
+                    switch_interval.leave()
             with self._lock:
                 self._idle += 1
 

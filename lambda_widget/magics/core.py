@@ -19,9 +19,21 @@ from lambda_widget.events import SAMPLES
 from lambda_widget.magics.output import Output
 from lambda_widget.magics.parsing import decode_event, parse, parse_env, split_line, usage_error, usage_line
 from lambda_widget.magics.source import check_source, transform_cell
+from lambda_widget.tuning import DEFAULT_SIZES, TuningFailed, check_options
 
 # What the engine and the API raise for bad input (the engine's errors are ValueErrors or LookupErrors).
 _INPUT_ERRORS = (ResourceNotFoundException, ValueError)
+
+
+def _sizes(parser: MagicArgumentParser, words: list[str]) -> list[int]:
+    """``--sizes 128 512`` or ``--sizes 128,512`` -> ``[128, 512]``."""
+    sizes = []
+    for word in (w for token in words for w in token.split(",") if w):
+        try:
+            sizes.append(int(word))
+        except ValueError:
+            raise usage_error(parser, f"--sizes expects whole numbers of MB, got {word!r}") from None
+    return sizes
 
 
 # ---------------------------------------------------------------------- %lambda subcommands
@@ -83,6 +95,18 @@ COMMANDS: dict[str, MagicArgumentParser] = {
                         _arg("--seed", type=int, default=1, metavar="N", help="random seed (default 1)")),
     "help": _command("help", "Show this help, or one subcommand's.",
                      _arg("topic", nargs="?", metavar="SUBCOMMAND")),
+    "tune": _command("tune", "Power-tune NAME: run it --num times at each memory size, then chart duration "
+                     "and cost and pick the best size (as AWS Lambda Power Tuning does).",
+                     _NAME, _EVENT,
+                     _arg("--sizes", nargs="+", default=None, metavar="MB",
+                          help="memory sizes, 128 to 10240 (default 128 256 512 1024 1769 3008)"),
+                     _arg("--num", type=int, default=10, metavar="N", help="runs per size, at least 5 (default 10)"),
+                     _arg("--strategy", choices=["cost", "speed", "balanced"], default="cost",
+                          help="pick the cheapest, the fastest, or a balance (default cost)"),
+                     _arg("--weight", type=float, default=0.5, metavar="W",
+                          help="balanced only: 0 = fastest .. 1 = cheapest (default 0.5)"),
+                     _arg("--architecture", choices=["x86_64", "arm64"], default=None,
+                          help="price as this architecture (default: the function's)")),
 }
 
 LINE_DOC = """Invoke and inspect Lambda functions registered with ``%%lambda``.
@@ -101,6 +125,11 @@ Examples::
   %lambda containers
   %lambda containers --live
   %lambda quiz
+  %lambda tune double {"value": 5} --sizes 128 512 1769 --num 5
+
+Every subcommand is also a Python function: ``lw.invoke``, ``lw.burst``, ``lw.wait``,
+``lw.containers``, ``lw.history``, ``lw.reset``, ``lw.quiz``, ``lw.power_tune``.
+
   %lambda traffic double --rate 5/s --for 1h --idle-timeout 10m
 
 Every subcommand is also a Python function: ``lw.invoke``, ``lw.burst``, ``lw.wait``,
@@ -146,6 +175,8 @@ class LambdaMagics(Magics):
     @argument("--invoke", metavar="EVENT", help="invoke once right away with EVENT (JSON or Python)")
     @argument("--runtime", choices=["bundled", "awslambdaric"], default="bundled",
               help="the runtime in each environment (default bundled)")
+    @argument("--architecture", choices=["x86_64", "arm64"], default="x86_64",
+              help="the instruction set: x86_64 (default) or arm64; here it only sets the price")
     @cell_magic("lambda")
     def lambda_cell(self, line: str, cell: str) -> None:
         """Register the cell as the handler module of a Lambda function, and show its card.
@@ -172,6 +203,7 @@ class LambdaMagics(Magics):
             "track": tuple(args.track), "trace": not args.no_trace,
             "reserved_concurrency": args.reserved, "provisioned_concurrency": args.provisioned,
             "runtime": args.runtime, "cpu_scaling": not args.no_cpu_scaling,
+            "architecture": args.architecture,
         }
         mgr = get_manager()
         try:
@@ -238,6 +270,24 @@ class LambdaMagics(Magics):
 
     def _do_quiz(self, parser: MagicArgumentParser, args: Any) -> None:
         self._output().quiz(self._guard(parser, lambda: api.quiz(seed=args.seed)))
+
+    def _do_tune(self, parser: MagicArgumentParser, args: Any) -> None:
+        self._known(parser, args.name)
+        options: dict[str, Any] = {"num": args.num, "strategy": args.strategy,
+                                   "balanced_weight": args.weight, "architecture": args.architecture}
+        if args.sizes is not None:
+            options["memory_sizes"] = _sizes(parser, args.sizes)
+        event = self._event(" ".join(args.event)) if args.event else {}
+        self._guard(parser, lambda: (encode_event(event), check_options(
+            options.get("memory_sizes", DEFAULT_SIZES), args.num, args.strategy, args.weight)))
+
+        def run(progress: Callable[[int, int], None]) -> Any:
+            return get_manager().power_tune(args.name, event, on_progress=progress, **options)
+
+        try:
+            self._output().tuning(run)
+        except TuningFailed as exc:  # the function failed, not the command line: no usage line
+            raise UsageError(str(exc)) from None
 
     def _do_traffic(self, parser: MagicArgumentParser, args: Any) -> None:
         from lambda_widget import traffic

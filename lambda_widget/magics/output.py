@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
@@ -93,6 +94,39 @@ class Output:
             print(result)
 
 
+    def tuning(self, run: Callable[[Callable[[int, int], None]], Any]) -> None:
+        """Run a power tuning (``run(on_progress)``), showing how far it got, then show its result."""
+        if self.widgets:
+            handle = display(_Note("Power tuning: starting"), display_id=True)
+
+            def show(obj: Any) -> None:  # in place of the progress line (no handle outside IPython)
+                if handle is not None:
+                    handle.update(obj)
+                elif not isinstance(obj, _Note):
+                    display(obj)
+
+            try:
+                result = run(lambda done, total: show(_Note(f"Power tuning: {done} of {total} runs")))
+            except BaseException:
+                show(_Note("Power tuning stopped."))
+                raise
+            show(api.tuning_view(result))
+            return
+        from lambda_widget.views.tuning import tuning_text
+
+        tty = sys.stdout.isatty()
+
+        def line(done: int, total: int) -> None:
+            if tty:
+                print(f"\rPower tuning: {done} of {total} runs", end="", flush=True)
+
+        try:
+            result = run(line)
+        finally:
+            if tty:
+                print()
+        print(tuning_text(result.to_dict()))
+
     def quiz(self, quiz: Any) -> None:
         if self.widgets:
             from lambda_widget.views.quiz import quiz_view
@@ -100,6 +134,21 @@ class Output:
             display(quiz_view(quiz))
         else:
             print(quiz_text(quiz))
+
+
+class _Note:
+    """A one-line message shown in place while something runs."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f'<div class="lw-progress">{html.escape(self.text)}</div>'
 
 
 def _settle(view: Any, handle: Any) -> None:

@@ -19,7 +19,7 @@ from lambda_widget.views.text import (
 )
 
 _WIDGETS = {"InvocationView": "invocation", "PoolView": "pool", "FunctionCard": "function",
-            "HistoryView": "history", "BurstView": "burst"}
+            "HistoryView": "history", "BurstView": "burst", "TuningView": "tuning"}
 
 __all__ = [
     "BurstView",
@@ -27,6 +27,7 @@ __all__ = [
     "HistoryView",
     "InvocationView",
     "PoolView",
+    "TuningView",
     "invocation_page",
     "key_moments",
     "plain_invocation",

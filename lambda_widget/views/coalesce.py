@@ -11,6 +11,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+COST_FACTOR = 4  # renders start at least this many times their own duration apart
+
 
 class _Scheduler:
     """One daemon thread runs every view's due renders (not a new thread per render)."""
@@ -60,6 +62,12 @@ class Coalescer:
         self._render_lock = threading.Lock()
         self._timer: list | None = None
         self._closed = False
+        self._cost = 0.0  # seconds the last render took
+
+    @property
+    def next_delay(self) -> float:
+        """Seconds from a change to its render: the interval, or more after a slow render."""
+        return max(self.interval, COST_FACTOR * self._cost)
 
     @property
     def pending(self) -> bool:
@@ -70,7 +78,9 @@ class Coalescer:
         with self._lock:
             if self._closed or self._timer is not None:
                 return
-            self._timer = _scheduler.call_later(self.interval, self._fire)
+            # A view of 1,000 environments takes ~50 ms to render: spacing renders by a multiple
+            # of their cost keeps a big pool from taking a core (and the browser's bandwidth).
+            self._timer = _scheduler.call_later(self.next_delay, self._fire)
 
     def _fire(self) -> None:
         with self._lock:
@@ -82,10 +92,12 @@ class Coalescer:
     def render_now(self) -> None:
         """Render at once, on this thread (one render at a time)."""
         with self._render_lock:
+            t0 = time.perf_counter()
             try:
                 self._render()
             except Exception:  # noqa: BLE001 - a broken render must not kill the timer thread silently
                 log.exception("lambda_widget view render failed")
+            self._cost = time.perf_counter() - t0
 
     def flush(self) -> None:
         """Render now, cancelling a due render; afterwards the output reflects the records as they are.

@@ -442,6 +442,8 @@ def function_html(fn: dict[str, Any], stats: dict[str, Any] | None = None) -> st
     handler = fn["handler"] if "." in fn["handler"] else f"lambda_function.{fn['handler']}"
     reserved = fn.get("reserved_concurrency")
     facts = [("Handler", f"<code>{esc(handler)}</code>"), ("Runtime", esc(fn.get("runtime", "bundled"))),
+             ("Architecture", f'{esc(fn.get("architecture", "x86_64"))} '
+                              '<span class="lw-muted">(sets the price only)</span>'),
              ("Timeout", f"{fn['timeout']:g} s"), ("Memory", f"{fn['memory_mb']} MB"),
              ("Idle timeout", esc(seconds(fn["idle_timeout"]))),
              ("Tracked", ", ".join(f"<code>{esc(t)}</code>" for t in fn.get("track", [])) or "none"),

@@ -201,7 +201,8 @@ def function_text(fn: dict[str, Any]) -> str:
     handler = fn["handler"] if "." in fn["handler"] else f"lambda_function.{fn['handler']}"
     reserved = fn.get("reserved_concurrency")
     lines = [f"Function {fn['name']} v{fn['version']}",
-             f"  handler {handler}, runtime {fn.get('runtime', 'bundled')}",
+             f"  handler {handler}, runtime {fn.get('runtime', 'bundled')}, "
+             f"{fn.get('architecture', 'x86_64')} (price only)",
              f"  timeout {fn['timeout']:g} s, memory {fn['memory_mb']} MB, idle timeout {seconds(fn['idle_timeout'])}",
              f"  tracked: {', '.join(fn.get('track', [])) or 'none'}",
              f"  concurrency: reserved {reserved if reserved is not None else 'none (account pool)'}, "
