@@ -52,9 +52,14 @@ class Bounds:
     def check_processes(self, where: str) -> None:
         """Processes: the zygote, the sentinel, and the live environments' process groups; the
         directories under ``envs/``: the live environments' only."""
+        from lambda_widget.engine.manager import _managers
+
         mgr = self.mgr
-        live = {e.pid for e in mgr.containers if e.pid}
-        groups = live | {mgr._zygote.proc.pid, mgr._sentinel.proc.pid}  # noqa: SLF001
+        groups: set[int] = set()
+        for other in list(_managers):  # the session's other managers (e.g. the kernel's own) count as theirs
+            groups |= {e.pid for e in other.containers if e.pid}
+            groups |= {p.pid for p in (getattr(other._zygote, "proc", None),  # noqa: SLF001
+                                       other._sentinel.proc) if p is not None}  # noqa: SLF001
         strays = []
         for proc in self.me.children(recursive=True):
             try:

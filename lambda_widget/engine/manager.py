@@ -77,10 +77,8 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                  account_concurrency: int = ACCOUNT_CONCURRENCY,
                  virtual_clock: bool = False, max_history: int = 10_000,
                  fork_server: bool = True, isolation: str | None = None) -> None:
-        for label, value, low in (("max_concurrency", max_concurrency, 1), ("max_history", max_history, 1)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise InvalidParameterValueException(
-                    f"Invalid {label} {value!r}: a whole number >= {low}")
+        if not isinstance(max_history, int) or isinstance(max_history, bool) or max_history < 1:
+            raise InvalidParameterValueException(f"Invalid max_history {max_history!r}: a whole number >= 1")
         super().__init__()
         try:
             Limits(account_concurrency)
