@@ -18,6 +18,7 @@ from typing import Any
 
 from lambda_widget import events as _events
 from lambda_widget.engine import get_manager
+from lambda_widget.engine.validation import check_seconds
 
 __all__ = ["burst", "containers", "function_url", "history", "invoke", "keep_alive_sweep", "load_template",
            "monitor", "power_tune", "quiz", "register", "reset", "serve", "simulate", "wait"]
@@ -71,11 +72,10 @@ def burst(name: str, n: int, event: Any = _DEFAULT, *, sample: str | None = None
 
 def wait(seconds: float) -> WaitResult:
     """Move the manager's clock ``seconds`` forward and reap idle environments; returns what was reaped."""
-    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds < 0:
-        raise ValueError(f"seconds must be a number >= 0, not {seconds!r}")
+    seconds = check_seconds(seconds)  # NaN or infinity would stop the reaper for ever
     mgr = get_manager()
-    reaped = mgr.advance(float(seconds))
-    return WaitResult(reaped, float(seconds), mgr.clock.now(), mgr.containers)
+    reaped = mgr.advance(seconds)
+    return WaitResult(reaped, seconds, mgr.clock.now(), mgr.containers)
 
 
 def containers(live: bool = False):

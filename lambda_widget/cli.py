@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
+
+MAX_SOURCE = 50 * 1024 * 1024  # Lambda's limit for a (zipped) deployment package
 
 DEMO_EXAMPLE = """\
   lambda-widget demo --times 2 --wait 600
@@ -34,6 +37,45 @@ def lambda_handler(event, context):
 """
 
 
+def _seconds(text: str) -> float:
+    """An argparse type: a finite number of seconds >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number of seconds >= 0")
+    return value
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is out of range for a JSON number")
+    return value
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _parse_event(text: str):
+    """The --event text as JSON that Lambda accepts: no NaN, no Infinity, no 1e999."""
+    return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+
+
+def _read_source(path: Path) -> str:
+    """The handler file, read with a bound (``/dev/zero`` must not fill the memory)."""
+    with open(path, "rb") as f:
+        data = f.read(MAX_SOURCE + 1)
+    if len(data) > MAX_SOURCE:
+        raise ValueError(f"it is larger than {MAX_SOURCE // 2**20} MB")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"it is not UTF-8 text (byte {exc.start})") from None
+
+
 class _Help(argparse.RawDescriptionHelpFormatter):
     """Keeps the examples' line breaks."""
 
@@ -50,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
                        help=f"the event as JSON (default: {event_default})")
         p.add_argument("--times", type=int, default=1, metavar="N",
                        help="invoke this many times, one after another (default: %(default)s)")
-        p.add_argument("--wait", type=float, default=None, metavar="SECONDS",
+        p.add_argument("--wait", type=_seconds, default=None, metavar="SECONDS",
                        help="then advance the clock by SECONDS and print what changed: environments "
                             "reaped, final steps added (default: no wait)")
         p.add_argument("--track", action="append", default=[], metavar="EXPR",
@@ -60,7 +102,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="function timeout (default: %(default)g s)")
         p.add_argument("--memory", type=int, default=128, metavar="MB",
                        help="memory size (default: %(default)s MB)")
-        p.add_argument("--idle-timeout", type=float, default=600.0, metavar="SECONDS",
+        p.add_argument("--idle-timeout", type=_seconds, default=600.0, metavar="SECONDS",
                        help="how long an idle environment stays warm before it is reaped "
                             "(default: %(default)g s)")
         p.add_argument("--seed", type=int, default=None, metavar="N",
@@ -115,6 +157,14 @@ def _traffic(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C: every environment is already gone (the manager's exit)
+        print("lambda-widget: interrupted", file=sys.stderr)
+        return 130
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "traffic":
         return _traffic(args)
@@ -128,23 +178,38 @@ def main(argv: list[str] | None = None) -> int:
         track = args.track or ["event['value']"]
     else:
         try:
-            source = args.path.read_text(encoding="utf-8")
+            source = _read_source(args.path)
         except OSError as exc:
             print(f"lambda-widget: cannot read {args.path}: {exc.strerror}", file=sys.stderr)
+            return 2
+        except ValueError as exc:
+            print(f"lambda-widget: cannot use {args.path}: {exc}", file=sys.stderr)
             return 2
         name = args.name or "".join(c if c.isalnum() or c in "-_" else "-" for c in args.path.stem)
         handler, event_text, track = args.handler, args.event or "{}", args.track
     try:
-        event = json.loads(event_text)
+        event = _parse_event(event_text)
     except json.JSONDecodeError as exc:
         print(f"lambda-widget: --event is not valid JSON: {exc.msg} at line {exc.lineno} "
               f"column {exc.colno}\n  {event_text}\n  {' ' * (exc.pos)}^", file=sys.stderr)
+        return 2
+    except (ValueError, RecursionError) as exc:
+        why = "it nests too deeply" if isinstance(exc, RecursionError) else str(exc)
+        print(f"lambda-widget: --event is not valid JSON: {why}", file=sys.stderr)
         return 2
     if args.times < 1:
         print("lambda-widget: --times must be at least 1", file=sys.stderr)
         return 2
 
     from lambda_widget.engine import ContainerManager, InvalidParameterValueException
+    from lambda_widget.engine.errors import LambdaApiError
+    from lambda_widget.engine.validation import encode_event
+
+    try:
+        encode_event(event)  # checked before anything starts: nesting, size of numbers
+    except LambdaApiError as exc:
+        print(f"lambda-widget: --event: {exc}", file=sys.stderr)
+        return 2
     from lambda_widget.views.text import render_invocation, render_pool, wait_text
 
     with ContainerManager(seed=args.seed) as mgr:
@@ -156,7 +221,11 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         invocations = []
         for i in range(args.times):
-            inv = mgr.invoke(name, event)
+            try:
+                inv = mgr.invoke(name, event)
+            except LambdaApiError as exc:
+                print(f"lambda-widget: {exc}", file=sys.stderr)
+                return 2
             invocations.append(inv)
             print(f"=== Invocation {i + 1} of {args.times} ===")
             print(render_invocation(inv, history=list(mgr.history), function=mgr.function(name)))

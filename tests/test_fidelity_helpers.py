@@ -7,10 +7,15 @@ they were. ``Wire`` records what runtimes post to the Runtime API, byte for byte
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterable
+from pathlib import Path
 
 import psutil
 from conftest import wait_for
@@ -133,3 +138,32 @@ def normalise(text: str, inv: lw.Invocation, root: str) -> str:
     text = _MS.sub("<n> ms", text)
     text = _BILLED.sub("Billed Duration: <n> ms", text)
     return _MAX_USED.sub("Max Memory Used: <n> MB", text)
+
+
+def kill_kernel_and_check(script: str, cwd: str | None = None) -> dict:
+    """Run ``script`` as a stand-in kernel until it prints a JSON line with its manager's
+    ``root`` and the ``pids`` that must die with it, SIGKILL it, then check that the root
+    directory and every one of those processes are gone. Returns what the script printed."""
+    env = {**os.environ, "PYTHONPATH": cwd} if cwd else None
+    kernel = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True, cwd=cwd, env=env)
+    try:
+        facts = json.loads(kernel.stdout.readline())
+        root = Path(facts["root"])
+        procs = [psutil.Process(pid) for pid in facts["pids"]]
+        assert root.exists() and all(p.is_running() for p in procs)
+        kernel.send_signal(signal.SIGKILL)
+        kernel.wait(timeout=10)
+    finally:
+        if kernel.poll() is None:
+            kernel.kill()
+
+    def gone(p: psutil.Process) -> bool:
+        try:
+            return not p.is_running() or p.status() == psutil.STATUS_ZOMBIE
+        except psutil.NoSuchProcess:
+            return True
+
+    assert wait_for(lambda: not root.exists(), timeout=15), f"{root} is still there"
+    assert wait_for(lambda: all(gone(p) for p in procs), timeout=15), [p.pid for p in procs if not gone(p)]
+    return facts

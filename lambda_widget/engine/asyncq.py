@@ -142,9 +142,13 @@ class AsyncMixin:
         """Queue the next attempt of an Event invocation ``delay`` seconds from now (clock time)."""
         due = self.clock.now() + delay
         with self._lock:
+            generation = getattr(first, "_generation", self._generation)
+            if generation != self._generation:
+                return  # the event was admitted before a reset(): no retry
             self._counters["inv"] += 1
             nxt = Invocation(self._counters["inv"], first.request_id, fn, first.event, due, "Event")
             nxt.attempt = attempt
+            nxt._generation = generation
             self.history.append(nxt)
         self._changed(nxt)
 

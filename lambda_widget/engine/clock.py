@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 
@@ -21,7 +22,13 @@ class Clock:
         return time.monotonic() - self._start + self._offset
 
     def advance(self, seconds: float) -> None:
+        """Move forward by ``seconds``: a finite number >= 0 (NaN or infinity would stop the
+        reaper for ever, and make the records invalid JSON)."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds):
+            raise ValueError(f"seconds must be a finite number >= 0, not {seconds!r}")
         if seconds < 0:
             raise ValueError("the clock only moves forward")
         with self._lock:
+            if not math.isfinite(self._offset + seconds):
+                raise ValueError(f"the clock cannot move {seconds!r} seconds further")
             self._offset += seconds

@@ -6,6 +6,7 @@ import json
 import os
 import queue
 import random
+import resource
 import time
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,14 @@ from lambda_widget.engine.records import Function, Invocation
 from lambda_widget.engine.runtime_api import Delivery
 
 INIT_LIMIT = 10.0  # seconds Lambda allows an on-demand init before it retries inside the invoke
+OPEN_FILES = 1024  # Lambda's file descriptor quota
+# What the outcome queue may hold; an item tagged with a request id counts only for that one.
+_TAGGED = ("response", "error", "too-large", "cancel")
+_KNOWN = _TAGGED + ("ready", "init-error", "exit", "oom", "timeout")
+
+
+class StaleInvocation(Exception):
+    """The invocation belongs to a manager state that ``reset()`` has ended: it must not run."""
 
 
 class ExecutionMixin:
@@ -23,7 +32,9 @@ class ExecutionMixin:
 
     def _init_env(self, env: ExecutionEnvironment, limit: float) -> tuple[str, float, Any]:
         """Start the process and wait for its first ``/next``. Returns (outcome, ms, detail)."""
-        with env.lock:
+        with self._lock, env.lock:
+            if env.state == "terminated":  # ended (reset, shutdown) before its process started
+                return "exit", 0.0, -9
             env.state = "initializing"
             env.reset_reason = None
         if self._zygote is not None and env.function.runtime == "bundled":
@@ -33,6 +44,14 @@ class ExecutionMixin:
         t0 = time.perf_counter()
         env.spawn(env.environ(self._server.address, self.region, self.account_id), self._launcher,
                   self._zygote, self._server.preconnect)
+        with self._lock, env.lock:
+            ended = env.state == "terminated"
+        if ended:  # terminated while it was being started: nothing of it may stay
+            env.kill()
+            return "exit", (time.perf_counter() - t0) * 1000, -9
+        self._sentinel.track(env.id, env.pid)  # its process group dies with the kernel
+        if env.function.runtime != "bundled":  # the bundled runtime sets it itself, before init
+            _limit_open_files(env.pid)
         self._monitor.watch(env)
         try:
             item = _get(env.outcomes, limit)
@@ -51,6 +70,7 @@ class ExecutionMixin:
             self._event(env, "init-error", error.get("errorType", ""))
             return "error", ms, error
         if kind == "exit":
+            env.kill()
             self._event(env, "init-error", "Runtime.ExitError")
             return "exit", ms, item[1]
         env.kill()
@@ -110,25 +130,27 @@ class ExecutionMixin:
             "Content-Type": "application/json",
         }
         if client_context is not None:
-            headers["Lambda-Runtime-Client-Context"] = json.dumps(client_context)
+            headers["Lambda-Runtime-Client-Context"] = client_context  # JSON, checked at admission
         if inv.traced:
             env.trace_offset = 0
             _truncate(env.trace_path)
         delivery = Delivery(rid, payload, headers)
         with env.lock:
-            env.state = "busy"
-            env.current = inv
-            env.polling = False
-            env.invocations += 1
-            send, env.waiter = env.waiter, None
+            send = None
+            if env.state != "terminated":  # else its outcome queue already says so
+                env.state = "busy"
+                env.current = inv
+                env.polling = False
+                env.invocations += 1
+                send, env.waiter = env.waiter, None
+                if send is None:
+                    env.pending = delivery  # the runtime has not asked yet: /next will find it
+                # Thawed before the event is written: a frozen runtime reads nothing, and an
+                # event larger than the socket buffers would never be taken.
+                env.thaw()
             t0 = time.perf_counter()  # Duration and the timeout start when the event is handed over
-            if send is None:
-                env.pending = delivery  # the runtime has not asked yet: /next will find it
-            else:
-                # The event lands in the frozen runtime's socket, and SIGCONT wakes it with the
-                # event already there. Only a parked runtime is ever frozen.
-                send(delivery)
-            env.thaw()
+        if send is not None:
+            send(delivery)  # never blocks: what the socket cannot take at once goes on a thread
         # The rest of the bookkeeping runs while the handler does.
         if not cold:
             self._event(env, "thaw", request_id=rid)
@@ -137,7 +159,7 @@ class ExecutionMixin:
         log.append(logs.start(rid))
         self._changed(inv, env)
         try:
-            item = _get(env.outcomes, budget_left - (time.perf_counter() - t0), skip=("ready",))
+            item = _get(env.outcomes, budget_left - (time.perf_counter() - t0), rid, skip=("ready",))
         except queue.Empty:
             item = ("timeout",)
         duration = (time.perf_counter() - t0) * 1000 + extra_ms
@@ -166,6 +188,7 @@ class ExecutionMixin:
             error = {"errorMessage": f"Response payload size ({item[2]} bytes) exceeded maximum "
                                      f"allowed payload size (6291556 bytes).",
                      "errorType": "Function.ResponseSizeTooLarge"}
+            crash_msg = f"[ERROR] {error['errorType']}: {error['errorMessage']}"
         elif kind == "timeout":
             status, duration = "timed-out", fn.timeout * 1000
             env.kill()
@@ -199,6 +222,9 @@ class ExecutionMixin:
                        f"(each invocation keeps its first 1 MiB)")
         if status in ("crashed", "cancelled", "out-of-memory"):
             log += [f"RequestId: {rid} Error: {crash_msg}", error["errorType"]]
+        elif kind == "too-large":
+            log.append(crash_msg)
+            crash_msg = ""
         log.append(logs.end(rid))
         if memory is None:  # the process is gone: what we saw of it while it ran
             memory = max(getattr(env, "last_memory_mb", None) or 0, -(-env.peak_rss // 2**20))
@@ -213,10 +239,7 @@ class ExecutionMixin:
         log.append(logs.report(rid, duration, billed, fn.memory_mb, memory, inv.init_duration_ms,
                                report_status, report_type))
 
-        if inv.traced:
-            body_steps, facts = steps.from_trace(env.read_trace(), rid, fn.source)
-        else:
-            body_steps, facts = [steps.untraced(lines)], steps.no_facts()
+        body_steps, facts = _body_steps(env, inv, lines, fn.source)
         first_use = env.provisioned and env.invocations == 1 and not cold
         all_steps = steps.opening(cold, reason, "\n".join(init_output),
                                   provisioned_first=first_use) + body_steps + \
@@ -237,11 +260,40 @@ class ExecutionMixin:
             inv.status = status
         self._after_invocation(env, inv, status)
 
+    def _internal_error(self, inv: Invocation, env: ExecutionEnvironment | None, exc: BaseException) -> None:
+        """An error of the engine's own: the invocation still ends (failed), its environment is
+        killed and reset, and its concurrency is freed. Nothing stays busy for ever."""
+        if env is not None:
+            try:
+                env.kill()
+            except Exception:  # noqa: BLE001 - the environment is reset regardless
+                pass
+        with inv._lock:
+            if not inv.done:
+                inv.error = {"errorMessage": f"lambda_widget internal error: {exc!r}",
+                             "errorType": "ServiceException", "requestId": inv.request_id,
+                             "stackTrace": []}
+                inv.ended_at = self.clock.now()
+                inv.status = "failed"
+        if env is None:
+            self._changed(inv)
+            return
+        try:
+            with self._lock:
+                mine = env.current is inv or env.current is None
+            if mine:
+                self._after_invocation(env, inv, "crashed")
+        except Exception:  # noqa: BLE001 - last resort: take it out of the pool
+            with self._lock:
+                env.current = None
+            self._terminate(env, "internal-error")
+        self._changed(inv)
+
     def _after_invocation(self, env: ExecutionEnvironment, inv: Invocation, status: str) -> None:
         reset = status in ("timed-out", "crashed", "cancelled", "out-of-memory") or not env.alive
         with self._lock:
+            env.last_invocation = inv  # before current: the Runtime API reads them in the other order
             env.current = None
-            env.last_invocation = inv
             env.last_used_at = self.clock.now()
             if reset:
                 env.reset_reason = "reset-after-timeout" if status == "timed-out" else "reset-after-crash"
@@ -325,12 +377,42 @@ class ExecutionMixin:
         self._changed(inv)
 
 
-def _get(q: queue.Queue, timeout: float, skip: tuple[str, ...] = ()) -> tuple:
+def _get(q: queue.Queue, timeout: float, request_id: str | None = None,
+         skip: tuple[str, ...] = ()) -> tuple:
+    """The next outcome that concerns this invocation: items of another request (a late
+    cancel, a second response) and anything unknown are dropped."""
     deadline = time.monotonic() + max(0.0, timeout)
     while True:
         item = q.get(timeout=max(0.0, deadline - time.monotonic()))
-        if item[0] not in skip:
-            return item
+        kind = item[0] if isinstance(item, tuple) and item else None
+        if kind not in _KNOWN or kind in skip:
+            continue
+        if kind in _TAGGED and (len(item) < 2 or item[1] != request_id):
+            continue
+        return item
+
+
+def _body_steps(env: ExecutionEnvironment, inv: Invocation, lines: list[str], source: str):
+    """The handler's steps from its trace; a trace the handler tampered with costs the steps,
+    never the invocation."""
+    if inv.traced:
+        try:
+            records = [r for r in env.read_trace() if isinstance(r, dict)]
+            return steps.from_trace(records, inv.request_id, source)
+        except Exception:  # noqa: BLE001 - the trace file is writable by handler code
+            note = "[lambda_widget] the trace of this invocation could not be read"
+            return [steps.untraced(lines + [note])], steps.no_facts()
+    return [steps.untraced(lines)], steps.no_facts()
+
+
+def _limit_open_files(pid: int | None) -> None:
+    """Lambda's quota of 1,024 file descriptors, for a runtime that does not set it itself."""
+    if pid is None:
+        return
+    try:
+        resource.prlimit(pid, resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))
+    except (OSError, ValueError):
+        pass
 
 
 def _load_error(body: bytes, error_type: str) -> dict:

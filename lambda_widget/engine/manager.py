@@ -12,7 +12,6 @@ import py_compile
 import random
 import shutil
 import signal
-import tempfile
 import threading
 import time
 import weakref
@@ -37,11 +36,18 @@ from lambda_widget.engine.errors import (
 )
 from lambda_widget.engine.execution import INIT_LIMIT, ExecutionMixin
 from lambda_widget.engine.isolation import Isolation, read_task_files
+from lambda_widget.engine.leftovers import Sentinel, make_root, sweep_stale
 from lambda_widget.engine.monitor import Monitor
 from lambda_widget.engine.records import Function, Invocation, LifecycleEvent, bump
 from lambda_widget.engine.routing import RoutingMixin
 from lambda_widget.engine.runtime_api import CLOSE, RuntimeApiServer
-from lambda_widget.engine.validation import MAX_SYNC_REQUEST, encode_event, validate_config
+from lambda_widget.engine.validation import (
+    MAX_SYNC_REQUEST,
+    encode_client_context,
+    encode_event,
+    validate_config,
+    validate_track,
+)
 from lambda_widget.engine.watchdog import Watchdog
 from lambda_widget.engine.workers import Workers
 from lambda_widget.engine.zygote import Zygote
@@ -71,6 +77,8 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                  account_concurrency: int = ACCOUNT_CONCURRENCY,
                  virtual_clock: bool = False, max_history: int = 10_000,
                  fork_server: bool = True, isolation: str | None = None) -> None:
+        if not isinstance(max_history, int) or isinstance(max_history, bool) or max_history < 1:
+            raise InvalidParameterValueException(f"Invalid max_history {max_history!r}: a whole number >= 1")
         super().__init__()
         try:
             Limits(account_concurrency)
@@ -100,8 +108,11 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         self.history: list[Invocation] = []
         self.events: list[LifecycleEvent] = []
         self._counters = {"env": 0, "inv": 0}
+        self._generation = 0  # reset() moves it on: work admitted before then never runs
         self._closed = False
-        self._root = Path(tempfile.mkdtemp(prefix="lambda-widget-"))
+        sweep_stale()  # directories of managers whose process died without shutting down
+        self._root = make_root()
+        self._sentinel = Sentinel(self._root)
         (self._root / "envs").mkdir()
         (self._root / "functions").mkdir()
         self._isolation = Isolation(isolation, fork_server)
@@ -206,7 +217,10 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         ``cpu_scaling=False``: the machine's CPUs instead of ``memory_mb / 1769`` of a vCPU.
         """
         self._check_open()
+        if env is not None and not isinstance(env, dict):
+            raise InvalidParameterValueException(f"env must be a dict of strings, not {type(env).__name__}")
         env = dict(env or {})
+        track = validate_track(track)
         if path is not None:
             from lambda_widget.project.package import prepare_code_dir
 
@@ -340,8 +354,9 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         ``queued``); ``"DryRun"`` only validates.
         """
         if invocation_type == "RequestResponse" and threading.current_thread() is threading.main_thread():
+            context = encode_client_context(client_context)
             inv, payload = self._admit(name, event, invocation_type)
-            return self._invoke_here(inv, payload, client_context)
+            return self._invoke_here(inv, payload, context)
         future = self.submit(name, event, invocation_type=invocation_type,
                              client_context=client_context)
         if invocation_type == "Event":
@@ -356,6 +371,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
     def submit(self, name: str, event: Any = None, *, invocation_type: str = "RequestResponse",
                client_context: dict | None = None) -> Future:
         """Queue one invocation; returns a Future of its Invocation (``future.invocation`` at once)."""
+        client_context = encode_client_context(client_context)
         inv, payload = self._admit(name, event, invocation_type)
         if invocation_type == "DryRun":
             future: Future = Future()
@@ -385,6 +401,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
             self._counters["inv"] += 1
             inv = Invocation(self._counters["inv"], self._request_id(), fn, json.loads(payload),
                              self.clock.now(), invocation_type)
+            inv._generation = self._generation
             if invocation_type == "DryRun":
                 inv.status = "dry-run"
             self.history.append(inv)
@@ -393,7 +410,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         self._changed(inv)
         return inv, payload
 
-    def _invoke_here(self, inv: Invocation, payload: bytes, client_context: dict | None) -> Invocation:
+    def _invoke_here(self, inv: Invocation, payload: bytes, client_context: str | None) -> Invocation:
         """A blocking invoke from the main thread runs on it: no hand-off to a worker and back.
 
         Ctrl-C must not interrupt the engine halfway through an update, so while the
@@ -426,8 +443,8 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         """Stop a running invocation: its environment is killed and reset."""
         with self._lock:
             env = next((e for e in self._envs if e.current is inv), None)
-        if env is not None:
-            env.outcomes.put(("cancel",))
+        if env is not None:  # tagged: a cancel that lands late must not hit the next invocation
+            env.outcomes.put(("cancel", inv.request_id))
         else:
             inv._cancel_requested = True
 
@@ -486,7 +503,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
     def advance(self, seconds: float) -> list[ExecutionEnvironment]:
         """Move the clock forward and reap at once; returns the environments reaped."""
         self._check_open()
-        self.clock.advance(seconds)
+        self.clock.advance(seconds)  # a finite number >= 0, or ValueError
         reaped = self._reap()
         self._run_due()
         self._wait_async()  # retries that came due run now, and advance() waits for them
@@ -520,7 +537,8 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
 
     def _terminate(self, env: ExecutionEnvironment, reason: str, already_marked: bool = False) -> None:
         with self._lock:
-            env.state = "terminated"
+            with env.lock:  # an init in flight checks this state under the same locks
+                env.state = "terminated"
             env.ended_at = self.clock.now()
             env.end_reason = reason
             if env in self._envs:
@@ -535,6 +553,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
             env.outcomes.put(("exit", -9, f"environment terminated: {reason}"))
         env.kill()
         env.close()
+        self._sentinel.untrack(env.id)
         self._changed(env)
 
     def _append_end(self, inv: Invocation, reason: str) -> None:
@@ -559,9 +578,14 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         """A fresh start: terminate every environment, forget functions and history, and
         restart numbering (env-1, invocation #1) and the clock. ``seed`` makes the request
         ids that follow reproducible (default: the manager's own seed)."""
+        with self._lock:
+            self._generation += 1  # queued and retried work of before never runs
         self._async.clear()
         self._terminate_all()
         with self._lock:
+            # The forgotten functions' code goes too: a name registered again starts at v1.
+            shutil.rmtree(self._root / "functions", ignore_errors=True)
+            (self._root / "functions").mkdir(exist_ok=True)
             self._functions.clear()
             self._versions.clear()
             self.history.clear()
@@ -595,6 +619,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         self._launcher.stop()
         self._isolation.close()
         shutil.rmtree(self._root, ignore_errors=True)
+        self._sentinel.stop()
         self._changed()
 
     def _check_open(self) -> None:

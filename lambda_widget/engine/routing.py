@@ -6,6 +6,7 @@ import datetime
 from typing import Any
 
 from lambda_widget.engine.environment import ExecutionEnvironment, log_stream_name
+from lambda_widget.engine.execution import StaleInvocation
 from lambda_widget.engine.records import Function, Invocation
 from lambda_widget.placement import EnvView, Limits, Placement
 
@@ -18,7 +19,8 @@ def env_seq(env: ExecutionEnvironment) -> int:
 class RoutingMixin:
     """Part of ContainerManager: pick the environment an event runs in, and say why it is cold."""
 
-    def _run(self, inv: Invocation, payload: bytes, client_context: dict | None) -> Invocation:
+    def _run(self, inv: Invocation, payload: bytes, client_context: str | None) -> Invocation:
+        env = None
         try:
             if getattr(inv, "_cancel_requested", False) or self._closed:
                 self._finish_unrun(inv, "cancelled")
@@ -28,13 +30,10 @@ class RoutingMixin:
                 self._throttle(inv, fn, reason)
                 return inv
             self._execute(inv, env, fn, payload, cold, reason, client_context)
-        except Exception as exc:  # noqa: BLE001 - never lose an invocation
-            if not inv.done:
-                inv.error = {"errorMessage": f"lambda_widget internal error: {exc!r}",
-                             "errorType": "ServiceException", "requestId": inv.request_id,
-                             "stackTrace": []}
-                inv.status = "failed"
-                self._changed(inv)
+        except StaleInvocation:  # queued before a reset(): it never runs
+            self._finish_unrun(inv, "cancelled")
+        except Exception as exc:  # noqa: BLE001 - never lose an invocation, never keep an environment busy
+            self._internal_error(inv, env, exc)
         return inv
 
     @property
@@ -48,7 +47,9 @@ class RoutingMixin:
 
     def _acquire(self, inv: Invocation):
         with self._lock:
-            fn = self._functions[inv.function_name]
+            fn = self._functions.get(inv.function_name)
+            if fn is None or getattr(inv, "_generation", self._generation) != self._generation:
+                raise StaleInvocation(inv.request_id)
             inv.version = fn.version
             inv.source = fn.source
             by_seq = {env_seq(e): e for e in self._envs}

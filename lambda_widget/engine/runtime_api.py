@@ -4,6 +4,12 @@ Same paths, headers and status codes as Lambda's (``/2018-06-01/runtime/...``), 
 bundled runtime and awslambdaric are both clients. A connection is served only if the
 process at its other end is one of the manager's environments (checked with psutil);
 any other local process gets 403 and never sees an event.
+
+Nothing a client sends is read before it is bounded: request lines and headers have a
+length and a count limit, a body's ``Content-Length`` is checked before it is read (a
+response over 6 MB is refused unread), a connection that is not an environment's must
+send its request within ``STRANGER_TIMEOUT`` seconds, and at most ``MAX_STRANGERS``
+such connections are served at once (more are closed on accept, before any thread).
 """
 
 from __future__ import annotations
@@ -30,6 +36,13 @@ MAX_RESPONSE = 6_291_556  # the limit Lambda quotes in its ResponseSizeTooLarge 
 # awslambdaric sends its X-Ray error cause as a header, which for a deep stack passes
 # http.client's 64 KiB line limit; Lambda accepts it, so this server's own parser does too.
 MAX_HEADER_LINE = 1 << 22
+MAX_HEADER_BYTES = 1 << 23  # all header lines of one request, from an environment
+MAX_HEADERS = 128
+STRANGER_HEADER_LINE = 1 << 16  # http.client's limit, for a connection not known yet
+STRANGER_TIMEOUT = 5.0  # seconds an unknown connection may take to send a request
+MAX_STRANGERS = 32  # unknown connections served at once; each holds one thread
+MAX_ENV_CONNECTIONS = 8  # connections one environment may hold (its runtime needs one)
+MAX_BODY = MAX_RESPONSE  # the largest body read from anyone: responses, errors, init errors
 
 
 CLOSE = object()  # on_next's answer when the environment is shutting down
@@ -75,9 +88,32 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
         pass
 
+    _counted: ExecutionEnvironment | None = None  # the environment this connection counts against
+
     def setup(self) -> None:
         super().setup()
-        self.env = self.server.claim(self.client_address)  # a connection the manager made
+        self.env = self.server.claim(self.client_address)  # a connection the manager made (counted)
+        self._counted = self.env
+        # A parked /next waits as long as the environment stays warm: no timeout for an
+        # environment's connection, a short one for anyone else's.
+        self.connection.settimeout(None if self.env is not None else STRANGER_TIMEOUT)
+
+    def _identify(self) -> None:
+        if self.env is None:
+            env = self.server.identify(self.client_address, self.connection)
+            # A handler that opens connection after connection gets no more than its share.
+            if env is not None and self.server.count_in(env):
+                self.env = self._counted = env
+                self.connection.settimeout(None)
+                self.server.known(self.client_address)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            if self._counted is not None:
+                self.server.count_out(self._counted)
+                self._counted = None
 
     def parse_request(self) -> bool:
         """The request line and headers, without http.server's email-based parser.
@@ -90,11 +126,17 @@ class _Handler(BaseHTTPRequestHandler):
             return super().parse_request()
         self.command, self.path, self.request_version = words
         self.requestline = " ".join(words)
+        self._identify()  # before the headers: only an environment may send long ones
+        line_cap = MAX_HEADER_LINE if self.env is not None else STRANGER_HEADER_LINE
+        total_cap = MAX_HEADER_BYTES if self.env is not None else STRANGER_HEADER_LINE
         headers = Headers()
+        total = 0
         while True:
-            raw = self.rfile.readline(MAX_HEADER_LINE + 1)
-            if len(raw) > MAX_HEADER_LINE:
-                self.send_error(431, "Line too long")
+            raw = self.rfile.readline(line_cap + 1)
+            total += len(raw)
+            if len(raw) > line_cap or total > total_cap or len(headers) >= MAX_HEADERS:
+                self.close_connection = True
+                self.send_error(431, "Request header fields too large")
                 return False
             if raw in (b"\r\n", b"\n", b""):
                 break
@@ -122,12 +164,17 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _environment(self) -> ExecutionEnvironment | None:
+        self._identify()
         if self.env is None:
-            self.env = self.server.identify(self.client_address, self.connection)
-        if self.env is None:
+            self.close_connection = True  # nothing more is read from a stranger
             self._send(403, {"errorMessage": "This Runtime API serves only the manager's "
                              "execution environments", "errorType": "Forbidden"})
         return self.env
+
+    def _refuse(self, code: int, message: str, error_type: str) -> None:
+        """Answer and close: the body (if any) is left unread."""
+        self.close_connection = True
+        self._send(code, {"errorMessage": message, "errorType": error_type})
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
         env = self._environment()
@@ -145,8 +192,22 @@ class _Handler(BaseHTTPRequestHandler):
         # when an event comes, and this thread goes back to reading the connection.
 
     def send_delivery(self, delivery: Delivery) -> None:
-        """Answer this connection's pending ``/next`` with an event (callable from any thread)."""
-        self._reply(delivery.message())
+        """Answer this connection's pending ``/next`` with an event (callable from any thread).
+
+        Never blocks the caller: what the socket buffer cannot take at once is sent from a
+        thread of its own, which ends when the runtime has read it or its process is gone.
+        The invoking thread goes on to wait for the outcome, under the function's timeout.
+        """
+        data = delivery.message()
+        try:
+            sent = self.connection.send(data, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            return  # the runtime is gone; its exit is reported by the monitor
+        if sent < len(data):
+            threading.Thread(target=self._reply, args=(memoryview(data)[sent:],),
+                             name="lambda-deliver", daemon=True).start()
 
     def _reply(self, data: bytes) -> None:
         try:
@@ -158,33 +219,60 @@ class _Handler(BaseHTTPRequestHandler):
         env = self._environment()
         if env is None:
             return
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        raw_length = (self.headers.get("Content-Length") or "0").strip()
+        if not (raw_length.isascii() and raw_length.isdigit()):
+            self._refuse(400, f"Invalid Content-Length {raw_length[:40]!r}", "InvalidRequest")
+            return
+        # Never read before it is checked: 10**15 is refused as too large, not allocated.
+        length = int(raw_length) if len(raw_length) <= 18 else 10**18
         error_type = self.headers.get("Lambda-Runtime-Function-Error-Type", "")
         if self.path == PREFIX + "/init/error":
-            self._reply(ACCEPTED)
+            if env.state != "initializing":  # as Lambda: no init error once init is over
+                self._refuse(403, "State transition from Running to InitError is not allowed",
+                             "InvalidStateTransition")
+                return
+            if length > MAX_BODY:
+                self.server.on_outcome(env, ("init-error", b"", "Runtime.Unknown"))
+                self._refuse(413, "Payload Too Large", "RequestEntityTooLarge")
+                return
+            body = self.rfile.read(length) if length else b""
             self.server.on_outcome(env, ("init-error", body, error_type))
+            self._reply(ACCEPTED)
             return
         match = _INVOCATION.match(self.path)
         if not match:
-            self._send(404, {"errorMessage": "Not found", "errorType": "NotFound"})
+            self._refuse(404, "Not found", "NotFound")
             return
         request_id, kind = match.groups()
         current = env.current
-        if current is None or current.request_id != request_id:
-            self._send(400, {"errorMessage": "Invalid request ID", "errorType": "InvalidRequestID"})
+        if current is None or current.request_id != request_id or env.state != "busy":
+            last = env.last_invocation
+            if last is not None and last.request_id == request_id and length <= MAX_BODY:
+                # A second answer to a request already answered (a handler posted its own):
+                # taken and dropped, so the runtime lives on and the next request is not blamed.
+                self.rfile.read(length)
+                self._reply(ACCEPTED)
+                return
+            self._refuse(400, "Invalid request ID", "InvalidRequestID")
             return
+        if length > MAX_BODY:
+            # Refused unread (a 400 MB result must not pass through the kernel's memory). The
+            # outcome first: whatever the runtime posts once it reads the 413 comes after it.
+            self.server.on_outcome(env, ("too-large", request_id, length))
+            self._refuse(413, "Payload Too Large", "RequestEntityTooLarge")
+            return
+        body = self.rfile.read(length) if length else b""
+        if len(body) < length:  # the runtime went away mid-body
+            self.close_connection = True
+            return
+        # Recorded before it is acknowledged: a second answer, sent once this one is
+        # acknowledged (a handler that posted its own), always comes after it.
         if kind == "response":
             content_type = self.headers.get("Content-Type", "application/json")
-            if length > MAX_RESPONSE:
-                self._send(413, {"errorMessage": "Payload Too Large", "errorType": "RequestEntityTooLarge"})
-                self.server.on_outcome(env, ("too-large", request_id, length))
-                return
-            self._reply(ACCEPTED)
             self.server.on_outcome(env, ("response", request_id, body, content_type))
         else:
-            self._reply(ACCEPTED)
             self.server.on_outcome(env, ("error", request_id, body, error_type))
+        self._reply(ACCEPTED)
 
 
 class RuntimeApiServer(ThreadingHTTPServer):
@@ -205,6 +293,8 @@ class RuntimeApiServer(ThreadingHTTPServer):
         self.on_outcome = on_outcome
         self._lock = threading.Lock()
         self._preconnected: dict[int, ExecutionEnvironment] = {}  # client port -> its environment
+        self._strangers: set[int] = set()  # client ports of connections not known (yet)
+        self._per_env: dict[int, int] = {}  # id(environment) -> its open connections
         self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.5},
                                        name="lambda-runtime-api", daemon=True)
 
@@ -239,9 +329,62 @@ class RuntimeApiServer(ThreadingHTTPServer):
         return sock
 
     def claim(self, peer: tuple) -> ExecutionEnvironment | None:
-        """The environment a just-accepted connection was made for (see ``preconnect``), if any."""
+        """The environment a just-accepted connection was made for (see ``preconnect``), if any;
+        the connection then counts against it."""
         with self._lock:
-            return self._preconnected.pop(peer[1], None)
+            env = self._preconnected.pop(peer[1], None)
+            if env is not None:
+                self._per_env[id(env)] = self._per_env.get(id(env), 0) + 1
+            return env
+
+    def count_in(self, env: ExecutionEnvironment) -> bool:
+        """One more connection of ``env``'s, unless it holds ``MAX_ENV_CONNECTIONS`` already."""
+        with self._lock:
+            held = self._per_env.get(id(env), 0)
+            if held >= MAX_ENV_CONNECTIONS:
+                return False
+            self._per_env[id(env)] = held + 1
+            return True
+
+    def count_out(self, env: ExecutionEnvironment) -> None:
+        with self._lock:
+            held = self._per_env.get(id(env), 1) - 1
+            if held > 0:
+                self._per_env[id(env)] = held
+            else:
+                self._per_env.pop(id(env), None)
+
+    def process_request(self, request, client_address) -> None:
+        """One thread per connection, but at most ``MAX_STRANGERS`` for connections not known to
+        be an environment's: beyond that they are closed before a thread exists."""
+        port = client_address[1]
+        with self._lock:
+            full = port not in self._preconnected and len(self._strangers) >= MAX_STRANGERS
+            if not full and port not in self._preconnected:
+                self._strangers.add(port)
+        if full:
+            # Under a flood, an environment that connects by itself (awslambdaric) is still
+            # let in: its process is looked up now, anyone else's connection is closed.
+            env = self._identify_once(client_address)
+            if env is None or not self.count_in(env):
+                self.shutdown_request(request)
+                return
+            with self._lock:
+                self._preconnected[port] = env  # claim() counts it: uncount this look-up's
+                self._per_env[id(env)] -= 1
+        threading.Thread(target=self._serve, args=(request, client_address),
+                         name="lambda-runtime-conn", daemon=True).start()
+
+    def _serve(self, request, client_address) -> None:
+        try:
+            self.process_request_thread(request, client_address)
+        finally:
+            self.known(client_address)
+
+    def known(self, peer: tuple) -> None:
+        """This connection no longer counts as a stranger's (identified, or closed)."""
+        with self._lock:
+            self._strangers.discard(peer[1])
 
     def stop(self) -> None:
         self.shutdown()

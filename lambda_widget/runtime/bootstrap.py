@@ -12,6 +12,7 @@ import importlib
 import json
 import logging
 import os
+import resource
 import signal
 import socket
 import sys
@@ -120,6 +121,23 @@ def _rehearse_import() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
+OPEN_FILES = 1024  # Lambda's quota of file descriptors
+
+
+def _as_lambda_runs_us() -> None:
+    """Before init: Lambda's open-file limit, and a freeze the handler cannot see.
+
+    Lambda freezes with the cgroup freezer, which sends no signal; this runtime is thawed
+    with SIGCONT. Blocked here (and in every thread and child the handler starts), SIGCONT
+    still resumes the process, but a handler the code installed for it never runs.
+    """
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))
+    except (OSError, ValueError):
+        pass
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGCONT})
+
+
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="lambda_widget.runtime")
     parser.add_argument("--parent", type=int, default=0)
@@ -147,6 +165,7 @@ def run(trace_file: str | None = None, max_steps: int = 500, track: list[str] | 
     ``api_fd``: a connection to the Runtime API the engine made for this environment;
     without it the runtime connects to ``AWS_LAMBDA_RUNTIME_API`` itself.
     """
+    _as_lambda_runs_us()
     sink = _sink
     if sink is None:
         sink = LogSink()

@@ -20,7 +20,7 @@ import ctypes  # noqa: F401
 import encodings.idna  # noqa: F401
 import gc
 import http.client  # noqa: F401
-import importlib  # noqa: F401
+import importlib
 import json
 import logging  # noqa: F401
 import os
@@ -34,9 +34,20 @@ import traceback  # noqa: F401
 
 from lambda_widget.runtime import bootstrap, sandbox, tracer  # noqa: F401
 
+_ZYGOTE_PYTHONPATH = os.environ.get("PYTHONPATH")  # what sys.path was built from
 _ZYGOTE_TZ = os.environ.get("TZ")  # as the manager started the zygote; children with the same skip tzset
 _kernel = 0  # the manager's process: environments die with it (but not with the zygote)
 _freezer = ""  # the manager's freezer group: thawed on the way out, so frozen environments can die
+
+
+def _use_pythonpath(value: str) -> None:
+    """``sys.path`` as a fresh interpreter would build it with this ``PYTHONPATH``: its entries
+    right after the working directory, the zygote's own ones gone."""
+    ours = [os.path.abspath(p) for p in (_ZYGOTE_PYTHONPATH or "").split(os.pathsep) if p]
+    wanted = [os.path.abspath(p) for p in value.split(os.pathsep) if p]
+    rest = [p for p in sys.path[1:] if p not in ours and p not in wanted]
+    sys.path[1:] = wanted + rest
+    importlib.invalidate_caches()
 
 
 def _child(body: bytes, fds: list[int], zygote_pid: int, status_w: int | None = None) -> None:
@@ -73,6 +84,8 @@ def _child(body: bytes, fds: list[int], zygote_pid: int, status_w: int | None = 
         if os.environ.get("TZ") != _ZYGOTE_TZ:
             time.tzset()
         sys.path[0] = cmd["cwd"]  # as `python -m` puts the working directory first
+        if os.environ.get("PYTHONPATH") != _ZYGOTE_PYTHONPATH:
+            _use_pythonpath(os.environ.get("PYTHONPATH", ""))
         sys.argv = [sys.argv[0]]
         gc.unfreeze()
         try:
