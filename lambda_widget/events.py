@@ -224,15 +224,37 @@ def apigateway_http(method: str = "GET", path: str = "/hello", *, body: Any = No
         head["content-type"] = ctype
     head.update({k.lower(): v for k, v in (headers or {}).items()})
     queries = _query_lists(query)
+    route = route_key or f"{method} {path}"
+    return http_event_v2(
+        route_key=route, raw_path=raw_path,
+        raw_query=urlencode([(k, v) for k, vs in queries.items() for v in vs]), headers=head,
+        queries=queries, cookies=list(cookies or ()), method=method, protocol="HTTP/1.1",
+        source_ip=source_ip, domain=domain, api_id=api_id, account_id=account_id,
+        request_id=request_id or _hex(16, "apigw-http", method, path, t.isoformat()) + "=",
+        stage=stage, time=t, path_parameters=path_parameters, stage_variables=stage_variables,
+        body=text, is_base64=b64, user_agent=head.get("user-agent", USER_AGENT))
+
+
+def http_event_v2(*, route_key: str, raw_path: str, raw_query: str, headers: dict[str, str],
+                  queries: Mapping[str, list[str]], cookies: list[str], method: str, protocol: str,
+                  source_ip: str, domain: str, api_id: str, account_id: str, request_id: str,
+                  stage: str, time: datetime.datetime, path_parameters: Mapping[str, str] | None,
+                  stage_variables: Mapping[str, str] | None, body: str | None,
+                  is_base64: bool, user_agent: str) -> dict[str, Any]:
+    """Assemble a payload-2.0 event, key by key in API Gateway's order; optional keys left out when empty.
+
+    Both the ``apigateway_http`` sample and the HTTP front (function URLs, HttpApi routes) build their
+    events here, so the two cannot disagree on the shape.
+    """
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": route_key or f"{method} {path}",
+        "routeKey": route_key,
         "rawPath": raw_path,
-        "rawQueryString": urlencode([(k, v) for k, vs in queries.items() for v in vs]),
+        "rawQueryString": raw_query,
     }
     if cookies:
         event["cookies"] = list(cookies)
-    event["headers"] = head
+    event["headers"] = headers
     if queries:
         event["queryStringParameters"] = {k: ",".join(v) for k, v in queries.items()}
     event["requestContext"] = {
@@ -243,23 +265,23 @@ def apigateway_http(method: str = "GET", path: str = "/hello", *, body: Any = No
         "http": {
             "method": method,
             "path": raw_path,
-            "protocol": "HTTP/1.1",
+            "protocol": protocol,
             "sourceIp": source_ip,
-            "userAgent": head.get("user-agent", USER_AGENT),
+            "userAgent": user_agent,
         },
-        "requestId": request_id or _hex(16, "apigw-http", method, path, t.isoformat()) + "=",
-        "routeKey": event["routeKey"],
+        "requestId": request_id,
+        "routeKey": route_key,
         "stage": stage,
-        "time": _clf(t),
-        "timeEpoch": _epoch_ms(t),
+        "time": _clf(time),
+        "timeEpoch": _epoch_ms(time),
     }
     if path_parameters:
         event["pathParameters"] = dict(path_parameters)
     if stage_variables:
         event["stageVariables"] = dict(stage_variables)
-    if text is not None:
-        event["body"] = text
-    event["isBase64Encoded"] = b64
+    if body is not None:
+        event["body"] = body
+    event["isBase64Encoded"] = is_base64
     return event
 
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from lambda_widget.events import http_event_v2
+
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript",
                "application/x-www-form-urlencoded", "application/graphql", "+json", "+xml")
 
@@ -87,41 +89,13 @@ def event_v2(req: HttpRequest, *, route_key: str, domain: str, api_id: str, requ
     queries: dict[str, list[str]] = {}
     for key, value in parse_qsl(req.raw_query, keep_blank_values=True):
         queries.setdefault(key, []).append(value)
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": route_key,
-        "rawPath": req.raw_path,
-        "rawQueryString": req.raw_query,
-    }
-    if cookie:
-        event["cookies"] = [c.strip() for c in cookie.replace(",", ";").split(";") if c.strip()]
-    event["headers"] = headers
-    if queries:
-        event["queryStringParameters"] = {k: ",".join(v) for k, v in queries.items()}
-    event["requestContext"] = {
-        "accountId": account_id,
-        "apiId": api_id,
-        "domainName": domain,
-        "domainPrefix": api_id,
-        "http": {
-            "method": req.method,
-            "path": req.raw_path,
-            "protocol": req.protocol,
-            "sourceIp": req.source_ip,
-            "userAgent": headers.get("user-agent", ""),
-        },
-        "requestId": request_id,
-        "routeKey": route_key,
-        "stage": stage,
-        "time": _clf(req.time),
-        "timeEpoch": int(req.time.timestamp() * 1000),
-    }
-    if path_parameters:
-        event["pathParameters"] = dict(path_parameters)
-    if text is not None:
-        event["body"] = text
-    event["isBase64Encoded"] = b64
-    return event
+    cookies = [c.strip() for c in cookie.replace(",", ";").split(";") if c.strip()] if cookie else []
+    return http_event_v2(
+        route_key=route_key, raw_path=req.raw_path, raw_query=req.raw_query, headers=headers,
+        queries=queries, cookies=cookies, method=req.method, protocol=req.protocol,
+        source_ip=req.source_ip, domain=domain, api_id=api_id, account_id=account_id,
+        request_id=request_id, stage=stage, time=req.time, path_parameters=path_parameters,
+        stage_variables=None, body=text, is_base64=b64, user_agent=headers.get("user-agent", ""))
 
 
 def event_v1(req: HttpRequest, *, resource: str, domain: str, api_id: str, request_id: str,
