@@ -103,6 +103,10 @@ def test_views_fit_their_cell_and_read_well_in_light(lessons: dict[str, Notebook
     assert behind == [], f"{name}: steppers not on their last step (at, last): {behind}"
     # The current node of every flow drawing is inside its cell, so it is on screen with it.
     for flow in nb.page.locator(".jp-OutputArea-output svg.lw-flow").all()[:4]:
+        # On screen first: JupyterLab skips the layout of cells far out of view (content-visibility),
+        # so an off-screen drawing can still report its size from the previous, wider viewport.
+        flow.scroll_into_view_if_needed()
+        nb.page.wait_for_timeout(200)
         box, cell = flow.bounding_box(), flow.locator("xpath=ancestor::*[contains(@class,'jp-OutputArea-output')]")
         assert box is not None and box["width"] <= cell.bounding_box()["width"] + 1
     _shoot(nb, "light")
