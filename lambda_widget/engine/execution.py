@@ -94,7 +94,7 @@ class ExecutionMixin:
             self._changed(inv)
             suppressed = env.inits > 0
             if not suppressed:
-                log.append(logs.init_start())
+                log.append(logs.init_start(self.region))
             outcome, ms, detail = self._init_env(env, INIT_LIMIT if not suppressed else budget)
             lines, _ = env.take_output()
             init_output += lines
@@ -231,7 +231,7 @@ class ExecutionMixin:
         env.last_memory_mb = memory
         if status == "timed-out":
             report_status, report_type = "timeout", None
-        elif status != "succeeded":
+        elif status != "succeeded" and kind != "error":  # AWS writes no Status for a handled exception
             report_status, report_type = "error", error["errorType"]
         else:
             report_status = report_type = None
@@ -434,9 +434,9 @@ def _init_error_type(outcome: str, detail: Any) -> str:
 
 
 def _init_error_payload(outcome: str, detail: Any, rid: str, timeout: float) -> dict:
-    if outcome == "error":
+    if outcome == "error":  # an init error belongs to no request: requestId "" (recorded)
         return {"errorMessage": detail.get("errorMessage", ""), "errorType": detail.get("errorType", ""),
-                "requestId": rid, "stackTrace": detail.get("stackTrace", [])}
+                "requestId": "", "stackTrace": detail.get("stackTrace", [])}
     if outcome == "timeout":
         return {"errorMessage": f"RequestId: {rid} Error: Task timed out after {timeout:.2f} seconds",
                 "errorType": "Sandbox.Timedout"}
