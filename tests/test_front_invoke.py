@@ -45,6 +45,7 @@ CHATTY = """def lambda_handler(event, context):
 """
 
 AWS = Path(sys.executable).parent / "aws"
+ROLE = "arn:aws:iam::123456789012:role/lambda-role"
 
 
 @pytest.fixture(scope="module")
@@ -386,7 +387,7 @@ def test_aws_cli_create_function_from_a_zip_then_invoke(tmp_path):
         assert [f["FunctionName"] for f in listed["Functions"]] == ["shouter"]
 
         again = run_aws(endpoint, "create-function", "--function-name", "shouter", "--runtime", "python3.11",
-                        "--role", "r", "--handler", "app.handler", "--zip-file", f"fileb://{zpath}",
+                        "--role", ROLE, "--handler", "app.handler", "--zip-file", f"fileb://{zpath}",
                         check=False)
         assert again.returncode != 0 and "ResourceConflictException" in again.stderr
 
@@ -408,7 +409,7 @@ def test_create_function_refuses_unsafe_zips(served, files, mode, expected):
     _, endpoint = served
     c = client(endpoint)
     with pytest.raises(c.exceptions.InvalidParameterValueException) as exc:
-        c.create_function(FunctionName="unsafe", Runtime="python3.11", Role="r", Handler="app.handler",
+        c.create_function(FunctionName="unsafe", Runtime="python3.11", Role=ROLE, Handler="app.handler",
                           Code={"ZipFile": make_zip(files, mode)})
     assert expected in error_of(exc)[2]
     assert "unsafe" not in served[0].functions
@@ -421,16 +422,16 @@ def test_create_function_stops_a_zip_bomb_at_the_limit(served, monkeypatch):
     assert len(bomb) < 20_000
     c = client(endpoint)
     with pytest.raises(c.exceptions.InvalidParameterValueException) as exc:
-        c.create_function(FunctionName="bomb", Runtime="python3.11", Role="r", Handler="app.handler",
+        c.create_function(FunctionName="bomb", Runtime="python3.11", Role=ROLE, Handler="app.handler",
                           Code={"ZipFile": bomb})
     assert "Unzipped size must be smaller than 1000000 bytes" in error_of(exc)[2]
     assert "bomb" not in mgr.functions
     with pytest.raises(c.exceptions.InvalidParameterValueException) as exc:
-        c.create_function(FunctionName="garbage", Runtime="python3.11", Role="r", Handler="app.handler",
+        c.create_function(FunctionName="garbage", Runtime="python3.11", Role=ROLE, Handler="app.handler",
                           Code={"ZipFile": b"not a zip"})
     assert "Could not unzip" in error_of(exc)[2]
     with pytest.raises(c.exceptions.InvalidParameterValueException) as exc:
-        c.create_function(FunctionName="node", Runtime="nodejs20.x", Role="r", Handler="index.handler",
+        c.create_function(FunctionName="node", Runtime="nodejs20.x", Role=ROLE, Handler="index.handler",
                           Code={"ZipFile": make_zip({"index.js": ""})})
     assert "Python" in error_of(exc)[2]
 

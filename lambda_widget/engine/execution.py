@@ -185,10 +185,11 @@ class ExecutionMixin:
             # The runtime was told 413; awslambdaric exits on it. Reset, so the next event re-inits.
             status = "failed"
             env.kill()
-            error = {"errorMessage": f"Response payload size ({item[2]} bytes) exceeded maximum "
-                                     f"allowed payload size (6291556 bytes).",
+            # The response as recorded (2025-11); the log line names the size too.
+            error = {"errorMessage": "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
                      "errorType": "Function.ResponseSizeTooLarge"}
-            crash_msg = f"[ERROR] {error['errorType']}: {error['errorMessage']}"
+            crash_msg = (f"[ERROR] {error['errorType']}: Response payload size ({item[2]} bytes) exceeded "
+                         f"maximum allowed payload size (6291556 bytes).")
         elif kind == "timeout":
             status, duration = "timed-out", fn.timeout * 1000
             env.kill()

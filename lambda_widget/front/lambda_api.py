@@ -37,8 +37,10 @@ from lambda_widget.engine.validation import MAX_SYNC_REQUEST
 from lambda_widget.front.payload import check_payload, describe
 from lambda_widget.front.server import BoundedHandler, MalformedRequest, host_name, is_loopback, peer_uid
 from lambda_widget.front.shapes import (
+    ROLE_PATTERN,
     ApiError,
     FunctionName,
+    constraint,
     error_body,
     error_of,
     facts,
@@ -357,6 +359,11 @@ class LambdaApiHandler(BoundedHandler):
                            f"lambda_widget runs Python functions (it runs {runtime_name()}); not {runtime}")
         if req.get("PackageType", "Zip") != "Zip":
             raise ApiError("InvalidParameterValueException", "Only PackageType Zip is served")
+        role = req.get("Role")
+        if role is None or not re.fullmatch(ROLE_PATTERN, role):
+            rule = "Member must not be null" if role is None else \
+                f"Member must satisfy regular expression pattern: {ROLE_PATTERN}"
+            raise validation_error([constraint(role, "role", rule)])
         handler = _required(req, "Handler")
         if name in mgr.functions:
             raise ApiError("ResourceConflictException", f"Function already exist: {name}")
@@ -372,6 +379,7 @@ class LambdaApiHandler(BoundedHandler):
         if architectures and "architecture" in inspect.signature(mgr.register).parameters:
             config["architecture"] = architectures[0]
         fn = self._deploy(name, _zip_of(req), config)
+        facts(fn).role = role
         self._send_json(201, self._config(fn))
 
     def _op_UpdateFunctionCode(self, name: str) -> None:
@@ -388,7 +396,9 @@ class LambdaApiHandler(BoundedHandler):
         config = {k: v for k, v in vars(fn).items()
                   if k in params and k not in ("name", "source", "path")}
         config["handler"] = fn.handler_spec  # a package names module.function
+        role = facts(fn).role
         fn = self._deploy(fname.name, data, config)
+        facts(fn).role = role
         self._send_json(200, self._config(fn))
 
     def _deploy(self, name: str, data: bytes, config: dict[str, Any]):

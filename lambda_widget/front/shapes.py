@@ -35,7 +35,7 @@ ERRORS: dict[str, tuple[int, str, bool]] = {
     "UnsupportedMediaTypeException": (415, "message", True),
     "ServiceException": (500, "Message", True),
     "ValidationException": (400, "message", False),
-    "RequestEntityTooLargeException": (413, "message", False),
+    "RequestEntityTooLargeException": (413, "Message", False),
     "AccessDeniedException": (403, "Message", False),
     "UnrecognizedClientException": (403, "message", False),
     "UnknownOperationException": (404, "message", False),
@@ -74,15 +74,17 @@ def error_of(exc: Exception) -> tuple[int, bytes, dict[str, str]]:
 
 # ---------------------------------------------------------------------- function names
 # AWS's patterns, as its ValidationException messages quote them (recorded 2025-11). Invoke,
-# GetFunction and GetFunctionConfiguration take names up to 170 characters and the newer
-# pattern; CreateFunction, DeleteFunction and UpdateFunctionCode up to 140 and the older one.
+# GetFunction and GetFunctionConfiguration check the newer pattern only (a 200-character ARN is
+# refused for its pattern, not its length); CreateFunction, DeleteFunction and UpdateFunctionCode
+# the older one, and at most 140 characters.
 NAME_PATTERNS = {
     "read": r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?"
             r"(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9-_]+))?",
     "write": r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?"
              r"(\d{12}:)?(function:)?([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?",
 }
-NAME_LENGTH = {"read": 170, "write": 140}
+NAME_LENGTH = {"read": None, "write": 140}
+ROLE_PATTERN = r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+"
 QUALIFIER_PATTERN = r"\$(LATEST(\.PUBLISHED)?)|[a-zA-Z0-9-_$]+"
 QUALIFIER_LENGTH = 128
 _NAME_RE = {kind: re.compile(pattern) for kind, pattern in NAME_PATTERNS.items()}
@@ -102,7 +104,7 @@ class FunctionName:
     account: str | None
 
 
-def _constraint(value: str | None, field: str, rule: str) -> str:
+def constraint(value: str | None, field: str, rule: str) -> str:
     shown = "null" if value is None else f"'{value}'"
     return f"Value {shown} at '{field}' failed to satisfy constraint: {rule}"
 
@@ -126,17 +128,17 @@ def parse_function_name(text: str, qualifier: str | None = None, *, kind: str = 
     problems = []
     if qualifier is not None:
         if len(qualifier) > QUALIFIER_LENGTH:
-            problems.append(_constraint(qualifier, "qualifier",
+            problems.append(constraint(qualifier, "qualifier",
                                         f"Member must have length less than or equal to {QUALIFIER_LENGTH}"))
         elif not _QUALIFIER_RE.fullmatch(qualifier):
-            problems.append(_constraint(qualifier, "qualifier",
+            problems.append(constraint(qualifier, "qualifier",
                                         f"Member must satisfy regular expression pattern: {QUALIFIER_PATTERN}"))
-    if len(text) > NAME_LENGTH[kind]:
-        problems.append(_constraint(text, "functionName",
+    if NAME_LENGTH[kind] is not None and len(text) > NAME_LENGTH[kind]:
+        problems.append(constraint(text, "functionName",
                                     f"Member must have length less than or equal to {NAME_LENGTH[kind]}"))
     match = _NAME_RE[kind].fullmatch(text)
     if match is None:
-        problems.append(_constraint(text, "functionName",
+        problems.append(constraint(text, "functionName",
                                     f"Member must satisfy regular expression pattern: {NAME_PATTERNS[kind]}"))
     if problems:
         raise validation_error(problems)
@@ -152,7 +154,7 @@ def parse_function_name(text: str, qualifier: str | None = None, *, kind: str = 
     if account is not None and parsed.account is not None and parsed.account != account:
         raise ApiError("AccessDeniedException", None)
     if kind == "write" and len(parsed.name) > 64:
-        raise ApiError("InvalidParameterValueException", "1 validation error detected: " + _constraint(
+        raise ApiError("InvalidParameterValueException", "1 validation error detected: " + constraint(
             parsed.name, "functionName", "Member must have length less than or equal to 64"))
     return parsed
 
@@ -178,6 +180,7 @@ class _Facts:
     revision_id: str
     code: tuple[int, str] | None = None  # (CodeSize, CodeSha256) of the uploaded zip
     zip_path: Path | None = None  # where the uploaded zip is kept
+    role: str | None = None  # the Role CreateFunction was given
 
 
 _facts: dict[int, _Facts] = {}
@@ -224,7 +227,7 @@ def function_configuration(fn, region: str, account: str, version: str = "$LATES
         "FunctionArn": function_arn(region, account, fn.name,
                                     version if qualified or version != "$LATEST" else None),
         "Runtime": runtime_name(),
-        "Role": f"arn:aws:iam::{account}:role/lambda-widget-local",
+        "Role": remembered.role or f"arn:aws:iam::{account}:role/lambda-widget-local",
         "Handler": fn.handler_spec,
         "CodeSize": size,
         "Description": getattr(fn, "description", "") or "",
