@@ -188,7 +188,8 @@ def make_zip(entries: list[tuple[str, str]]) -> bytes:
 @pytest.mark.parametrize("entries", [
     [("a", "x"), ("a/b.py", "x = 1")],
     [("/".join(["d"] * 3000) + "/app.py", "x = 1"), ("app.py", "def handler(e, c):\n    return 1\n")],
-], ids=["file-and-directory", "3000-levels"])
+    [("x" * 300 + ".py", "x = 1")],
+], ids=["file-and-directory", "3000-levels", "name-too-long"])
 def test_zips_that_cannot_be_unpacked_are_400(served, entries):
     mgr, endpoint, _ = served
     c = client(endpoint)
@@ -199,6 +200,7 @@ def test_zips_that_cannot_be_unpacked_are_400(served, entries):
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert response["Error"]["Message"] == ("Could not unzip uploaded file. Please check your file, then try to "
                                             "upload again.")
+    assert str(mgr._root) not in json.dumps(response)  # no host path
     assert "unpackable" not in mgr.functions
     assert not list((mgr._root / "uploads").glob("unpackable-*"))  # nothing left behind
 

@@ -414,12 +414,17 @@ class LambdaApiHandler(BoundedHandler):
             try:
                 try:
                     unzip(data, home / "code")
-                except (OSError, RecursionError, ValueError) as exc:
-                    if isinstance(exc, LambdaApiError):
-                        raise
+                except LambdaApiError as exc:
+                    if str(home) in str(exc.args[0] if exc.args else ""):  # a file of it failed to write
+                        raise ApiError("InvalidParameterValueException", _UNZIP_FAILED) from None
+                    raise
+                except (OSError, RecursionError, ValueError):
                     raise ApiError("InvalidParameterValueException", _UNZIP_FAILED) from None
                 try:
                     fn = mgr.register(name, path=str(home / "code"), **config)
+                except LambdaApiError as exc:  # no host paths in the answer
+                    message = str(exc.args[0] if exc.args else "").replace(str(home / "code"), "the package")
+                    raise ApiError(exc.code, message.replace(str(mgr._root), "...")) from None
                 except (OSError, RecursionError) as exc:
                     why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "the package nests too deeply"
                     raise ApiError("InvalidParameterValueException",
