@@ -103,6 +103,10 @@ class FunctionName:
     region: str | None
     account: str | None
 
+    def __iter__(self):
+        """``name, qualifier = parse_function_name(text)`` (the older two-value form) still works."""
+        return iter((self.name, self.qualifier))
+
 
 def constraint(value: str | None, field: str, rule: str) -> str:
     shown = "null" if value is None else f"'{value}'"
