@@ -32,7 +32,11 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from lambda_widget.engine import logs
 from lambda_widget.engine.asyncq import MAX_ASYNC_REQUEST
-from lambda_widget.engine.errors import LambdaApiError, ResourceNotFoundException
+from lambda_widget.engine.errors import (
+    InvalidRequestContentException,
+    LambdaApiError,
+    ResourceNotFoundException,
+)
 from lambda_widget.engine.validation import MAX_SYNC_REQUEST
 from lambda_widget.front.payload import check_payload, describe
 from lambda_widget.front.server import BoundedHandler, MalformedRequest, host_name, is_loopback, peer_uid
@@ -239,13 +243,12 @@ class LambdaApiHandler(BoundedHandler):
         executed = _resolve_qualifier(mgr, fn, fname.qualifier)
         client_context = _client_context(self.headers.get("X-Amz-Client-Context"))
         payload = payload.strip() or b"{}"
-        problem = check_payload(payload)
-        if problem is not None:
-            raise ApiError("InvalidRequestContentException", problem)
         try:
             inv = mgr.invoke(fname.name, payload, invocation_type=itype, client_context=client_context)
         except ResourceNotFoundException:  # deleted meanwhile
             raise not_found(mgr.region, mgr.account_id, fname.name, fname.qualifier or "$LATEST") from None
+        except InvalidRequestContentException as exc:  # the engine parsed it; Lambda's words for why not
+            raise ApiError("InvalidRequestContentException", check_payload(payload) or exc.args[0]) from None
         headers = {"x-amzn-RequestId": inv.request_id}
         if itype in ("DryRun", "Event"):  # no X-Amz-Executed-Version on either (recorded)
             self.answer(204 if itype == "DryRun" else 202, b"", headers)
