@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from lambda_widget.engine.errors import LambdaApiError, RequestTooLargeException, ResourceNotFoundException
@@ -21,12 +21,27 @@ from lambda_widget.front.server import BoundedHandler, is_loopback
 @dataclass(frozen=True)
 class Route:
     """``method`` (or ``ANY``) and ``path`` (``/items/{id}``, ``/{proxy+}``, or ``$default``)
-    to ``function``, with payload format ``"2.0"`` (HttpApi) or ``"1.0"`` (Api)."""
+    to ``function``, with payload format ``"2.0"`` or ``"1.0"``.
+
+    ``event_type``: ``"HttpApi"`` (an HTTP API: payload 2.0 by default, or 1.0) or ``"Api"`` (a REST
+    API: payload 1.0); ``stage``, ``stage_variables`` (pairs) and ``binary_types`` are its API's;
+    ``line``: where the template defines it."""
 
     method: str
     path: str
     function: str
     payload: str = "2.0"
+    event_type: str = ""
+    api: str = ""
+    stage: str = ""
+    stage_variables: tuple = ()
+    binary_types: tuple = ()
+    line: int = field(default=0, compare=False)
+
+    @property
+    def kind(self) -> str:
+        """``Api`` or ``HttpApi`` (given, or by the payload format)."""
+        return self.event_type or ("Api" if self.payload == "1.0" else "HttpApi")
 
     @property
     def route_key(self) -> str:

@@ -1,32 +1,73 @@
-"""SAM templates: every ``AWS::Serverless::Function`` registered, its ``Api``/``HttpApi`` events as routes.
+"""SAM templates, loaded as ``sam local`` loads them, checked whole before anything is registered.
 
-The YAML (with CloudFormation's ``!Ref``/``!Sub``/... tags) is read by cfn-lint's decoder,
-which keeps each node's line. ``Ref``/``Sub`` resolve to parameters (their defaults, or
-``parameters=`` overrides) and pseudo parameters; anything else that a used property needs
-is an error that names the template line. What is not served is listed, never dropped silently.
+1. The YAML is read with its lines (``template.load_yaml``).
+2. SAM's own transform (aws-sam-translator, AWS's package) applies ``Globals``, makes the
+   implicit ``ServerlessRestApi`` / ``ServerlessHttpApi`` of events without an API, and checks
+   each resource's property types, as ``sam local`` runs it (aws-sam-cli's ``SamTranslatorWrapper``).
+3. Intrinsic functions resolve with ``sam local``'s values (``template.Resolver``).
+4. Every function, layer, route, schedule and queue subscription is checked. Errors (a property a
+   local run needs that is malformed or unresolvable, two functions with one name, a route that
+   cannot work, code outside the project) are collected, all of them, with their lines; a property
+   with no local effect that cannot be resolved is a warning. ``load`` registers nothing unless
+   the whole template is sound.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import inspect
+import json
 import os
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lambda_widget.front.urls import Route
+from lambda_widget.project.template import (
+    FUNCTION_TYPES,
+    LAYER_TYPES,
+    Map,
+    Problem,
+    Resolver,
+    TemplateError,
+    line_of,
+    load_yaml,
+    parameter_values,
+)
 
-_ABSENT = object()  # AWS::NoValue
+__all__ = ["EventSourceSpec", "FunctionSpec", "LayerSpec", "Project", "ScheduleSpec", "TemplateError", "load",
+           "read"]
+
 FUNCTION = "AWS::Serverless::Function"
-APIS = ("AWS::Serverless::Api", "AWS::Serverless::HttpApi")
-_PROPERTIES = ("CodeUri", "InlineCode", "Handler", "Runtime", "Timeout", "MemorySize", "Environment",
-               "ReservedConcurrentExecutions", "ProvisionedConcurrencyConfig", "Architectures",
-               "FunctionName", "Events", "FunctionUrlConfig", "PackageType", "Description")
+LAMBDA_FUNCTION = "AWS::Lambda::Function"
+REST_API = "AWS::Serverless::Api"
+HTTP_API = "AWS::Serverless::HttpApi"
+APIS = (REST_API, HTTP_API)
+# Properties that change what a local run does: an unresolved value there is an error.
+LOCAL = ("CodeUri", "InlineCode", "Code", "Handler", "Runtime", "Timeout", "MemorySize", "Layers",
+         "ReservedConcurrentExecutions", "ProvisionedConcurrencyConfig", "Architectures", "PackageType",
+         "FunctionUrlConfig", "Events", "ContentUri", "Content")
+USED = LOCAL + ("Environment", "FunctionName", "Description", "Metadata")
+EVENT_FIELDS = {"Api": ("Path", "Method"), "HttpApi": ("Path", "Method", "PayloadFormatVersion"),
+                "Schedule": ("Schedule", "Input", "Enabled", "State", "Name"),
+                "ScheduleV2": ("ScheduleExpression", "Input", "State", "Name", "ScheduleExpressionTimezone"),
+                "SQS": ("Queue", "BatchSize", "Enabled", "MaximumBatchingWindowInSeconds", "FilterCriteria",
+                        "FunctionResponseTypes", "ScalingConfig")}
+METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "ANY")
 
 
-class TemplateError(ValueError):
-    """The template cannot be loaded as it is; the message names the file and line."""
+@dataclass
+class LayerSpec:
+    """A layer of the template: its local content (a directory or a zip)."""
+
+    logical_id: str
+    line: int
+    content: Path
+    name: str
+    build_method: str | None = None  # Metadata.BuildMethod: python3.x puts the content under python/
 
 
 @dataclass
@@ -39,21 +80,75 @@ class FunctionSpec:
     handler: str
     code_dir: Path | None = None
     inline_code: str | None = None
+    code_zip: Path | None = None
     config: dict[str, Any] = field(default_factory=dict)
     architecture: str | None = None
     function_url: bool = False
     cors: dict[str, Any] | None = None  # FunctionUrlConfig.Cors
+    runtime: str = ""
+    layers: list[LayerSpec | Path] = field(default_factory=list)
+
+
+@dataclass
+class ScheduleSpec:
+    """A ``Schedule`` (EventBridge rule) or ``ScheduleV2`` (EventBridge Scheduler) event of a function."""
+
+    function: str
+    event_id: str
+    line: int
+    kind: str
+    expression: str
+    input: Any = None
+    enabled: bool = True
+    name: str = ""
+    timezone: str = "UTC"
+
+
+@dataclass
+class EventSourceSpec:
+    """An ``SQS`` event: the event source mapping the template asks for (the ``queues`` work serves it)."""
+
+    function: str
+    event_id: str
+    line: int
+    queue: str  # the queue's logical ID in this template, or its ARN
+    batch_size: int = 10
+    maximum_batching_window: int = 0
+    enabled: bool = True
+    filter_criteria: dict | None = None
+    function_response_types: list[str] = field(default_factory=list)
+    scaling_config: dict | None = None
+    queue_properties: dict = field(default_factory=dict)  # the AWS::SQS::Queue's own, if it is in the template
+
+    def to_dict(self) -> dict[str, Any]:
+        """The mapping as keyword arguments of ``lw.event_source(...)`` (CreateEventSourceMapping's names)."""
+        out: dict[str, Any] = {"function": self.function, "queue": self.queue, "BatchSize": self.batch_size,
+                               "MaximumBatchingWindowInSeconds": self.maximum_batching_window,
+                               "Enabled": self.enabled}
+        if self.filter_criteria:
+            out["FilterCriteria"] = self.filter_criteria
+        if self.function_response_types:
+            out["FunctionResponseTypes"] = list(self.function_response_types)
+        if self.scaling_config:
+            out["ScalingConfig"] = self.scaling_config
+        if self.queue_properties:
+            out["queue_properties"] = self.queue_properties
+        return out
 
 
 @dataclass
 class Project:
-    """What ``load_template`` found and registered."""
+    """What ``read`` found (and ``load`` registered)."""
 
     path: Path
     specs: list[FunctionSpec]
     routes: list[Route]
     unsupported: list[str]
     notes: list[str]
+    warnings: list[str] = field(default_factory=list)
+    layers: list[LayerSpec] = field(default_factory=list)
+    schedules: list[ScheduleSpec] = field(default_factory=list)
+    event_sources: list[EventSourceSpec] = field(default_factory=list)
     functions: dict[str, Any] = field(default_factory=dict)  # name -> registered Function
     manager: Any = field(default=None, repr=False)
     api: Any = field(default=None, repr=False)  # the Endpoint of the routes, once started
@@ -82,14 +177,29 @@ class Project:
         for spec in self.specs:
             fn = self.functions.get(spec.name)
             version = f" v{fn.version}" if fn is not None else ""
-            where = (f"CodeUri {os.path.relpath(spec.code_dir, self.path.parent)}/" if spec.code_dir
-                     else "InlineCode")
-            out.append(f"  {spec.name}{version}: {spec.handler} ({where}, timeout {spec.config.get('timeout', 3)} s, "
-                       f"{spec.config.get('memory_mb', 128)} MB)")
+            if spec.code_zip is not None:
+                where = f"CodeUri {os.path.relpath(spec.code_zip, self.path.parent)}"
+            elif spec.code_dir is not None:
+                where = f"CodeUri {os.path.relpath(spec.code_dir, self.path.parent)}/"
+            else:
+                where = "InlineCode"
+            layers = f", {len(spec.layers)} layer(s)" if spec.layers else ""
+            out.append(f"  {spec.name}{version}: {spec.handler} ({where}, timeout "
+                       f"{_num(spec.config.get('timeout', 3))} s, {spec.config.get('memory_mb', 128)} MB{layers})")
+        for layer in self.layers:
+            out.append(f"  layer {layer.name}: {os.path.relpath(layer.content, self.path.parent)}")
         for route in self.routes:
-            out.append(f"  route {route.route_key} -> {route.function} (payload {route.payload})")
+            out.append(f"  route {route.route_key} -> {route.function} ({route.kind}, payload {route.payload})")
+        for s in self.schedules:
+            state = "" if s.enabled else ", disabled"
+            out.append(f"  schedule {s.expression} -> {s.function} ({s.kind} {s.event_id}{state})")
+        for m in self.event_sources:
+            out.append(f"  event source SQS {m.queue} -> {m.function} (BatchSize {m.batch_size}): "
+                       f"lw.event_source(**mapping.to_dict()) serves it")
         for item in self.unsupported:
             out.append(f"  not served: {item}")
+        for warning in self.warnings:
+            out.append(f"  warning: {warning}")
         for note in self.notes:
             out.append(f"  note: {note}")
         return out
@@ -101,146 +211,8 @@ class Project:
         printer.text(str(self))
 
 
-def parse(path: str | os.PathLike) -> Any:
-    """The template as nested dicts (intrinsics as ``{"Ref": ...}``), nodes carrying their lines."""
-    try:
-        from cfnlint.decode import cfn_yaml  # a maintained CloudFormation YAML reader
-        from yaml import YAMLError
-    except ImportError:
-        raise TemplateError("reading SAM templates needs cfn-lint: pip install 'lambda_widget[serve]'") from None
-
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise TemplateError(f"cannot read {p}: {exc.strerror}") from None
-    try:
-        data = cfn_yaml.loads(text, str(p))
-    except YAMLError as exc:
-        raise TemplateError(f"{p} is not valid YAML: {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - cfn-lint raises its own decode errors
-        raise TemplateError(f"{p} could not be read: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("Resources"), dict):
-        raise TemplateError(f"{p} has no Resources section")
-    return data
-
-
-def _line(node: Any, default: int = 0) -> int:
-    mark = getattr(node, "start_mark", None)
-    return mark.line + 1 if mark is not None else default
-
-
-class _Resolver:
-    """Resolves the intrinsics a local run can know: parameters and pseudo parameters."""
-
-    def __init__(self, path: Path, template: dict, overrides: dict[str, Any], region: str, account: str) -> None:
-        self.path = path
-        self.values: dict[str, Any] = {
-            "AWS::Region": region, "AWS::AccountId": account, "AWS::Partition": "aws",
-            "AWS::URLSuffix": "amazonaws.com", "AWS::StackName": path.parent.name or "lambda-widget",
-            "AWS::StackId": f"arn:aws:cloudformation:{region}:{account}:stack/lambda-widget/local",
-            "AWS::NoValue": _ABSENT,
-        }
-        self.missing: dict[str, int] = {}
-        for name, spec in (template.get("Parameters") or {}).items():
-            if name in overrides:
-                self.values[name] = overrides[name]
-            elif isinstance(spec, dict) and "Default" in spec:
-                self.values[name] = spec["Default"]
-            else:
-                self.missing[name] = _line(spec)
-        self.resources = set(template.get("Resources") or {})
-        # A resource's value (``Table``) or attribute (``Table.Arn``) may be given too.
-        for name, value in overrides.items():
-            if name.split(".", 1)[0] in self.resources:
-                self.values[name] = value
-        unknown = sorted(n for n in overrides
-                         if n not in (template.get("Parameters") or {}) and n.split(".", 1)[0] not in self.resources)
-        if unknown:
-            raise TemplateError(f"{path}: no such parameter(s) or resource(s): {', '.join(unknown)}")
-
-    def fail(self, node: Any, what: str, line: int) -> TemplateError:
-        return TemplateError(f"{self.path}, line {_line(node, line)}: {what}")
-
-    def __call__(self, node: Any, line: int = 0) -> Any:
-        line = _line(node, line)
-        if isinstance(node, dict):
-            if len(node) == 1:
-                key, arg = next(iter(node.items()))
-                if key == "Ref":
-                    return self._ref(node, arg, line)
-                if key == "Fn::Sub":
-                    return self._sub(node, arg, line)
-                if key == "Fn::Join":
-                    if not (isinstance(arg, list) and len(arg) == 2 and isinstance(arg[1], list)):
-                        raise self.fail(node, "Fn::Join takes [delimiter, [values]]", line)
-                    parts = [self(v, line) for v in arg[1]]
-                    return str(self(arg[0], line)).join(str(p) for p in parts if p is not _ABSENT)
-                if key == "Fn::Select":
-                    if not (isinstance(arg, list) and len(arg) == 2):
-                        raise self.fail(node, "Fn::Select takes [index, [values]]", line)
-                    index, values = self(arg[0], line), self(arg[1], line)
-                    try:
-                        return values[int(index)]
-                    except (IndexError, ValueError, TypeError):
-                        raise self.fail(node, f"Fn::Select index {index!r} is out of range", line) from None
-                if key == "Fn::GetAtt":
-                    attr = ".".join(arg) if isinstance(arg, list) else str(arg)
-                    if attr in self.values:
-                        return self.values[attr]
-                    raise self.fail(node, f"Fn::GetAtt {attr} cannot be resolved locally; pass "
-                                    f"parameters={{'{attr}': ...}} or give the value directly", line)
-                if key.startswith("Fn::") or key == "Condition":
-                    raise self.fail(node, f"{key} cannot be resolved locally ({_short(arg)}); give the value "
-                                    f"directly or through a parameter", line)
-            out = {}
-            for k, v in node.items():
-                value = self(v, line)
-                if value is not _ABSENT:
-                    out[k] = value
-            return out
-        if isinstance(node, list):
-            return [x for x in (self(v, line) for v in node) if x is not _ABSENT]
-        return node
-
-    def _ref(self, node: Any, name: Any, line: int) -> Any:
-        if name in self.values:
-            return self.values[name]
-        if name in self.missing:
-            raise self.fail(node, f"!Ref {name}: the parameter has no Default; pass parameters={{'{name}': ...}}",
-                            line)
-        if name in self.resources:
-            raise self.fail(node, f"!Ref {name} names a resource, which has no value in a local run; "
-                            f"pass parameters={{'{name}': ...}}", line)
-        raise self.fail(node, f"!Ref {name}: no such parameter or resource", line)
-
-    def _sub(self, node: Any, arg: Any, line: int) -> str:
-        if isinstance(arg, list):
-            if len(arg) != 2 or not isinstance(arg[1], dict):
-                raise self.fail(node, "Fn::Sub takes a string or [string, {variables}]", line)
-            text, extra = arg[0], {k: self(v, line) for k, v in arg[1].items()}
-        else:
-            text, extra = arg, {}
-        if not isinstance(text, str):
-            raise self.fail(node, "Fn::Sub needs a string", line)
-
-        def one(match: re.Match) -> str:
-            name = match[1]
-            if name.startswith("!"):
-                return "${" + name[1:] + "}"
-            if name in extra:
-                return str(extra[name])
-            if name in self.values:
-                return str(self.values[name])
-            return str(self._ref(node, name, line)) if "." not in name else _raise(
-                self.fail(node, f"!Sub ${{{name}}}: attributes of resources cannot be resolved locally; "
-                          f"pass parameters={{'{name}': ...}}", line))
-
-        return re.sub(r"\$\{([^}]+)\}", one, text)
-
-
-def _raise(exc: Exception):
-    raise exc
+def _num(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
 
 
 def _short(value: Any) -> str:
@@ -248,145 +220,832 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
-def _merge(globals_: dict, props: dict) -> dict:
-    merged = dict(globals_)
-    for key, value in props.items():
-        if key == "Environment" and isinstance(value, dict) and isinstance(merged.get(key), dict):
-            variables = dict((merged[key] or {}).get("Variables") or {})
-            variables.update(value.get("Variables") or {})
-            merged[key] = {**merged[key], **value, "Variables": variables}
-        else:
-            merged[key] = value
-    return merged
+_SAM_MESSAGES = ("Resource with id [", "Event with id [", "Structure of the SAM template", "'Globals' section")
 
 
-def read(path: str | os.PathLike, parameters: dict[str, Any] | None = None, region: str = "us-east-1",
-         account: str = "123456789012", register_params: set[str] | None = None) -> Project:
-    """Read a template into a Project (nothing registered yet)."""
-    p = Path(path).expanduser().resolve()
-    template = parse(p)
-    resolve = _Resolver(p, template, dict(parameters or {}), region, account)
-    globals_raw = ((template.get("Globals") or {}).get("Function")) or {}
-    specs: list[FunctionSpec] = []
-    routes: list[Route] = []
-    unsupported: list[str] = []
-    notes: list[str] = []
-    register_params = register_params or set()
-    for logical_id, resource in template["Resources"].items():
-        line = _line(logical_id) or _line(resource)  # the line that names the resource
-        rtype = resource.get("Type") if isinstance(resource, dict) else None
-        if rtype in APIS:
-            continue  # served through the routes of the functions' events
-        if rtype != FUNCTION:
-            unsupported.append(f"{logical_id} ({rtype}, line {line})")
-            continue
-        props = _merge(globals_raw, resource.get("Properties") or {})
-        # Events and FunctionUrlConfig: only the fields a local run uses are resolved below.
-        get = {k: resolve(v, line) if k not in ("Events", "FunctionUrlConfig") else v
-               for k, v in props.items() if k in _PROPERTIES}
-        ignored = sorted(k for k in props if k not in _PROPERTIES)
-        if ignored:
-            notes.append(f"{logical_id}: not used locally: {', '.join(ignored)}")
-        if get.get("PackageType", "Zip") != "Zip":
-            unsupported.append(f"{logical_id} (PackageType {get['PackageType']}, line {line})")
-            continue
-        runtime = str(get.get("Runtime", "python3"))
-        if not runtime.startswith("python3"):
-            unsupported.append(f"{logical_id} (Runtime {runtime}: lambda_widget runs Python, line {line})")
-            continue
-        handler = get.get("Handler")
-        if not isinstance(handler, str) or not handler:
-            raise TemplateError(f"{p}, line {line}: {logical_id} has no Handler")
-        spec = FunctionSpec(logical_id, str(get.get("FunctionName") or logical_id), line, handler)
-        if "InlineCode" in get:
-            spec.inline_code = str(get["InlineCode"])
-        else:
-            code_uri = get.get("CodeUri", ".")
-            if not isinstance(code_uri, str) or code_uri.startswith("s3://"):
-                raise TemplateError(f"{p}, line {line}: {logical_id}: CodeUri must be a local directory "
-                                    f"(not {_short(code_uri)})")
-            spec.code_dir = (p.parent / code_uri).resolve()
-            if not spec.code_dir.is_dir():
-                raise TemplateError(f"{p}, line {line}: {logical_id}: CodeUri {code_uri!r} is not a directory "
-                                    f"({spec.code_dir})")
-        cfg = spec.config
-        if "Timeout" in get:
-            cfg["timeout"] = _number(get["Timeout"], p, line, logical_id, "Timeout", float)
-        if "MemorySize" in get:
-            cfg["memory_mb"] = _number(get["MemorySize"], p, line, logical_id, "MemorySize", int)
-        variables = (get.get("Environment") or {}).get("Variables") or {}
-        if variables:
-            cfg["env"] = {str(k): _env_value(v) for k, v in variables.items()}
-        if "ReservedConcurrentExecutions" in get:
-            cfg["reserved_concurrency"] = _number(get["ReservedConcurrentExecutions"], p, line, logical_id,
-                                                  "ReservedConcurrentExecutions", int)
-        provisioned = (get.get("ProvisionedConcurrencyConfig") or {}).get("ProvisionedConcurrentExecutions")
-        if provisioned is not None:
-            cfg["provisioned_concurrency"] = _number(provisioned, p, line, logical_id,
-                                                     "ProvisionedConcurrentExecutions", int)
-        architectures = get.get("Architectures")
-        if architectures:
-            spec.architecture = str(architectures[0])
-            if "architecture" in register_params:
-                cfg["architecture"] = spec.architecture
-            else:
-                notes.append(f"{spec.name}: Architectures {spec.architecture} recorded; this engine "
-                             f"runs every function on the machine's own CPU")
-        spec.function_url = "FunctionUrlConfig" in get
-        cors = (get.get("FunctionUrlConfig") or {}).get("Cors") if spec.function_url else None
-        if cors is not None:
-            spec.cors = resolve(cors, line)
-        for event_id, event in (get.get("Events") or {}).items():
-            etype = resolve((event or {}).get("Type"), line)
-            raw = (event or {}).get("Properties") or {}
-            eprops = {k: resolve(raw[k], line) for k in ("Path", "Method") if k in raw}
-            if etype in ("Api", "HttpApi"):
-                method = str(eprops.get("Method", "ANY" if etype == "HttpApi" else "")).upper()
-                path = eprops.get("Path")
-                if etype == "Api" and (not method or not path):
-                    raise TemplateError(f"{p}, line {line}: {logical_id} event {event_id}: an Api event needs "
-                                        f"Path and Method")
-                if etype == "HttpApi" and path is None:
-                    path, method = "$default", "ANY"
-                routes.append(Route("ANY" if method in ("ANY", "X-AMAZON-APIGATEWAY-ANY-METHOD") else method,
-                                    str(path), spec.name, "1.0" if etype == "Api" else "2.0"))
-            else:
-                unsupported.append(f"{logical_id} event {event_id} ({etype}): invoke it with a sample "
-                                   f"event from lw.events instead")
-        specs.append(spec)
-    return Project(p, specs, routes, unsupported, notes)
+class _Check:
+    """Errors and warnings, each with the template's name and a line."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.errors: list[tuple[int, str]] = []
+        self.warnings: list[tuple[int, str]] = []
+
+    def error(self, line: int, message: str) -> None:
+        self.errors.append((line, message))
+
+    def warn(self, line: int, message: str) -> None:
+        self.warnings.append((line, message))
+
+    def raise_errors(self) -> None:
+        """One line per template line: our message, and sam local's (SAM's transform) beside it."""
+        if not self.errors:
+            return
+        by_line: dict[int, list[str]] = {}
+        for line, msg in self.errors:
+            if msg not in by_line.setdefault(line, []):
+                by_line[line].append(msg)
+        out = []
+        for line in sorted(by_line):
+            ours = [m for m in by_line[line] if not m.startswith(_SAM_MESSAGES)]
+            sams = [m for m in by_line[line] if m.startswith(_SAM_MESSAGES)]
+            text = "; ".join(ours) if ours else "; ".join(sams)
+            if ours and sams:
+                text += f" (sam local: {' '.join(sams)})"
+            out.append(f"{self.path}, line {line}: {text}")
+        raise TemplateError("\n".join(out))
+
+    def warning_lines(self) -> list[str]:
+        return [f"line {line}: {msg}" for line, msg in sorted(set(self.warnings), key=lambda w: w[0])]
 
 
-def _number(value: Any, path: Path, line: int, logical_id: str, what: str, kind: type):
+# ---------------------------------------------------------------------- SAM's transform
+def _sam_plugins(template: dict, parameters: dict, check: _Check, broken: set[str]) -> dict:
+    """``template`` after SAM's plugins (Globals, implicit APIs), as aws-sam-cli runs them, with its
+    property-type checks as errors. Needs aws-sam-translator (``lambda_widget[serve]``)."""
     try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise TemplateError(f"{path}, line {line}: {logical_id}: {what} must be a number, "
-                            f"not {_short(value)}") from None
-    return number
+        from samtranslator.model import ResourceTypeResolver, sam_resources
+        from samtranslator.model.exceptions import (
+            ExceptionWithMessage,
+            InvalidDocumentException,
+            InvalidEventException,
+            InvalidResourceException,
+        )
+        from samtranslator.plugins import LifeCycleEvents
+        from samtranslator.plugins.api.default_definition_body_plugin import DefaultDefinitionBodyPlugin
+        from samtranslator.plugins.api.implicit_http_api_plugin import ImplicitHttpApiPlugin
+        from samtranslator.plugins.api.implicit_rest_api_plugin import ImplicitRestApiPlugin
+        from samtranslator.plugins.globals.globals_plugin import GlobalsPlugin
+        from samtranslator.plugins.sam_plugins import SamPlugins
+    except ImportError:
+        raise TemplateError("reading SAM templates needs aws-sam-translator: pip install "
+                            "'lambda_widget[serve]'") from None
+    # Policy templates and serverless applications (SAR) have no local effect, and the latter
+    # would call AWS: those two plugins of sam local's are left out.
+    work = copy.deepcopy(template)
+    resources = work["Resources"]
+    for logical_id in [k for k, r in resources.items() if k in broken or (isinstance(r, dict)
+                       and r.get("Type") == "AWS::Serverless::Application")]:
+        del resources[logical_id]
+    plugins = SamPlugins([DefaultDefinitionBodyPlugin(), ImplicitRestApiPlugin(), ImplicitHttpApiPlugin(),
+                          GlobalsPlugin()])
+    original = template["Resources"]
+
+    def report(exc: Exception) -> None:
+        message = exc.message if isinstance(exc, ExceptionWithMessage) else str(exc)
+        logical_id = getattr(exc, "_logical_id", None)
+        line = 0
+        if isinstance(logical_id, str) and logical_id in original:
+            node = original[logical_id]
+            line = original.line_of(logical_id) if isinstance(original, Map) else 0
+            prop = re.search(r"property '([A-Za-z0-9]+)", message)
+            props = node.get("Properties") if isinstance(node, dict) else None
+            if prop and isinstance(props, Map) and prop[1] in props:
+                line = props.line_of(prop[1])
+        elif isinstance(exc, InvalidEventException):
+            line = _event_line(original, getattr(exc, "_event_id", None))
+        elif "Globals" in message:
+            line = template.line_of("Globals", 0) if isinstance(template, Map) else 0
+        check.error(line or 1, message)
+
+    try:
+        plugins.act(LifeCycleEvents.before_transform_template, work)
+    except InvalidDocumentException as exc:
+        for cause in exc.causes:
+            report(cause)
+        return work
+    except (InvalidResourceException, InvalidEventException, ExceptionWithMessage) as exc:
+        report(exc)
+        return work
+    finally:
+        _forget_metrics()
+    resolver = ResourceTypeResolver(sam_resources)
+    for logical_id, resource in work["Resources"].items():
+        if not isinstance(resource, dict):
+            continue
+        try:
+            if resolver.can_resolve(resource):
+                resolver.resolve_resource_type(resource).from_dict(logical_id, resource, sam_plugins=plugins)
+        except (InvalidResourceException, InvalidEventException) as exc:
+            report(exc)
+    _forget_metrics()
+    return work
+
+
+def _forget_metrics() -> None:
+    """SAM's transform times itself into a process-wide cache it never publishes here (and
+    complains about at exit): empty it."""
+    try:
+        from samtranslator.metrics.method_decorator import MetricsMethodWrapperSingleton
+
+        MetricsMethodWrapperSingleton.get_instance().metrics_cache.clear()
+    except (ImportError, AttributeError):
+        pass
+
+
+def _event_line(resources: dict, event_id: str | None) -> int:
+    for resource in resources.values():
+        props = resource.get("Properties") if isinstance(resource, dict) else None
+        events = props.get("Events") if isinstance(props, dict) else None
+        if isinstance(events, Map) and event_id in events:
+            return events.line_of(event_id)
+    return 0
+
+
+# ---------------------------------------------------------------------- reading
+def read(path: str | os.PathLike, parameters: dict[str, Any] | None = None, region: str = "us-east-1",
+         account: str = "123456789012", register_params: set[str] | None = None, *,
+         logical_ids: bool = False, allow_outside_code: bool = False) -> Project:
+    """Read and check a template into a Project (nothing registered). ``TemplateError`` lists
+    every error with its line.
+
+    ``logical_ids``: name functions by their logical IDs (as ``sam local invoke`` does) instead of
+    their ``FunctionName``. ``allow_outside_code``: accept a ``CodeUri``/``ContentUri`` outside the
+    template's directory."""
+    p = Path(path).expanduser().resolve()
+    template = load_yaml(p)
+    check = _Check(p)
+    values, parameter_warnings = parameter_values(template, p, dict(parameters or {}), region, account)
+    notes: list[str] = list(parameter_warnings)
+    unsupported: list[str] = []
+    original = template["Resources"]
+    for logical_id, resource in original.items():
+        line = original.line_of(logical_id) if isinstance(original, Map) else 0
+        if not isinstance(resource, dict):
+            check.error(line, f"{logical_id}: a resource is a mapping with a Type, not {_short(resource)}")
+        elif not isinstance(resource.get("Type"), str):
+            check.error(line, f"{logical_id}: the resource has no Type")
+        elif "Properties" in resource and not isinstance(resource["Properties"], dict):
+            check.error(resource.line_of("Properties", line) if isinstance(resource, Map) else line,
+                        f"{logical_id}: Properties must be a mapping, not {_short(resource['Properties'])}")
+    if not isinstance(template.get("Globals", {}), dict):
+        check.error(template.line_of("Globals"), "Globals must be a mapping")
+        check.raise_errors()
+    broken = {logical_id for line, msg in check.errors for logical_id in original if msg.startswith(f"{logical_id}:")}
+    transformed = _sam_plugins(template, values, check, broken)
+
+    resolver = Resolver(transformed, values)
+    resolver.conditions = template.get("Conditions") or {}
+    resolver.mappings = template.get("Mappings") or {}
+    reader = _Reader(p, check, resolver, logical_ids, allow_outside_code, register_params or set())
+    reader.original = original
+    reader.globals = template.get("Globals") or {}
+    project = Project(p, [], [], unsupported, notes)
+    resources = transformed["Resources"]
+    # Layers and APIs first: functions and events refer to them.
+    for logical_id, resource in resources.items():
+        if isinstance(resource, dict) and resource.get("Type") in LAYER_TYPES and reader.included(logical_id, resource):
+            layer = reader.layer(logical_id, resource)
+            if layer is not None:
+                project.layers.append(layer)
+                reader.layers[logical_id] = layer
+        elif isinstance(resource, dict) and resource.get("Type") in APIS and reader.included(logical_id, resource):
+            reader.api(logical_id, resource)
+    for logical_id, resource in resources.items():
+        rtype = resource.get("Type") if isinstance(resource, dict) else None
+        line = reader.line(logical_id)
+        if rtype in LAYER_TYPES or rtype in APIS:
+            continue
+        if not reader.included(logical_id, resource):
+            continue
+        if rtype in FUNCTION_TYPES:
+            spec = reader.function(logical_id, resource, project)
+            if spec is not None:
+                project.specs.append(spec)
+        else:
+            unsupported.append(f"{logical_id} ({rtype}, line {line})")
+    for logical_id in original:
+        if isinstance(original[logical_id], dict) and original[logical_id].get("Type") == "AWS::Serverless::Application":
+            unsupported.append(f"{logical_id} (AWS::Serverless::Application, line {reader.line(logical_id)})")
+    reader.check_names(project)
+    reader.check_routes(project)
+    for problem in resolver.problems:
+        reader.problem(problem)
+    check.raise_errors()
+    project.warnings = check.warning_lines()
+    project.notes.extend(reader.notes)
+    return project
+
+
+class _Reader:
+    def __init__(self, path: Path, check: _Check, resolver: Resolver, logical_ids: bool,
+                 allow_outside: bool, register_params: set[str]) -> None:
+        self.path = path
+        self.check = check
+        self.resolver = resolver
+        self.logical_ids = logical_ids
+        self.allow_outside = allow_outside
+        self.register_params = register_params
+        self.original = resolver.template["Resources"]
+        self.globals: dict = {}
+        self.template_lines = self._original_lines()
+        self.layers: dict[str, LayerSpec] = {}
+        self.apis: dict[str, dict[str, Any]] = {}
+        self.notes: list[str] = []
+        self.names: dict[str, tuple[str, int]] = {}
+        self.local_problems: set[int] = set()
+
+    def _original_lines(self) -> dict[str, int]:
+        return {}
+
+    def line(self, logical_id: str) -> int:
+        resources = self.resolver.template["Resources"]
+        line = resources.line_of(logical_id, 0) if isinstance(resources, Map) else 0
+        return line or line_of(resources.get(logical_id), 0)
+
+    def included(self, logical_id: str, resource: Any) -> bool:
+        """A resource whose ``Condition`` is false is not created (as CloudFormation skips it)."""
+        if not isinstance(resource, dict) or "Condition" not in resource:
+            return True
+        name = resource["Condition"]
+        from lambda_widget.project.template import Unresolved
+
+        try:
+            if self.resolver.condition(name, self.line(logical_id)):
+                return True
+        except Unresolved as exc:
+            self.check.warn(self.line(logical_id), f"{logical_id}: Condition {name}: {exc.message}; created")
+            return True
+        self.notes.append(f"{logical_id}: not created (Condition {name} is false)")
+        return False
+
+    def props(self, logical_id: str, resource: dict) -> Map:
+        raw = resource.get("Properties") or Map()
+        props = self.resolver.resolve(raw, f"{logical_id}.Properties", self.line(logical_id))
+        if not isinstance(props, Map):
+            props = Map()
+            props.lines = {}
+        # SAM's Globals merge rebuilds the mapping: the lines are those of the template's own.
+        own = self.original.get(logical_id, {}).get("Properties") if isinstance(self.original.get(logical_id), dict) else None
+        section = {"AWS::Serverless::Function": "Function", "AWS::Serverless::Api": "Api",
+                   "AWS::Serverless::HttpApi": "HttpApi", "AWS::Serverless::LayerVersion": "LayerVersion"}
+        glob = (self.globals or {}).get(section.get(resource.get("Type"), ""))
+        props.sources = [n for n in (own, glob) if isinstance(n, Map)]
+        return props
+
+    def where(self, props: Map, key: str, default: int) -> int:
+        """The line of property ``key``: where the resource sets it, or where ``Globals`` does."""
+        if isinstance(props, Map) and key in props.lines:
+            return props.lines[key]
+        for node in getattr(props, "sources", ()):
+            if isinstance(node, Map) and key in node.lines:
+                return node.lines[key]
+        return default
+
+    # -- a path inside the project ------------------------------------------------
+    def local_path(self, value: Any, line: int, what: str, owner: str) -> Path | None:
+        if not isinstance(value, str):
+            self.check.error(line, f"{owner}: {what} must be a local path, not {_short(value)}")
+            return None
+        target = (self.path.parent / value).resolve()
+        if not target.exists():
+            self.check.error(line, f"{owner}: {what} {value!r} does not exist ({target})")
+            return None
+        home = self.path.parent
+        if not self.allow_outside and target != home and home not in target.parents:
+            self.check.error(line, f"{owner}: {what} {value!r} is outside the template's directory ({target}); "
+                                   f"pass allow_outside_code=True (--allow-outside-code) to use it")
+            return None
+        if target.is_file() and not zipfile.is_zipfile(target):
+            self.check.error(line, f"{owner}: {what} {value!r} is a file but not a zip file")
+            return None
+        return target
+
+    # -- layers ----------------------------------------------------------------------
+    def layer(self, logical_id: str, resource: dict) -> LayerSpec | None:
+        line = self.line(logical_id)
+        props = self.props(logical_id, resource)
+        key = "ContentUri" if resource["Type"] == "AWS::Serverless::LayerVersion" else "Content"
+        content = props.get(key)
+        if isinstance(content, dict) or (isinstance(content, str) and content.startswith("s3://")):
+            if isinstance(content, dict) and "S3Bucket" not in content and "Bucket" not in content:
+                self.check.error(self.where(props, key, line), f"{logical_id}: {key} must be a local path")
+            else:
+                self.check.warn(self.where(props, key, line), f"{logical_id}: {key} is in S3, which a local run "
+                                                                f"cannot fetch; functions run without this layer")
+            return None
+        target = self.local_path(content, self.where(props, key, line), key, logical_id)
+        if target is None:
+            return None
+        metadata = resource.get("Metadata") or {}
+        build = metadata.get("BuildMethod") if isinstance(metadata, dict) else None
+        name = props.get("LayerName") if isinstance(props.get("LayerName"), str) else logical_id
+        return LayerSpec(logical_id, line, target, name, build if isinstance(build, str) else None)
+
+    # -- APIs ------------------------------------------------------------------------
+    def api(self, logical_id: str, resource: dict) -> None:
+        props = self.props(logical_id, resource)
+        rest = resource["Type"] == REST_API
+        variables = props.get("Variables" if rest else "StageVariables") or {}
+        binary = [str(t).replace("~1", "/") for t in (props.get("BinaryMediaTypes") or []) if isinstance(t, str)]
+        stage = props.get("StageName", "Prod" if rest else "$default")
+        if not isinstance(stage, str):
+            self.check.warn(self.where(props, "StageName", self.line(logical_id)),
+                            f"{logical_id}: StageName {_short(stage)} is not a name; 'Prod' used")
+            stage = "Prod"
+        self.apis[logical_id] = {
+            "kind": "Api" if rest else "HttpApi", "stage": stage,
+            "variables": tuple((str(k), str(v)) for k, v in variables.items()) if isinstance(variables, dict) else (),
+            "binary": tuple(binary),
+        }
+        body = props.get("DefinitionBody")
+        if isinstance(body, dict) and not props.get("__MANAGE_SWAGGER"):
+            self.notes.append(f"{logical_id}: routes of its DefinitionBody are not served; routes of "
+                              f"functions' events are")
+
+    # -- functions -------------------------------------------------------------------
+    def function(self, logical_id: str, resource: dict, project: Project) -> FunctionSpec | None:
+        line = self.line(logical_id)
+        props = self.props(logical_id, resource)
+        serverless = resource["Type"] == FUNCTION
+        ignored = sorted(k for k in props if k not in USED and not k.startswith("__"))
+        if ignored:
+            self.notes.append(f"{logical_id}: not used locally: {', '.join(ignored)}")
+        package = props.get("PackageType", "Zip")
+        if package != "Zip":
+            project.unsupported.append(f"{logical_id} (PackageType {package}, line {line})")
+            return None
+        runtime = props.get("Runtime")
+        if runtime is not None and not (isinstance(runtime, str) and runtime.startswith("python3")):
+            project.unsupported.append(f"{logical_id} (Runtime {runtime}: lambda_widget runs Python, line {line})")
+            return None
+        handler = props.get("Handler")
+        if not isinstance(handler, str) or not handler:
+            self.check.error(self.where(props, "Handler", line),
+                             f"{logical_id}: Handler must be module.function, not {_short(handler)}")
+            return None
+        name = logical_id
+        fname = props.get("FunctionName")
+        if not self.logical_ids and fname is not None:
+            if isinstance(fname, str) and re.fullmatch(r"[A-Za-z0-9_-]{1,64}", fname):
+                name = fname
+            elif isinstance(fname, str):
+                self.check.error(self.where(props, "FunctionName", line),
+                                 f"{logical_id}: FunctionName {fname!r} is not a valid function name "
+                                 f"(1-64 letters, digits, hyphens or underscores)")
+        spec = FunctionSpec(logical_id, name, line, handler, runtime=runtime or "")
+        if not self.code(spec, props, serverless, line, project):
+            return None
+        self.config(spec, props, line)
+        self.function_layers(spec, props, line)
+        spec.function_url = isinstance(props.get("FunctionUrlConfig"), dict)
+        if "FunctionUrlConfig" in props and not spec.function_url:
+            self.check.error(self.where(props, "FunctionUrlConfig", line),
+                             f"{logical_id}: FunctionUrlConfig must be a mapping (AuthType, Cors)")
+        cors = props.get("FunctionUrlConfig", {}).get("Cors") if spec.function_url else None
+        if isinstance(cors, dict):
+            spec.cors = dict(cors)
+        raw_events = (resource.get("Properties") or {}).get("Events")
+        self.events(spec, props.get("Events"), raw_events, self.where(props, "Events", line), project)
+        return spec
+
+    def code(self, spec: FunctionSpec, props: Map, serverless: bool, line: int, project: Project) -> bool:
+        logical_id = spec.logical_id
+        if serverless and "InlineCode" in props:
+            if not isinstance(props["InlineCode"], str):
+                self.check.error(self.where(props, "InlineCode", line), f"{logical_id}: InlineCode must be text")
+                return False
+            spec.inline_code = props["InlineCode"]
+            return True
+        key = "CodeUri" if serverless else "Code"
+        code = props.get(key, "." if serverless else None)
+        if not serverless and isinstance(code, dict) and "ZipFile" in code:
+            spec.inline_code = str(code["ZipFile"])
+            return True
+        if isinstance(code, dict) or (isinstance(code, str) and code.startswith("s3://")):
+            if isinstance(code, dict) and not ({"Bucket", "S3Bucket"} & set(code)):
+                self.check.error(self.where(props, key, line), f"{logical_id}: {key} must be a local path, "
+                                                                 f"not {_short(code)}")
+                return False
+            project.unsupported.append(f"{logical_id} ({key} is in S3, which a local run cannot fetch, line {line})")
+            return False
+        target = self.local_path(code, self.where(props, key, line), key, logical_id)
+        if target is None:
+            return False
+        if target.is_file():
+            spec.code_zip = target
+        else:
+            spec.code_dir = target
+        if "." not in spec.handler:
+            self.check.error(self.where(props, "Handler", line),
+                             f"{logical_id}: Handler {spec.handler!r} must be module.function (e.g. app.handler)")
+        return True
+
+    def config(self, spec: FunctionSpec, props: Map, line: int) -> None:
+        cfg = spec.config
+        logical_id = spec.logical_id
+        for key, name, kind in (("Timeout", "timeout", float), ("MemorySize", "memory_mb", int),
+                                ("ReservedConcurrentExecutions", "reserved_concurrency", int)):
+            if key in props:
+                number = self.number(props[key], kind, self.where(props, key, line), logical_id, key)
+                if number is not None:
+                    cfg[name] = number
+        provisioned = props.get("ProvisionedConcurrencyConfig")
+        if provisioned is not None:
+            where = self.where(props, "ProvisionedConcurrencyConfig", line)
+            if not isinstance(provisioned, dict):
+                self.check.error(where, f"{logical_id}: ProvisionedConcurrencyConfig must be a mapping with "
+                                        f"ProvisionedConcurrentExecutions, not {_short(provisioned)}")
+            elif "ProvisionedConcurrentExecutions" in provisioned:
+                number = self.number(provisioned["ProvisionedConcurrentExecutions"], int, where, logical_id,
+                                     "ProvisionedConcurrentExecutions")
+                if number is not None:
+                    cfg["provisioned_concurrency"] = number
+        environment = props.get("Environment")
+        if environment is not None:
+            where = self.where(props, "Environment", line)
+            variables = environment.get("Variables") if isinstance(environment, dict) else None
+            if not isinstance(environment, dict) or not isinstance(variables, (dict, type(None))):
+                self.check.error(where, f"{logical_id}: Environment must be a mapping with Variables, "
+                                        f"not {_short(environment)}")
+            elif variables:
+                cfg["env"] = {str(k): _env_value(v) for k, v in variables.items()}
+        architectures = props.get("Architectures")
+        if architectures is not None:
+            where = self.where(props, "Architectures", line)
+            if not (isinstance(architectures, list) and len(architectures) == 1
+                    and architectures[0] in ("x86_64", "arm64")):
+                self.check.error(where, f"{logical_id}: Architectures must be [x86_64] or [arm64], "
+                                        f"not {_short(architectures)}")
+            else:
+                spec.architecture = architectures[0]
+                if "architecture" in self.register_params:
+                    cfg["architecture"] = spec.architecture
+        runtime = spec.runtime
+        import sys
+
+        own = f"python{sys.version_info.major}.{sys.version_info.minor}"
+        if runtime and runtime != own:
+            self.notes.append(f"{spec.name}: Runtime {runtime} runs on this kernel's Python "
+                              f"{sys.version_info.major}.{sys.version_info.minor}")
+
+    def number(self, value: Any, kind: type, line: int, logical_id: str, what: str):
+        if isinstance(value, bool) or isinstance(value, (dict, list)):
+            self.check.error(line, f"{logical_id}: {what} must be a number, not {_short(value)}")
+            return None
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            self.check.error(line, f"{logical_id}: {what} must be a number, not {_short(value)}")
+            return None
+
+    def function_layers(self, spec: FunctionSpec, props: Map, line: int) -> None:
+        layers = props.get("Layers")
+        if layers is None:
+            return
+        where = self.where(props, "Layers", line)
+        if not isinstance(layers, list):
+            self.check.error(where, f"{spec.logical_id}: Layers must be a list, not {_short(layers)}")
+            return
+        if len(layers) > 5:
+            self.check.error(where, f"{spec.logical_id}: Cannot reference more than 5 layers.")
+        for i, layer in enumerate(layers):
+            item_line = layers.line_of(i, where) if hasattr(layers, "line_of") else where
+            if isinstance(layer, dict) and set(layer) == {"Ref"} and layer["Ref"] in self.layers:
+                spec.layers.append(self.layers[layer["Ref"]])
+            elif isinstance(layer, dict) and set(layer) == {"Ref"} and layer["Ref"] in self.resolver.resources:
+                continue  # a layer of this template that cannot be used: its own message says why
+            elif isinstance(layer, str) and layer.startswith("arn:"):
+                self.check.warn(item_line, f"{spec.logical_id}: layer {layer} is published in AWS, which a local "
+                                           f"run cannot fetch (sam local downloads it); the function runs without it")
+            else:
+                self.check.error(item_line, f"{spec.logical_id}: Layers[{i}] must be a layer of this template "
+                                            f"(!Ref) or a layer ARN, not {_short(layer)}")
+
+    # -- events ------------------------------------------------------------------------
+    def events(self, spec: FunctionSpec, events: Any, raw_events: Any, line: int, project: Project) -> None:
+        logical_id = spec.logical_id
+        if events is None:
+            return
+        if not isinstance(events, dict):
+            self.check.error(line, f"{logical_id}: Events must be a mapping of event names to events, "
+                                   f"not {_short(events)}")
+            return
+        for event_id, event in events.items():
+            eline = events.line_of(event_id, line) if isinstance(events, Map) else line
+            if not isinstance(event, dict) or not isinstance(event.get("Type"), str):
+                self.check.error(eline, f"{logical_id} event {event_id}: an event is a mapping with a Type and "
+                                        f"Properties, not {_short(event)}")
+                continue
+            etype = event["Type"]
+            eprops = event.get("Properties", {})
+            if not isinstance(eprops, dict):
+                self.check.error(eline, f"{logical_id} event {event_id}: Properties must be a mapping, "
+                                        f"not {_short(eprops)}")
+                continue
+            raw = (raw_events or {}).get(event_id, {}) if isinstance(raw_events, dict) else {}
+            raw_props = raw.get("Properties", {}) if isinstance(raw, dict) else {}
+            if etype in ("Api", "HttpApi"):
+                self.route(spec, event_id, etype, eprops, raw_props, eline, project)
+            elif etype in ("Schedule", "ScheduleV2"):
+                self.schedule(spec, event_id, etype, eprops, eline, project)
+            elif etype == "SQS":
+                self.sqs(spec, event_id, eprops, raw_props, eline, project)
+            else:
+                project.unsupported.append(f"{logical_id} event {event_id} ({etype}, line {eline}): invoke it "
+                                           f"with a sample event from lw.events instead")
+
+    def route(self, spec: FunctionSpec, event_id: str, etype: str, props: dict, raw: dict, line: int,
+              project: Project) -> None:
+        where = f"{spec.logical_id} event {event_id}"
+        api_key = "RestApiId" if etype == "Api" else "ApiId"
+        api_ref = raw.get(api_key) if isinstance(raw, dict) else None
+        api_id = api_ref.get("Ref") if isinstance(api_ref, dict) else None
+        api = self.apis.get(api_id or "", {})
+        path = props.get("Path")
+        method = props.get("Method")
+        if etype == "HttpApi" and path is None and method is None:
+            path, method = "$default", "ANY"
+        if not isinstance(path, str) or not isinstance(method, str):
+            self.check.error(line, f"{where}: an {etype} event needs Path and Method (text), not "
+                                   f"{_short(path)} and {_short(method)}")
+            return
+        method = method.upper()
+        if method == "X-AMAZON-APIGATEWAY-ANY-METHOD":
+            method = "ANY"
+        if method not in METHODS:
+            self.check.error(line, f"{where}: Method {method!r} is not an HTTP method ({', '.join(METHODS)})")
+            return
+        problem = _bad_path(path) if path != "$default" else None
+        if problem:
+            self.check.error(line, f"{where}: Path {path!r} cannot work: {problem}")
+            return
+        payload = "1.0" if etype == "Api" else str(props.get("PayloadFormatVersion", "2.0"))
+        if payload not in ("1.0", "2.0"):
+            self.check.error(line, f'{where}: PayloadFormatVersion {payload!r} is not "1.0" or "2.0"')
+            return
+        project.routes.append(Route(method, path, spec.name, payload, event_type=etype,
+                                    api=api_id or "", stage=api.get("stage", "Prod" if etype == "Api" else "$default"),
+                                    stage_variables=api.get("variables", ()), binary_types=api.get("binary", ()),
+                                    line=line))
+
+    def schedule(self, spec: FunctionSpec, event_id: str, etype: str, props: dict, line: int,
+                 project: Project) -> None:
+        from lambda_widget.engine.schedules import parse_expression
+
+        where = f"{spec.logical_id} event {event_id}"
+        key = "Schedule" if etype == "Schedule" else "ScheduleExpression"
+        expression = props.get(key)
+        try:
+            parse_expression(expression)
+        except ValueError as exc:
+            self.check.error(line, f"{where}: {key} {_short(expression)}: {exc}")
+            return
+        raw_input = props.get("Input")
+        event_input = None
+        if raw_input is not None:
+            try:
+                event_input = json.loads(raw_input) if isinstance(raw_input, str) else None
+            except ValueError:
+                event_input = None
+            if event_input is None:
+                self.check.error(line, f"{where}: Input must be a JSON text, not {_short(raw_input)}")
+                return
+        enabled = props.get("Enabled", True) is not False and str(props.get("State", "ENABLED")).upper() != "DISABLED"
+        timezone = props.get("ScheduleExpressionTimezone", "UTC")
+        if timezone not in ("UTC", "Etc/UTC"):
+            self.notes.append(f"{where}: ScheduleExpressionTimezone {timezone} is taken as UTC")
+        name = props.get("Name") if isinstance(props.get("Name"), str) else f"{spec.logical_id}{event_id}"
+        project.schedules.append(ScheduleSpec(spec.name, event_id, line, etype, expression, event_input,
+                                              enabled, name))
+
+    def sqs(self, spec: FunctionSpec, event_id: str, props: dict, raw: dict, line: int, project: Project) -> None:
+        where = f"{spec.logical_id} event {event_id}"
+        queue_raw = raw.get("Queue") if isinstance(raw, dict) else None
+        queue = None
+        if isinstance(queue_raw, dict) and "Fn::GetAtt" in queue_raw:
+            target = queue_raw["Fn::GetAtt"]
+            queue = (target.split(".")[0] if isinstance(target, str) else target[0]) if target else None
+        elif isinstance(queue_raw, dict) and "Ref" in queue_raw:
+            queue = queue_raw["Ref"]
+        elif isinstance(props.get("Queue"), str):
+            queue = props["Queue"]
+        if not isinstance(queue, str):
+            self.check.error(line, f"{where}: Queue must be a queue ARN (e.g. !GetAtt MyQueue.Arn)")
+            return
+        batch = self.number(props.get("BatchSize", 10), int, line, where, "BatchSize")
+        window = self.number(props.get("MaximumBatchingWindowInSeconds", 0), int, line, where,
+                             "MaximumBatchingWindowInSeconds")
+        if batch is None or window is None:
+            return
+        queue_props = {}
+        resource = self.resolver.resources.get(queue)
+        if isinstance(resource, dict):
+            queue_props = {k: v for k, v in (resource.get("Properties") or {}).items()}
+            queue_props = self.resolver.resolve(queue_props, f"{queue}.Properties", self.line(queue))
+        project.event_sources.append(EventSourceSpec(
+            spec.name, event_id, line, queue, batch, window, props.get("Enabled", True) is not False,
+            props.get("FilterCriteria"), list(props.get("FunctionResponseTypes") or []),
+            props.get("ScalingConfig"), dict(queue_props)))
+
+    # -- the whole template ------------------------------------------------------------
+    def check_names(self, project: Project) -> None:
+        seen: dict[str, FunctionSpec] = {}
+        for spec in project.specs:
+            other = seen.get(spec.name)
+            if other is not None:
+                self.check.error(spec.line, f"{spec.logical_id}: FunctionName {spec.name!r} is also "
+                                            f"{other.logical_id}'s (line {other.line}): a function name is "
+                                            f"unique, so one would replace the other (rename one, or load "
+                                            f"with logical_ids=True to name functions by logical ID, as sam "
+                                            f"local does)")
+            else:
+                seen[spec.name] = spec
+
+    def check_routes(self, project: Project) -> None:
+        seen: dict[tuple, Route] = {}
+        for route in project.routes:
+            key = (route.api, route.method, _shape(route.path))
+            other = seen.get(key)
+            if other is not None:
+                self.check.error(route.line, f"route {route.route_key} of {route.function} is also "
+                                             f"{other.function}'s (line {other.line}) in the same API")
+            else:
+                seen[key] = route
+
+    def problem(self, problem: Problem) -> None:
+        parts = problem.where.split(".")
+        prop = parts[2] if len(parts) > 2 and parts[1] == "Properties" else ""
+        resource = self.resolver.resources.get(parts[0]) if parts and parts[0] else None
+        rtype = resource.get("Type") if isinstance(resource, dict) else None
+        local = rtype in FUNCTION_TYPES + LAYER_TYPES and prop in LOCAL
+        if local and prop == "Events":
+            etype = None
+            events = resource.get("Properties", {}).get("Events") if resource else None
+            if isinstance(events, dict) and len(parts) > 3 and isinstance(events.get(parts[3]), dict):
+                etype = events[parts[3]].get("Type")
+            field_name = parts[5] if len(parts) > 5 else ""
+            local = field_name in EVENT_FIELDS.get(etype, ())
+        if problem.kind == "standin":
+            self.check.warn(problem.line, problem.message)
+        elif problem.kind == "unknown" or (problem.kind == "parameter" and rtype in FUNCTION_TYPES
+                                           and prop in LOCAL + ("Environment",)):
+            self.check.error(problem.line, f"{problem.where}: {problem.message}")
+        elif local:
+            self.check.error(problem.line, f"{problem.where}: {problem.message}")
+        elif rtype in FUNCTION_TYPES and prop == "Environment":
+            self.check.warn(problem.line, f"{problem.where}: {problem.message}; the variable is empty, as "
+                                          f"in sam local")
+        elif rtype in FUNCTION_TYPES + LAYER_TYPES + APIS:
+            self.check.warn(problem.line, f"{problem.where}: {problem.message} (no local effect)")
 
 
 def _env_value(value: Any) -> str:
+    """As sam local: true/false for booleans, '' for what stayed unresolved."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if value is None or isinstance(value, (dict, list)):
+        return ""
     return str(value)
 
 
-def load(mgr, path: str | os.PathLike, parameters: dict[str, Any] | None = None) -> Project:
-    """Read ``path`` and register every function in ``mgr`` (again: new versions)."""
+def _bad_path(path: str) -> str | None:
+    """Why an API route path cannot work (None if it can)."""
+    if not path.startswith("/"):
+        return "it must start with /"
+    segments = path.strip("/").split("/") if path != "/" else []
+    names = []
+    for i, seg in enumerate(segments):
+        if seg == "" and path != "/":
+            return "it has an empty segment (//)"
+        if "{" in seg or "}" in seg:
+            m = re.fullmatch(r"\{([A-Za-z0-9._-]+)(\+?)\}", seg)
+            if m is None:
+                return f"segment {seg!r}: a path parameter is a whole segment, {{name}} or {{name+}}"
+            if m[2] and i != len(segments) - 1:
+                return f"greedy parameter {seg} must be the last segment"
+            if m[1] in names:
+                return f"path parameter {{{m[1]}}} appears twice"
+            names.append(m[1])
+    return None
+
+
+def _shape(path: str) -> str:
+    """A path with its parameter names blanked: /a/{x} and /a/{y} are the same route."""
+    return re.sub(r"\{[^}/]+?(\+?)\}", r"{\1}", path.rstrip("/") or "/")
+
+
+# ---------------------------------------------------------------------- loading
+def load(mgr, path: str | os.PathLike, parameters: dict[str, Any] | None = None, *, logical_ids: bool = False,
+         allow_outside_code: bool = False) -> Project:
+    """Read ``path``, check it whole, prepare every function's code, then register them all in
+    ``mgr`` (again: new versions). A failure anywhere leaves nothing registered."""
+    from lambda_widget.engine import schedules
     from lambda_widget.engine.errors import LambdaApiError
+    from lambda_widget.engine.validation import validate_config
 
     params = set(inspect.signature(mgr.register).parameters)
-    project = read(path, parameters, mgr.region, mgr.account_id, params)
+    project = read(path, parameters, mgr.region, mgr.account_id, params, logical_ids=logical_ids,
+                   allow_outside_code=allow_outside_code)
     project.manager = mgr
+    check = _Check(project.path)
+    prepared: list[tuple[FunctionSpec, dict[str, Any]]] = []
+    layer_dirs: dict[str, Path] = {}
     for spec in project.specs:
+        kwargs: dict[str, Any] = dict(spec.config, handler=spec.handler)
         try:
             if spec.inline_code is not None:
-                fn = mgr.register(spec.name, spec.inline_code, handler=spec.handler, **spec.config)
+                kwargs["source"] = spec.inline_code
+                source = spec.inline_code
             else:
-                fn = mgr.register(spec.name, path=str(spec.code_dir), handler=spec.handler, **spec.config)
-        except LambdaApiError as exc:
-            raise TemplateError(f"{project.path}, line {spec.line}: {spec.logical_id}: "
-                                f"{exc.args[0] if exc.args else exc}") from None
-        project.functions[spec.name] = fn
+                from lambda_widget.project.package import prepare_code_dir
+
+                code_dir = spec.code_dir if spec.code_zip is None else _unzipped(spec.code_zip)
+                code_dir, source = prepare_code_dir(code_dir, spec.handler)  # pip, once per hash
+                kwargs["path"] = str(code_dir)
+            layers = []
+            for layer in spec.layers:
+                if layer.logical_id not in layer_dirs:
+                    layer_dirs[layer.logical_id] = _layer_content(layer)
+                layers.append(str(layer_dirs[layer.logical_id]))
+            if layers:
+                kwargs["layers"] = layers
+            validate_config(spec.name, source, spec.handler, kwargs.get("timeout", 3.0),
+                            kwargs.get("memory_mb", 128), 600.0, kwargs.get("env", {}),
+                            kwargs.get("reserved_concurrency"), kwargs.get("provisioned_concurrency", 0),
+                            "bundled", 500, architecture=kwargs.get("architecture", "x86_64"))
+        except (LambdaApiError, OSError, ValueError) as exc:
+            check.error(spec.line, f"{spec.logical_id}: {exc.args[0] if exc.args else exc}")
+            continue
+        prepared.append((spec, kwargs))
+    for s in project.schedules:
+        try:
+            schedules.parse_expression(s.expression)
+        except ValueError as exc:
+            check.error(s.line, str(exc))
+    check.raise_errors()
+    before = set(mgr.functions)
+    try:
+        for spec, kwargs in prepared:
+            source = kwargs.pop("source", None)
+            project.functions[spec.name] = mgr.register(spec.name, source, **kwargs)
+    except (LambdaApiError, OSError) as exc:
+        for name in set(project.functions) - before:
+            try:
+                mgr.delete_function(name)
+            except LambdaApiError:
+                pass
+        project.functions.clear()
+        raise TemplateError(f"{project.path}, line {spec.line}: {spec.logical_id}: "
+                            f"{exc.args[0] if exc.args else exc} (nothing was registered)") from None
+    for s in project.schedules:
+        if s.enabled:
+            schedules.add(mgr, s.function, s.expression, s.input, name=s.name, kind=s.kind)
     return project
+
+
+def _cache() -> Path:
+    from lambda_widget.project.package import cache_dir
+
+    return cache_dir().parent / "code"
+
+
+def _unzipped(archive: Path) -> Path:
+    """A zip ``CodeUri`` unpacked once per content hash, as Lambda unpacks a deployment package."""
+    from lambda_widget.project.package import unzip
+
+    data = archive.read_bytes()
+    target = _cache() / hashlib.sha256(data).hexdigest()[:32]
+    if not target.is_dir():
+        staging = target.with_name(target.name + f".{os.getpid()}")
+        staging.mkdir(parents=True, exist_ok=True)
+        unzip(data, staging)
+        try:
+            staging.rename(target)  # complete, or not there at all
+        except OSError:
+            import shutil
+
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _layer_content(layer: LayerSpec) -> Path:
+    """What the layer puts at /opt: its content, or (``BuildMethod: python3.x``, as ``sam build``
+    does) its content and its requirements under ``python/``."""
+    content = layer.content if layer.content.is_dir() else _unzipped(layer.content)
+    if not (layer.build_method or "").startswith("python"):
+        return content
+    import shutil
+
+    from lambda_widget.project.package import IGNORED, install_requirements
+
+    digest = hashlib.sha256(str(content).encode())
+    for file in sorted(content.rglob("*")):
+        if file.is_file() and not any(part in IGNORED for part in file.parts):
+            digest.update(f"{file.relative_to(content)}|{file.stat().st_mtime_ns}|{file.stat().st_size}".encode())
+    target = _cache() / f"layer-{digest.hexdigest()[:32]}"
+    if target.is_dir():
+        return target
+    staging = target.with_name(target.name + f".{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(content, staging / "python", ignore=shutil.ignore_patterns(*IGNORED))
+    requirements = content / "requirements.txt"
+    if requirements.is_file():
+        deps = install_requirements(requirements)
+        shutil.copytree(deps, staging / "python", ignore=shutil.ignore_patterns(".complete", *IGNORED),
+                        dirs_exist_ok=True)
+    try:
+        staging.rename(target)
+    except OSError:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
