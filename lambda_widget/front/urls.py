@@ -11,6 +11,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from lambda_widget.engine.errors import LambdaApiError, RequestTooLargeException, ResourceNotFoundException
 from lambda_widget.engine.validation import MAX_SYNC_REQUEST
@@ -60,7 +61,9 @@ class Route:
         return re.compile("^/" + "/".join(parts) + "/?$")
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
-        if self.method not in ("ANY", method):
+        """The path parameters (URL-decoded, as API Gateway delivers them) if ``method path`` is
+        this route's; a GET route answers HEAD too, as sam local's does."""
+        if self.method not in ("ANY", method) and not (method == "HEAD" and self.method == "GET"):
             return None
         if self.path == "$default":
             return {}
@@ -68,7 +71,7 @@ class Route:
         if m is None:
             return None
         names = re.findall(r"\{([A-Za-z0-9_.-]+)\+?\}", self.path)
-        return {name: m[_group(name)] for name in names}
+        return {name: unquote(m[_group(name)]) for name in names}
 
     def rank(self) -> tuple:
         """Most specific first: more literal segments, then fewer greedy ones, ``$default`` last."""
@@ -184,7 +187,10 @@ class FunctionUrlHandler(_EventHandler):
 
 
 class ApiHandler(_EventHandler):
-    """``server.manager``, ``server.routes`` (most specific first), ``server.api_id``."""
+    """``server.manager``, ``server.routes`` (most specific first), ``server.api_id``.
+
+    Answers as ``sam local start-api``: a request no route takes gets 403 ``Missing Authentication
+    Token``; each route has its payload format (an HTTP API's may be 1.0) and its response mapping."""
 
     def _serve_one(self) -> None:
         server = self.server
@@ -195,22 +201,44 @@ class ApiHandler(_EventHandler):
                 break
         else:
             self.read_body(0, drain_limit=MAX_SYNC_REQUEST)
-            self.answer(404, b'{"message":"Not Found"}')
+            self.answer(403, b'{"message":"Missing Authentication Token"}')
             return
         domain = f"{server.api_id}.execute-api.{server.manager.region}.amazonaws.com"
         account = server.manager.account_id
+        variables = dict(route.stage_variables) or None
+        http_api = route.kind == "HttpApi"
+        stage = route.stage or ("$default" if http_api else "Prod")
         if route.payload == "1.0":
+            accept = self.headers.get("Accept")
+
             def make_event(req: he.HttpRequest, request_id: str) -> dict[str, Any]:
                 return he.event_v1(req, resource=route.path, domain=domain, api_id=server.api_id,
-                                   request_id=request_id, account_id=account, path_parameters=params)
+                                   request_id=request_id, account_id=account, path_parameters=params,
+                                   stage=stage, stage_variables=variables,
+                                   port=server.server_address[1], http_api=http_api)
 
-            self._call("rest-api", route.function, make_event, he.response_v1)
+            def respond(result: Any) -> he.HttpResponse:
+                return _or_502(lambda: he.api_response_v1(result, http_api=http_api, accept=accept,
+                                                          binary_types=route.binary_types))
+
+            self._call("http-api" if http_api else "rest-api", route.function, make_event, respond)
         else:
             def make_event(req: he.HttpRequest, request_id: str) -> dict[str, Any]:
                 return he.event_v2(req, route_key=route.route_key, domain=domain, api_id=server.api_id,
-                                   request_id=request_id, account_id=account, path_parameters=params)
+                                   request_id=request_id, account_id=account, path_parameters=params,
+                                   stage=stage, stage_variables=variables, http_api=True)
 
-            self._call("http-api", route.function, make_event, he.response_v2)
+            self._call("http-api", route.function, make_event,
+                       lambda result: _or_502(lambda: he.api_response_v2(result)))
+
+
+def _or_502(mapping) -> he.HttpResponse:
+    """A response the function gave but that cannot be mapped: 502 ``Internal server error``, as
+    ``sam local start-api`` answers for REST and HTTP APIs alike."""
+    try:
+        return mapping()
+    except he.BadResponse:
+        return he.HttpResponse(502, [("Content-Type", "application/json")], b'{"message":"Internal server error"}')
 
 
 def sort_routes(routes: list[Route]) -> list[Route]:

@@ -20,6 +20,7 @@ import inspect
 import json
 import os
 import re
+import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -424,7 +425,19 @@ def read(path: str | os.PathLike, parameters: dict[str, Any] | None = None, regi
     check.raise_errors()
     project.warnings = check.warning_lines()
     project.notes.extend(reader.notes)
+    for runtime, names in reader.runtimes.items():
+        which = names[0] if len(names) == 1 else f"{len(names)} functions"
+        project.notes.append(f"Runtime {runtime} ({which}) runs on this kernel's Python {_OWN_RUNTIME[6:]}")
+    queues = {m.queue for m in project.event_sources}
+    project.unsupported = [u for u in project.unsupported if u.split(" ", 1)[0] not in queues]
+    for m in project.event_sources:
+        if m.queue in resources:
+            project.notes.append(f"{m.queue} (AWS::SQS::Queue, line {reader.line(m.queue)}): the queue of "
+                                 f"{m.function}'s SQS event; the event source mapping creates it")
     return project
+
+
+_OWN_RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 
 class _Reader:
@@ -443,7 +456,7 @@ class _Reader:
         self.apis: dict[str, dict[str, Any]] = {}
         self.notes: list[str] = []
         self.names: dict[str, tuple[str, int]] = {}
-        self.local_problems: set[int] = set()
+        self.runtimes: dict[str, list[str]] = {}  # other Pythons named by Runtime -> functions
 
     def _original_lines(self) -> dict[str, int]:
         return {}
@@ -672,12 +685,8 @@ class _Reader:
                 if "architecture" in self.register_params:
                     cfg["architecture"] = spec.architecture
         runtime = spec.runtime
-        import sys
-
-        own = f"python{sys.version_info.major}.{sys.version_info.minor}"
-        if runtime and runtime != own:
-            self.notes.append(f"{spec.name}: Runtime {runtime} runs on this kernel's Python "
-                              f"{sys.version_info.major}.{sys.version_info.minor}")
+        if runtime and runtime != _OWN_RUNTIME:
+            self.runtimes.setdefault(runtime, []).append(spec.name)
 
     def number(self, value: Any, kind: type, line: int, logical_id: str, what: str):
         if isinstance(value, bool) or isinstance(value, (dict, list)):
@@ -875,9 +884,11 @@ class _Reader:
             if isinstance(events, dict) and len(parts) > 3 and isinstance(events.get(parts[3]), dict):
                 etype = events[parts[3]].get("Type")
             field_name = parts[5] if len(parts) > 5 else ""
-            local = field_name in EVENT_FIELDS.get(etype, ())
+            local = field_name.split("[")[0] in EVENT_FIELDS.get(etype, ())
         if problem.kind == "standin":
-            self.check.warn(problem.line, problem.message)
+            # Only where the stand-in changes what runs (an environment variable, say).
+            if (local or prop == "Environment") and not (prop == "Events" and parts[-1] == "Queue"):
+                self.check.warn(problem.line, f"{problem.where}: {problem.message}")
         elif problem.kind == "unknown" or (problem.kind == "parameter" and rtype in FUNCTION_TYPES
                                            and prop in LOCAL + ("Environment",)):
             self.check.error(problem.line, f"{problem.where}: {problem.message}")

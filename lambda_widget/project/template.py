@@ -312,6 +312,15 @@ class Resolver:
                                              f"sam local; parameters={{'{name}': ...}} gives it a value",
                                              "standin"))
                 return name
+            if rtype == "AWS::SQS::Queue" and attribute in ("Arn", "QueueName"):
+                # a queue exists locally once the queues work creates it: its own ARN, not sam local's
+                props = resource.get("Properties")
+                qname = props.get("QueueName") if isinstance(props, dict) else None
+                qname = qname if isinstance(qname, str) else name
+                if attribute == "QueueName":
+                    return qname
+                return (f"arn:{self.symbol('AWS::Partition', 'Ref', line)}:sqs:{self.symbol('AWS::Region', 'Ref', line)}"
+                        f":{self.symbol('AWS::AccountId', 'Ref', line)}:{qname}")
             if attribute == "Arn":
                 function = name
                 props = resource.get("Properties")
