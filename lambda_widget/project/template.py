@@ -281,7 +281,7 @@ class Resolver:
             raise Unresolved(f"Fn::GetAtt takes [logicalId, attribute], not {_short(args)}", line)
         return self.symbol(args[0], args[1], line)
 
-    def symbol(self, name: str, attribute: str, line: int, in_sub: bool = False) -> Any:
+    def symbol(self, name: str, attribute: str, line: int) -> Any:
         """A name's value, in aws-sam-cli's order: given values, pseudo parameters, parameter
         defaults, then the resource: its logical ID for ``Ref``, a function ARN for ``Arn``."""
         if attribute == "Ref":
@@ -336,8 +336,6 @@ class Resolver:
                 return arn
             raise Unresolved(f"!GetAtt {name}.{attribute} cannot be resolved locally; pass "
                              f"parameters={{'{name}.{attribute}': ...}}", line)
-        if in_sub and "." in name:
-            raise Unresolved(f"!Sub ${{{name}}}: no such resource", line, "unknown")
         what = "!Ref" if attribute == "Ref" else "!GetAtt"
         target = name if attribute == "Ref" else f"{name}.{attribute}"
         raise Unresolved(f"{what} {target}: no such parameter or resource", line, "unknown")
@@ -363,7 +361,9 @@ class Resolver:
                 logical, attribute = name.rsplit(".", 1)
                 if name in self.values:
                     return _text(self.values[name])
-                return _text(self.symbol(logical, attribute, line, in_sub=True))
+                if logical not in self.resources:
+                    raise Unresolved(f"!Sub ${{{name}}}: no such resource", line, "unknown")
+                return _text(self.symbol(logical, attribute, line))
             return _text(self.symbol(name, "Ref", line))
 
         return _SUB.sub(one, text)
