@@ -58,6 +58,8 @@ EVENT_FIELDS = {"Api": ("Path", "Method"), "HttpApi": ("Path", "Method", "Payloa
                 "SQS": ("Queue", "BatchSize", "Enabled", "MaximumBatchingWindowInSeconds", "FilterCriteria",
                         "FunctionResponseTypes", "ScalingConfig")}
 METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "ANY")
+# EventBridge Scheduler schedules and EventBridge rules: served when they invoke a function of the template
+SCHEDULE_RESOURCES = {"AWS::Scheduler::Schedule": "ScheduleV2", "AWS::Events::Rule": "Schedule"}
 
 
 @dataclass
@@ -393,6 +395,7 @@ def read(path: str | os.PathLike, parameters: dict[str, Any] | None = None, regi
     reader.globals = template.get("Globals") or {}
     project = Project(p, [], [], unsupported, notes)
     resources = transformed["Resources"]
+    later: list[tuple[str, dict]] = []
     # Layers and APIs first: functions and events refer to them.
     for logical_id, resource in resources.items():
         if isinstance(resource, dict) and resource.get("Type") in LAYER_TYPES and reader.included(logical_id, resource):
@@ -413,8 +416,13 @@ def read(path: str | os.PathLike, parameters: dict[str, Any] | None = None, regi
             spec = reader.function(logical_id, resource, project)
             if spec is not None:
                 project.specs.append(spec)
+        elif rtype in SCHEDULE_RESOURCES:
+            later.append((logical_id, resource))
         else:
             unsupported.append(f"{logical_id} ({rtype}, line {line})")
+    for logical_id, resource in later:  # schedules that target the template's functions
+        if not reader.schedule_resource(logical_id, resource, project):
+            unsupported.append(f"{logical_id} ({resource['Type']}, line {reader.line(logical_id)})")
     for logical_id in original:
         if isinstance(original[logical_id], dict) and original[logical_id].get("Type") == "AWS::Serverless::Application":
             unsupported.append(f"{logical_id} (AWS::Serverless::Application, line {reader.line(logical_id)})")
@@ -817,6 +825,33 @@ class _Reader:
         name = props.get("Name") if isinstance(props.get("Name"), str) else f"{spec.logical_id}{event_id}"
         project.schedules.append(ScheduleSpec(spec.name, event_id, line, etype, expression, event_input,
                                               enabled, name))
+
+    def schedule_resource(self, logical_id: str, resource: dict, project: Project) -> bool:
+        """An ``AWS::Scheduler::Schedule`` or a scheduled ``AWS::Events::Rule`` whose targets are
+        functions of this template: served as their ``ScheduleV2`` / ``Schedule`` events are."""
+        raw = resource.get("Properties") or {}
+        if not isinstance(raw, dict) or "ScheduleExpression" not in raw:
+            return False
+        targets = [raw.get("Target")] if resource["Type"] == "AWS::Scheduler::Schedule" else raw.get("Targets")
+        functions = {s.logical_id: s for s in project.specs}
+        served = False
+        for i, target in enumerate(targets if isinstance(targets, list) else []):
+            arn = target.get("Arn") if isinstance(target, dict) else None
+            ref = arn.get("Fn::GetAtt") if isinstance(arn, dict) else None
+            ref = ref.split(".")[0] if isinstance(ref, str) else (ref[0] if isinstance(ref, list) and ref else None)
+            spec = functions.get(ref)
+            if spec is None:
+                continue
+            props = self.props(logical_id, resource)
+            kind = SCHEDULE_RESOURCES[resource["Type"]]
+            resolved = props.get("Target") if kind == "ScheduleV2" else props.get("Targets", [{}])[i]
+            fields = {"Schedule" if kind == "Schedule" else "ScheduleExpression": props.get("ScheduleExpression"),
+                      "Input": (resolved or {}).get("Input"), "State": props.get("State"),
+                      "Name": props.get("Name") if isinstance(props.get("Name"), str) else logical_id}
+            self.schedule(spec, logical_id, kind, {k: v for k, v in fields.items() if v is not None},
+                          self.line(logical_id), project)
+            served = True
+        return served
 
     def sqs(self, spec: FunctionSpec, event_id: str, props: dict, raw: dict, line: int, project: Project) -> None:
         where = f"{spec.logical_id} event {event_id}"
