@@ -116,3 +116,10 @@ def test_cron_and_at_expressions(expression, after, expected):
 def test_bad_expressions_say_why(expression, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)").replace("?", r"\?")):
         schedules.parse_expression(expression)
+
+
+def test_loading_the_template_again_replaces_its_schedules(project, tmp_path):
+    mgr, proj = project
+    load(mgr, proj.path)
+    mgr.advance(300)
+    assert len(mgr.history) == 1  # not once per load

@@ -129,6 +129,11 @@ def add(mgr: ContainerManager, function: str, expression: str, event_input: Any 
     expr = parse_expression(expression)
     mgr.function(function)  # ResourceNotFoundException, listing the registered ones
     rule = name or f"{function}-schedule"
+    # One schedule per rule name: adding it again (a template loaded again) replaces it.
+    live = mgr.__dict__.setdefault("_schedules", {})
+    if rule in live:
+        live[rule]["cancelled"] = True
+    token = live[rule] = {"cancelled": False}
     start = mgr.clock.now()
     origin = datetime.datetime.now(UTC) - datetime.timedelta(seconds=start)  # the clock's 0, as a date
 
@@ -151,8 +156,8 @@ def add(mgr: ContainerManager, function: str, expression: str, event_input: Any 
 
     def fire_from(first: float) -> Callable[[], Future | None]:
         def fire() -> Future | None:
-            if mgr._closed or function not in mgr.functions:
-                return None  # the function was deleted (or the manager reset): the schedule ends
+            if mgr._closed or token["cancelled"] or function not in mgr.functions:
+                return None  # replaced, or the function was deleted (or the manager reset): it ends
             now = mgr.clock.now()
             futures: list[Future] = []
             t: float | None = first
