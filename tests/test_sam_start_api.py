@@ -127,6 +127,14 @@ CASES = [
      lambda h, b: json_of(b)["requestContext"]["stage"] == "Prod"),
     ("test_global_stage_variables", "rest", "GET", "/echoeventbody", None, {}, 200,
      lambda h, b: json_of(b)["stageVariables"] == {"VarName": "varValue"}),
+    # TestServiceCorsGlobalRequests: Globals.Api.Cors "'*''" answers OPTIONS itself, with or without Origin
+    ("test_cors_global[https://abc]", "rest", "OPTIONS", "/echobase64eventbody", None, {"Origin": "https://abc"},
+     200, lambda h, b: h["access-control-allow-origin"] == ["*"] and "access-control-allow-headers" not in h
+     and h["access-control-allow-methods"] == ["DELETE,GET,HEAD,OPTIONS,PATCH,POST,PUT"]
+     and "access-control-allow-credentials" not in h and "access-control-max-age" not in h),
+    ("test_cors_global[None]", "rest", "OPTIONS", "/echobase64eventbody", None, {}, 200,
+     lambda h, b: h["access-control-allow-origin"] == ["*"]
+     and h["access-control-allow-methods"] == ["DELETE,GET,HEAD,OPTIONS,PATCH,POST,PUT"]),
     # TestServiceHTTP10LMI (a capacity-provider function runs as any other here)
     ("test_capacity_provider_api_http10", "rest", "GET", "/capacity-provider/anyandall", None, {}, 200,
      lambda h, b: json_of(b)["message"] == "Hello world capacity provider" and "max_concurrency" in json_of(b)),
@@ -239,3 +247,68 @@ def test_binary_body_is_not_decoded_without_a_binary_accept(apis):
     # A REST API decodes a base64 body only if the client accepts a binary media type of the API.
     status, head, body = call(apis["rest"], "GET", "/base64response", headers={"Accept": "text/html"})
     assert status == 200 and base64.b64decode(body) == GIF
+
+
+def test_cors_preflight_is_answered_without_an_invocation(apis):
+    mgr = apis["mgr"]
+    before = len(mgr.history)
+    status, head, _ = call(apis["rest"], "OPTIONS", "/id/4")
+    assert status == 200 and head["access-control-allow-origin"] == ["*"]
+    assert len(mgr.history) == before
+    status, head, _ = call(apis["rest"], "GET", "/id/4")  # and every response carries the API's CORS headers
+    assert status == 200 and head["access-control-allow-origin"] == ["*"]
+
+
+HTTP_CORS = """\
+AWSTemplateFormatVersion: '2010-09-09'
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  MyHttpApi:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      StageName: foo
+      StageVariables:
+        Color: blue
+      CorsConfiguration:
+        AllowCredentials: true
+        AllowHeaders: [Accept, My-Custom-Header]
+        AllowMethods: [GET, POST, PUT, DELETE, PATCH]
+        AllowOrigins: [https://abc, http://xyz:3000]
+        MaxAge: 3600
+  TestFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: app.handler
+      Runtime: python3.11
+      CodeUri: .
+      InlineCode: |
+        def handler(event, context):
+            return {"stage": event["requestContext"]["stage"], "vars": event.get("stageVariables")}
+      Events:
+        Post:
+          Type: HttpApi
+          Properties: {ApiId: !Ref MyHttpApi, Path: /test, Method: post}
+"""
+
+
+def test_an_http_api_answers_cors_to_its_origins_only(tmp_path):
+    # as aws-sam-cli's TestServiceCorsComplexHttpApi expects of its template-cors.yaml
+    (tmp_path / "template.yaml").write_text(HTTP_CORS)
+    with lw.ContainerManager() as mgr:
+        project = load(mgr, tmp_path / "template.yaml")
+        with serve_api(mgr, project.routes) as api:
+            for method in ("OPTIONS", "POST"):
+                for origin in ("https://abc", "http://xyz:3000"):
+                    status, head, body = call(api.url, method, "/test", b"" if method == "POST" else None,
+                                              {"Origin": origin})
+                    assert status == 200
+                    assert head["access-control-allow-origin"] == [origin]
+                    assert head["access-control-allow-headers"] == ["Accept,My-Custom-Header"]
+                    assert head["access-control-allow-methods"] == ["DELETE,GET,OPTIONS,PATCH,POST,PUT"]
+                    assert head["access-control-allow-credentials"] == ["true"]
+                    assert head["access-control-max-age"] == ["3600"]
+                for headers in ({"Origin": "https://unknown"}, {}):
+                    status, head, _ = call(api.url, method, "/test", b"" if method == "POST" else None, headers)
+                    assert status == 200 and not any(k.startswith("access-control-") for k in head)
+            status, _, body = call(api.url, "POST", "/test", b"")
+            assert json_of(body) == {"stage": "foo", "vars": {"Color": "blue"}}

@@ -382,6 +382,24 @@ def cors_headers(cors: dict[str, Any], origin: str | None, preflight: bool = Fal
     return out
 
 
+def api_cors_headers(cors: dict[str, Any], origin: str | None, http_api: bool) -> list[tuple[str, str]]:
+    """The CORS headers of an API route, as ``sam local start-api`` sends them: a REST API's always
+    (its configured values), an HTTP API's only to an allowed ``Origin``."""
+    if not cors:
+        return []
+    allowed = cors.get("origin")
+    if http_api:
+        origins = [o.strip() for o in (allowed or "").split(",") if o.strip()]
+        if not origin or not ("*" in origins or origin in origins):
+            return []
+        allowed = "*" if "*" in origins else origin
+    out = [("Access-Control-Allow-Origin", allowed), ("Access-Control-Allow-Methods", cors.get("methods")),
+           ("Access-Control-Allow-Headers", cors.get("headers")),
+           ("Access-Control-Allow-Credentials", cors.get("credentials")),
+           ("Access-Control-Max-Age", cors.get("max_age"))]
+    return [(k, str(v)) for k, v in out if v is not None]
+
+
 # Answers when the function did not give a response (function URLs / API Gateway).
 ERRORS = {
     "function-url": {"error": (502, b"Internal Server Error", "text/plain"),

@@ -37,6 +37,7 @@ class Route:
     stage: str = ""
     stage_variables: tuple = ()
     binary_types: tuple = ()
+    cors: tuple = ()  # its API's CORS, as (field, value) pairs: origin, methods, headers, credentials, max_age
     line: int = field(default=0, compare=False)
 
     @property
@@ -197,11 +198,19 @@ class ApiHandler(_EventHandler):
         path = self.path.partition("?")[0] or "/"
         for route in server.routes:
             params = route.match(self.command, path)
+            if params is None and self.command == "OPTIONS" and route.cors:
+                params = route.match(route.method if route.method != "ANY" else "GET", path)
             if params is not None:
                 break
         else:
             self.read_body(0, drain_limit=MAX_SYNC_REQUEST)
             self.answer(403, b'{"message":"Missing Authentication Token"}')
+            return
+        cors = he.api_cors_headers(dict(route.cors), self.headers.get("Origin"), route.kind == "HttpApi")
+        if self.command == "OPTIONS" and route.cors:
+            # With CORS configured, sam local answers OPTIONS itself: a preflight, not an invocation.
+            self.read_body(0, drain_limit=MAX_SYNC_REQUEST)
+            self.answer(200, b"", cors, content_type=None)
             return
         domain = f"{server.api_id}.execute-api.{server.manager.region}.amazonaws.com"
         account = server.manager.account_id
@@ -219,7 +228,7 @@ class ApiHandler(_EventHandler):
 
             def respond(result: Any) -> he.HttpResponse:
                 return _or_502(lambda: he.api_response_v1(result, http_api=http_api, accept=accept,
-                                                          binary_types=route.binary_types))
+                                                          binary_types=route.binary_types), cors)
 
             self._call("http-api" if http_api else "rest-api", route.function, make_event, respond)
         else:
@@ -229,16 +238,19 @@ class ApiHandler(_EventHandler):
                                    stage=stage, stage_variables=variables, http_api=True)
 
             self._call("http-api", route.function, make_event,
-                       lambda result: _or_502(lambda: he.api_response_v2(result)))
+                       lambda result: _or_502(lambda: he.api_response_v2(result), cors))
 
 
-def _or_502(mapping) -> he.HttpResponse:
-    """A response the function gave but that cannot be mapped: 502 ``Internal server error``, as
-    ``sam local start-api`` answers for REST and HTTP APIs alike."""
+def _or_502(mapping, cors: list[tuple[str, str]]) -> he.HttpResponse:
+    """The mapped response with the API's CORS headers; one that cannot be mapped is 502 ``Internal
+    server error``, as ``sam local start-api`` answers for REST and HTTP APIs alike."""
     try:
-        return mapping()
+        response = mapping()
     except he.BadResponse:
         return he.HttpResponse(502, [("Content-Type", "application/json")], b'{"message":"Internal server error"}')
+    names = {k.lower() for k, _ in cors}
+    response.headers = [(k, v) for k, v in response.headers if k.lower() not in names] + cors
+    return response
 
 
 def sort_routes(routes: list[Route]) -> list[Route]:

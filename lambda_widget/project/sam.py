@@ -566,6 +566,7 @@ class _Reader:
             stage = "Prod"
         self.apis[logical_id] = {
             "kind": "Api" if rest else "HttpApi", "stage": stage,
+            "cors": _api_cors(props.get("Cors") if rest else props.get("CorsConfiguration"), rest),
             "variables": tuple((str(k), str(v)) for k, v in variables.items()) if isinstance(variables, dict) else (),
             "binary": tuple(binary),
         }
@@ -794,7 +795,7 @@ class _Reader:
         project.routes.append(Route(method, path, spec.name, payload, event_type=etype,
                                     api=api_id or "", stage=api.get("stage", "Prod" if etype == "Api" else "$default"),
                                     stage_variables=api.get("variables", ()), binary_types=api.get("binary", ()),
-                                    line=line))
+                                    cors=api.get("cors", ()), line=line))
 
     def schedule(self, spec: FunctionSpec, event_id: str, etype: str, props: dict, line: int,
                  project: Project) -> None:
@@ -934,6 +935,46 @@ class _Reader:
                                           f"in sam local")
         elif rtype in FUNCTION_TYPES + LAYER_TYPES + APIS:
             self.check.warn(problem.line, f"{problem.where}: {problem.message} (no local effect)")
+
+
+_ALL_METHODS = "DELETE,GET,HEAD,OPTIONS,PATCH,POST,PUT"
+
+
+def _api_cors(cors: Any, rest: bool) -> tuple:
+    """An API's ``Cors`` (REST: a quoted origin, or AllowOrigin/AllowMethods/... quoted strings) or
+    ``CorsConfiguration`` (HTTP: lists, or true), as sam local reads them; () without one."""
+    def unquote(value: Any) -> Any:
+        return value.strip("'") if isinstance(value, str) else value
+
+    def methods(value: Any) -> str:
+        items = value if isinstance(value, list) else unquote(str(value)).split(",")
+        items = [unquote(str(m)).strip().upper() for m in items if str(m).strip()]
+        if "*" in items:
+            return _ALL_METHODS
+        if "OPTIONS" not in items:
+            items.append("OPTIONS")
+        return ",".join(sorted(set(items)))
+
+    if rest and isinstance(cors, str) and cors:
+        out = {"origin": unquote(cors), "methods": _ALL_METHODS}
+    elif not rest and cors is True:
+        out = {"origin": "*", "methods": _ALL_METHODS}
+    elif isinstance(cors, dict) and rest:
+        out = {"origin": unquote(cors.get("AllowOrigin")),
+               "methods": methods(cors["AllowMethods"]) if cors.get("AllowMethods") else _ALL_METHODS,
+               "headers": unquote(cors.get("AllowHeaders")), "max_age": unquote(cors.get("MaxAge")),
+               "credentials": "true" if cors.get("AllowCredentials") is True else None}
+    elif isinstance(cors, dict):
+        def listed(key: str) -> str | None:
+            value = cors.get(key)
+            return ",".join(str(v) for v in value) if isinstance(value, list) else None
+        out = {"origin": listed("AllowOrigins"),
+               "methods": methods(cors["AllowMethods"]) if isinstance(cors.get("AllowMethods"), list) else _ALL_METHODS,
+               "headers": listed("AllowHeaders"), "max_age": cors.get("MaxAge") if isinstance(cors.get("MaxAge"), int) else None,
+               "credentials": "true" if cors.get("AllowCredentials") is True else None}
+    else:
+        return ()
+    return tuple((k, v) for k, v in out.items() if v is not None)
 
 
 def _env_value(value: Any) -> str:
