@@ -260,8 +260,8 @@ def test_cors_preflight_is_answered_without_an_invocation(apis):
 
 
 HTTP_CORS = """\
-AWSTemplateFormatVersion: '2010-09-09'
 Transform: AWS::Serverless-2016-10-31
+Description: aws-sam-cli's template-cors.yaml, with a handler of its own and stage variables
 Resources:
   MyHttpApi:
     Type: AWS::Serverless::HttpApi
