@@ -44,6 +44,34 @@ EXPECTED = {
     "patterns-eventbridge-webhooks-1-stripe/template.yml": (
         ["InboundWebhook-Lambda-51af3dc0-da77-11e4-872e-1234567db123"], {}, [], []),
     "sam-example-api-endpointconfiguration/template.yaml": ([], {}, [], []),
+    "sam-cli-start-api/swagger-template.yaml": (
+        ["MyLambdaFunction", "NoApiEventFunction", "MyNonServerlessLambdaFunction", "Base64ResponseFunction",
+         "Base64ResponseFunctionWithFalseIsBase64EncodedField", "Base64ResponseFunctionWithTrueBase64EncodedField",
+         "Base64ResponseFunctionWithBase64EncodedFieldPriority", "EchoBase64EventBodyFunction",
+         "EchoEventHandlerFunction"],
+        {"GET /get": "MyLambdaFunction", "GET /{proxy+}": "EchoEventHandlerFunction",
+         "GET /functionwithnoapievent": "NoApiEventFunction", "ANY /anyandall": "MyLambdaFunction",
+         "ANY /nonsensitiveanyandall": "MyLambdaFunction", "GET /nonserverlessfunction": "MyNonServerlessLambdaFunction",
+         "GET /nofunctionfound": "",  # an integration with no function: 502, as in sam local
+         "GET /base64response": "Base64ResponseFunction",
+         "GET /nondecodedbase64response": "Base64ResponseFunctionWithFalseIsBase64EncodedField",
+         "GET /decodedbase64responsebas64encoded": "Base64ResponseFunctionWithTrueBase64EncodedField",
+         "GET /decodedbase64responsebas64encodedpriority": "Base64ResponseFunctionWithBase64EncodedFieldPriority",
+         "POST /echobase64eventbody": "EchoBase64EventBodyFunction", "POST /echoeventbody": "EchoEventHandlerFunction"},
+        [], []),
+    "sam-cli-start-api/swagger-template-http-api.yaml": (
+        ["MyHttpApiLambdaFunction", "PayLoadFormatV1InPropertyHttpApiFunction", "EchoEventHandlerHttpApiFunction",
+         "EchoBase64EventBodyFunction"],
+        {"GET /get": "MyHttpApiLambdaFunction",
+         "GET /httpapi-payload-format-v1-property": "PayLoadFormatV1InPropertyHttpApiFunction",
+         "GET /{proxy+}": "EchoEventHandlerHttpApiFunction", "ANY /httpapi-anyandall": "MyHttpApiLambdaFunction",
+         "GET /httpapi-payload-format-v1": "EchoEventHandlerHttpApiFunction",
+         "GET /httpapi-payload-format-v2": "EchoEventHandlerHttpApiFunction",
+         "POST /httpapi-echobase64eventbody": "EchoBase64EventBodyFunction",
+         "GET /httpapi-operation-id-v1": "EchoEventHandlerHttpApiFunction",
+         "GET /httpapi-operation-id-v2": "EchoEventHandlerHttpApiFunction",
+         "POST /httpapi-echoeventbody": ""},  # an integration without a uri
+        [], []),
 }
 
 # Two functions named "customname": sam local names functions by logical ID; by their FunctionName,
@@ -61,7 +89,7 @@ DUPLICATES = {
 def test_the_corpus_has_at_least_fifteen_real_templates_with_their_sources():
     sources = json.loads((DATA / "SOURCES.json").read_text())
     names = {s["name"] for s in sources}
-    templates = sorted(p.relative_to(DATA).as_posix() for p in DATA.glob("*/template*.y*ml"))
+    templates = sorted(p.relative_to(DATA).as_posix() for p in DATA.glob("*/*template*.y*ml"))
     assert len(templates) >= 15 and set(templates) == set(EXPECTED) | set(DUPLICATES)
     assert all(t.split("/")[0] in names for t in templates)
     assert {s["licence"] for s in sources} == {"Apache-2.0", "MIT-0"}

@@ -48,8 +48,12 @@ def apis():
         http_api = serve_api(mgr, http.routes)
         both = load(mgr, DATA / "template-rest-and-http-apis.yaml")
         both_api = serve_api(mgr, both.routes)
-        yield {"rest": rest_api.url, "http": http_api.url, "both": both_api.url, "mgr": mgr,
-               "port": rest_api.url.rsplit(":", 1)[1].strip("/")}
+        swagger = load(mgr, DATA / "swagger-template.yaml")
+        swagger_api = serve_api(mgr, swagger.routes)
+        swagger_http = load(mgr, DATA / "swagger-template-http-api.yaml")
+        swagger_http_api = serve_api(mgr, swagger_http.routes)
+        yield {"rest": rest_api.url, "http": http_api.url, "both": both_api.url, "swagger": swagger_api.url,
+               "swagger-http": swagger_http_api.url, "mgr": mgr, "port": rest_api.url.rsplit(":", 1)[1].strip("/")}
 
 
 def json_of(body: bytes):
@@ -163,6 +167,45 @@ CASES = [
      lambda h, b: json_of(b) == HELLO),
     ("test_invalid_v1_lambda_string_response", "http", "GET", "/invalidv1responsestring", None, {}, 502,
      lambda h, b: json_of(b) == {"message": "Internal server error"}),
+    # TestStartApiWithSwaggerApis (swagger-template.yaml: routes of a DefinitionBody)
+    ("swagger: test_get_call_with_path_setup_with_any_swagger", "swagger", "GET", "/anyandall", None, {}, 200,
+     lambda h, b: json_of(b) == HELLO),
+    ("test_parse_swagger_body_with_non_case_sensitive_integration_type", "swagger", "GET", "/nonsensitiveanyandall",
+     None, {}, 200, lambda h, b: json_of(b) == HELLO),
+    ("swagger: test_post_call_with_path_setup_with_any_swagger", "swagger", "POST", "/anyandall", b"{}",
+     {"Content-Type": "application/json"}, 200, lambda h, b: json_of(b) == HELLO),
+    ("swagger: test_delete_call_with_path_setup_with_any_swagger", "swagger", "DELETE", "/anyandall", None, {}, 200,
+     lambda h, b: json_of(b) == HELLO),
+    ("swagger: test_options_call_with_path_setup_with_any_swagger", "swagger", "OPTIONS", "/anyandall", None, {}, 200,
+     None),
+    ("test_function_not_defined_in_template", "swagger", "GET", "/nofunctionfound", None, {}, 502,
+     lambda h, b: json_of(b) == {"message": "No function defined for resource method"}),
+    ("test_function_with_no_api_event_is_reachable", "swagger", "GET", "/functionwithnoapievent", None, {}, 200,
+     lambda h, b: json_of(b) == HELLO),
+    ("test_lambda_function_resource_is_reachable", "swagger", "GET", "/nonserverlessfunction", None, {}, 200,
+     lambda h, b: json_of(b) == HELLO),
+    ("swagger: test_binary_request", "swagger", "POST", "/echobase64eventbody", GIF, {"Content-Type": "image/gif"},
+     200, lambda h, b: h["content-type"] == ["image/gif"] and b == GIF),
+    ("swagger: test_binary_response", "swagger", "GET", "/base64response", None, {}, 200,
+     lambda h, b: h["content-type"] == ["image/gif"] and b == GIF),
+    ("test_non_decoded_binary_response", "swagger", "GET", "/nondecodedbase64response", None, {}, 200,
+     lambda h, b: h["content-type"] == ["image/gif"] and b == base64.b64encode(GIF)),
+    ("test_decoded_binary_response_base64encoded_field", "swagger", "GET", "/decodedbase64responsebas64encoded",
+     None, {}, 200, lambda h, b: h["content-type"] == ["image/gif"] and b == GIF),
+    ("test_decoded_binary_response_base64encoded_field_is_priority", "swagger", "GET",
+     "/decodedbase64responsebas64encodedpriority", None, {}, 200,
+     lambda h, b: h["content-type"] == ["image/gif"] and b == base64.b64encode(GIF)),
+    # TestStartApiWithSwaggerHttpApis (swagger-template-http-api.yaml)
+    ("swagger-http: test_get_call_with_path_setup_with_any_swagger", "swagger-http", "GET", "/httpapi-anyandall",
+     None, {}, 200, lambda h, b: json_of(b) == HELLO),
+    ("swagger-http: test_patch_call_with_path_setup_with_any_swagger", "swagger-http", "PATCH",
+     "/httpapi-anyandall", None, {}, 200, lambda h, b: json_of(b) == HELLO),
+    ("test_http_api_payload_v1_should_not_have_operation_id", "swagger-http", "GET", "/httpapi-operation-id-v1",
+     None, {}, 200, lambda h, b: json_of(b)["version"] == "1.0"
+     and not {"operationid", "operationname"} & {k.lower() for k in json_of(b)["requestContext"]}),
+    ("test_http_api_payload_v2_should_not_have_operation_id", "swagger-http", "GET", "/httpapi-operation-id-v2",
+     None, {}, 200, lambda h, b: json_of(b)["version"] == "2.0"
+     and not {"operationid", "operationname"} & {k.lower() for k in json_of(b)["requestContext"]}),
     # TestServerlessTemplateWithRestApiAndHttpApiGateways (template-rest-and-http-apis.yaml)
     ("test_http_api_is_reachable", "both", "GET", "/http-api", None, {}, 200, lambda h, b: json_of(b) == HELLO),
     ("test_rest_api_is_reachable", "both", "GET", "/rest-api", None, {}, 200, lambda h, b: json_of(b) == HELLO),

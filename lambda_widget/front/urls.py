@@ -207,6 +207,10 @@ class ApiHandler(_EventHandler):
             self.answer(403, b'{"message":"Missing Authentication Token"}')
             return
         cors = he.api_cors_headers(dict(route.cors), self.headers.get("Origin"), route.kind == "HttpApi")
+        if not route.function:  # an integration the template does not define
+            self.read_body(0, drain_limit=MAX_SYNC_REQUEST)
+            self.answer(502, b'{"message":"No function defined for resource method"}')
+            return
         if self.command == "OPTIONS" and route.cors:
             # With CORS configured, sam local answers OPTIONS itself: a preflight, not an invocation.
             self.read_body(0, drain_limit=MAX_SYNC_REQUEST)

@@ -426,6 +426,7 @@ def read(path: str | os.PathLike, parameters: dict[str, Any] | None = None, regi
     for logical_id in original:
         if isinstance(original[logical_id], dict) and original[logical_id].get("Type") == "AWS::Serverless::Application":
             unsupported.append(f"{logical_id} (AWS::Serverless::Application, line {reader.line(logical_id)})")
+    reader.definition_routes(project)
     reader.check_names(project)
     reader.check_routes(project)
     for problem in resolver.problems:
@@ -572,7 +573,13 @@ class _Reader:
         }
         body = props.get("DefinitionBody")
         if isinstance(body, dict) and not props.get("__MANAGE_SWAGGER"):
-            self.notes.append(f"{logical_id}: routes of its DefinitionBody are not served; routes of "
+            self.apis[logical_id]["body"] = body
+            extra = body.get("x-amazon-apigateway-binary-media-types")
+            if isinstance(extra, list):
+                self.apis[logical_id]["binary"] += tuple(str(t).replace("~1", "/") for t in extra)
+            self.apis[logical_id]["line"] = self.where(props, "DefinitionBody", self.line(logical_id))
+        elif props.get("DefinitionUri") is not None:
+            self.notes.append(f"{logical_id}: routes of its DefinitionUri are not served; routes of "
                               f"functions' events are")
 
     # -- functions -------------------------------------------------------------------
@@ -630,7 +637,7 @@ class _Reader:
             spec.inline_code = props["InlineCode"]
             return True
         key = "CodeUri" if serverless else "Code"
-        code = props.get(key, "." if serverless else None)
+        code = props.get(key, ".")  # sam local's default for both
         if not serverless and isinstance(code, dict) and "ZipFile" in code:
             spec.inline_code = str(code["ZipFile"])
             return True
@@ -883,6 +890,43 @@ class _Reader:
             props.get("FilterCriteria"), list(props.get("FunctionResponseTypes") or []),
             props.get("ScalingConfig"), dict(queue_props)))
 
+    def definition_routes(self, project: Project) -> None:
+        """Routes of an API's OpenAPI / Swagger ``DefinitionBody`` whose ``aws_proxy`` integration
+        invokes a function of the template (as sam local serves them)."""
+        by_name = {s.name: s for s in project.specs} | {s.logical_id: s for s in project.specs}
+        for api_id, api in self.apis.items():
+            body = api.get("body")
+            paths = body.get("paths") if isinstance(body, dict) else None
+            line = api.get("line", self.line(api_id))
+            for path, operations in (paths or {}).items():
+                if not isinstance(operations, dict):
+                    continue
+                for verb, operation in operations.items():
+                    method = "ANY" if verb == "x-amazon-apigateway-any-method" else str(verb).upper()
+                    integration = operation.get("x-amazon-apigateway-integration") \
+                        if isinstance(operation, dict) else None
+                    if method not in METHODS or not isinstance(integration, dict) \
+                            or str(integration.get("type", "")).lower() != "aws_proxy":
+                        continue
+                    uri = integration.get("uri")
+                    m = re.search(r":function:([A-Za-z0-9_-]+)(?::[^/]*)?/invocations", uri) \
+                        if isinstance(uri, str) else None
+                    spec = by_name.get(m[1]) if m else None
+                    where = f"{api_id} DefinitionBody {method} {path}"
+                    if spec is None:  # served as sam local serves it: 502, no function defined
+                        self.check.warn(line, f"{where}: its integration {_short(uri)} is no function of this "
+                                              f"template")
+                    problem = _bad_path(path)
+                    if problem:
+                        self.check.error(line, f"{where}: cannot work: {problem}")
+                        continue
+                    payload = str(integration.get("payloadFormatVersion", "1.0" if api["kind"] == "Api" else "2.0"))
+                    project.routes.append(Route(method, path, spec.name if spec else "",
+                                                "1.0" if api["kind"] == "Api" else payload,
+                                                event_type=api["kind"], api=api_id, stage=api["stage"],
+                                                stage_variables=api["variables"], binary_types=api["binary"],
+                                                cors=api["cors"], line=line))
+
     # -- the whole template ------------------------------------------------------------
     def check_names(self, project: Project) -> None:
         seen: dict[str, FunctionSpec] = {}
@@ -925,8 +969,8 @@ class _Reader:
             # Only where the stand-in changes what runs (an environment variable, say).
             if (local or prop == "Environment") and not (prop == "Events" and parts[-1] == "Queue"):
                 self.check.warn(problem.line, f"{problem.where}: {problem.message}")
-        elif problem.kind == "unknown" or (problem.kind == "parameter" and rtype in FUNCTION_TYPES
-                                           and prop in LOCAL + ("Environment",)):
+        elif (problem.kind == "unknown" and prop != "DefinitionBody") or (
+                problem.kind == "parameter" and rtype in FUNCTION_TYPES and prop in LOCAL + ("Environment",)):
             self.check.error(problem.line, f"{problem.where}: {problem.message}")
         elif local:
             self.check.error(problem.line, f"{problem.where}: {problem.message}")
