@@ -263,7 +263,7 @@ class _Check:
 
 
 # ---------------------------------------------------------------------- SAM's transform
-def _sam_plugins(template: dict, parameters: dict, check: _Check, broken: set[str]) -> dict:
+def _sam_plugins(template: dict, check: _Check, broken: set[str]) -> dict:
     """``template`` after SAM's plugins (Globals, implicit APIs), as aws-sam-cli runs them, with its
     property-type checks as errors. Needs aws-sam-translator (``lambda_widget[serve]``)."""
     try:
@@ -385,7 +385,7 @@ def read(path: str | os.PathLike, parameters: dict[str, Any] | None = None, regi
         check.error(template.line_of("Globals"), "Globals must be a mapping")
         check.raise_errors()
     broken = {logical_id for line, msg in check.errors for logical_id in original if msg.startswith(f"{logical_id}:")}
-    transformed = _sam_plugins(template, values, check, broken)
+    transformed = _sam_plugins(template, check, broken)
 
     resolver = Resolver(transformed, values)
     resolver.conditions = template.get("Conditions") or {}
@@ -460,15 +460,11 @@ class _Reader:
         self.register_params = register_params
         self.original = resolver.template["Resources"]
         self.globals: dict = {}
-        self.template_lines = self._original_lines()
         self.layers: dict[str, LayerSpec] = {}
         self.apis: dict[str, dict[str, Any]] = {}
         self.notes: list[str] = []
         self.names: dict[str, tuple[str, int]] = {}
         self.runtimes: dict[str, list[str]] = {}  # other Pythons named by Runtime -> functions
-
-    def _original_lines(self) -> dict[str, int]:
-        return {}
 
     def line(self, logical_id: str) -> int:
         resources = self.resolver.template["Resources"]
@@ -1099,11 +1095,6 @@ def load(mgr, path: str | os.PathLike, parameters: dict[str, Any] | None = None,
             check.error(spec.line, f"{spec.logical_id}: {exc.args[0] if exc.args else exc}")
             continue
         prepared.append((spec, kwargs))
-    for s in project.schedules:
-        try:
-            schedules.parse_expression(s.expression)
-        except ValueError as exc:
-            check.error(s.line, str(exc))
     check.raise_errors()
     before = set(mgr.functions)
     try:
