@@ -3,6 +3,7 @@ the property has no local effect, and a template that fails leaves nothing regis
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -195,3 +196,54 @@ def test_serve_prints_one_line_per_error_and_no_traceback(tmp_path):
     done = subprocess.run([sys.executable, "-m", "lambda_widget.cli", "serve", str(binary), "--port", "0"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "not a UTF-8 text file" in done.stderr
+
+
+def _plain(node):
+    if isinstance(node, dict):
+        return {k: _plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    return node
+
+
+def _paths(node, prefix=()):
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in items:
+        yield prefix + (key,)
+        yield from _paths(value, prefix + (key,))
+
+
+ODD = ["abc", ["a"], 1, None, {}, {"Ref": "Nope"}, {"Fn::GetAtt": "X"}, {"Fn::Sub": 5}, [{"a": 1}], True, -3,
+       "/{id}/{id}", {"Fn::If": ["C", 1]}, {"Ref": {"Ref": "A"}}]
+
+
+def test_any_careless_change_to_a_real_template_is_a_clear_message(tmp_path):
+    """The corpus's templates, each with one value replaced by something odd (seeded): reading one
+    gives a Project or a TemplateError naming lines, never another exception."""
+    import random
+    import shutil
+
+    import yaml
+
+    from lambda_widget.project.template import load_yaml
+
+    rng = random.Random(int(os.environ.get("SAM_FUZZ_SEED", "19")))
+    data_dir = Path(__file__).parent / "data" / "sam"
+    templates = sorted(data_dir.glob("*/*template*.y*ml"))
+    for n in range(150):
+        source = rng.choice(templates)
+        data = _plain(load_yaml(source))
+        path = rng.choice(list(_paths(data)))
+        node = data
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = rng.choice(ODD)
+        work = tmp_path / f"t{n}"
+        shutil.copytree(source.parent, work)
+        (work / source.name).write_text(yaml.safe_dump(data))
+        try:
+            read(work / source.name, logical_ids=True)
+        except TemplateError as exc:
+            assert all(", line " in line for line in str(exc).splitlines()), (path, str(exc))
+            assert "could not be read (" not in str(exc), (path, str(exc))
+        shutil.rmtree(work)

@@ -148,6 +148,9 @@ def _sam_plugins(template: dict, check: Findings, broken: set[str]) -> dict:
     except (InvalidResourceException, InvalidEventException, ExceptionWithMessage) as exc:
         report(exc)
         return work
+    except Exception as exc:  # noqa: BLE001 - SAM's transform met a shape it did not foresee
+        check.error(1, f"SAM's transform could not read the template ({type(exc).__name__}: {exc})")
+        return work
     finally:
         _forget_metrics()
     resolver = ResourceTypeResolver(sam_resources)
@@ -159,6 +162,9 @@ def _sam_plugins(template: dict, check: Findings, broken: set[str]) -> dict:
                 resolver.resolve_resource_type(resource).from_dict(logical_id, resource, sam_plugins=plugins)
         except (InvalidResourceException, InvalidEventException) as exc:
             report(exc)
+        except Exception as exc:  # noqa: BLE001 - as above
+            line = original.line_of(logical_id) if isinstance(original, Map) else 1
+            check.error(line, f"{logical_id}: SAM's transform could not read it ({type(exc).__name__}: {exc})")
     _forget_metrics()
     return work
 
@@ -208,9 +214,15 @@ def read(path: str | os.PathLike, parameters: dict[str, Any] | None = None, regi
         elif "Properties" in resource and not isinstance(resource["Properties"], dict):
             check.error(resource.line_of("Properties", line) if isinstance(resource, Map) else line,
                         f"{logical_id}: Properties must be a mapping, not {short_repr(resource['Properties'])}")
-    if not isinstance(template.get("Globals", {}), dict):
+    glob = template.get("Globals", {})
+    if not isinstance(glob, dict):
         check.error(template.line_of("Globals"), "Globals must be a mapping")
         check.raise_errors()
+    for section, value in glob.items():
+        if not isinstance(value, dict):
+            check.error(glob.line_of(section) if isinstance(glob, Map) else 1,
+                        f"Globals.{section} must be a mapping of properties, not {short_repr(value)}")
+    check.raise_errors()
     broken = {logical_id for line, msg in check.errors for logical_id in original if msg.startswith(f"{logical_id}:")}
     transformed = _sam_plugins(template, check, broken)
 
@@ -226,12 +238,12 @@ def read(path: str | os.PathLike, parameters: dict[str, Any] | None = None, regi
     # Layers and APIs first: functions and events refer to them.
     for logical_id, resource in resources.items():
         if isinstance(resource, dict) and resource.get("Type") in LAYER_TYPES and reader.included(logical_id, resource):
-            layer = reader.layer(logical_id, resource)
+            layer = reader.guarded(reader.layer, logical_id, resource)
             if layer is not None:
                 project.layers.append(layer)
                 reader.layers[logical_id] = layer
         elif isinstance(resource, dict) and resource.get("Type") in APIS and reader.included(logical_id, resource):
-            reader.api(logical_id, resource)
+            reader.guarded(reader.api, logical_id, resource)
     for logical_id, resource in resources.items():
         rtype = resource.get("Type") if isinstance(resource, dict) else None
         line = reader.line(logical_id)
@@ -240,7 +252,7 @@ def read(path: str | os.PathLike, parameters: dict[str, Any] | None = None, regi
         if not reader.included(logical_id, resource):
             continue
         if rtype in FUNCTION_TYPES:
-            spec = reader.function(logical_id, resource, project)
+            spec = reader.guarded(reader.function, logical_id, resource, project)
             if spec is not None:
                 project.specs.append(spec)
         elif rtype in SCHEDULE_RESOURCES:
@@ -248,7 +260,7 @@ def read(path: str | os.PathLike, parameters: dict[str, Any] | None = None, regi
         else:
             unsupported.append(f"{logical_id} ({rtype}, line {line})")
     for logical_id, resource in later:  # schedules that target the template's functions
-        if not reader.schedule_resource(logical_id, resource, project):
+        if not reader.guarded(reader.schedule_resource, logical_id, resource, project):
             unsupported.append(f"{logical_id} ({resource['Type']}, line {reader.line(logical_id)})")
     for logical_id in original:
         if isinstance(original[logical_id], dict) and original[logical_id].get("Type") == "AWS::Serverless::Application":
@@ -296,7 +308,17 @@ class _Reader:
     def line(self, logical_id: str) -> int:
         resources = self.resolver.template["Resources"]
         line = resources.line_of(logical_id, 0) if isinstance(resources, Map) else 0
-        return line or line_of(resources.get(logical_id), 0)
+        return line or line_of(resources.get(logical_id), 0) or 1  # an implicit API: the template's start
+
+    def guarded(self, method, logical_id: str, *args):
+        """``method(logical_id, *args)``; a shape of template it did not foresee is an error naming
+        the resource, never a traceback."""
+        try:
+            return method(logical_id, *args)
+        except Exception as exc:  # noqa: BLE001 - a template can be anything
+            self.check.error(self.line(logical_id), f"{logical_id}: could not be read "
+                                                    f"({type(exc).__name__}: {exc})")
+            return None
 
     def included(self, logical_id: str, resource: Any) -> bool:
         """A resource whose ``Condition`` is false is not created (as CloudFormation skips it)."""
@@ -382,7 +404,8 @@ class _Reader:
         props = self.props(logical_id, resource)
         rest = resource["Type"] == REST_API
         variables = props.get("Variables" if rest else "StageVariables") or {}
-        binary = [str(t).replace("~1", "/") for t in (props.get("BinaryMediaTypes") or []) if isinstance(t, str)]
+        types = props.get("BinaryMediaTypes")
+        binary = [t.replace("~1", "/") for t in types if isinstance(t, str)] if isinstance(types, list) else []
         stage = props.get("StageName", "Prod" if rest else "$default")
         if not isinstance(stage, str):
             self.check.warn(self.where(props, "StageName", self.line(logical_id)),
@@ -599,6 +622,7 @@ class _Reader:
         api_key = "RestApiId" if etype == "Api" else "ApiId"
         api_ref = raw.get(api_key) if isinstance(raw, dict) else None
         api_id = api_ref.get("Ref") if isinstance(api_ref, dict) else None
+        api_id = api_id if isinstance(api_id, str) else None
         api = self.apis.get(api_id or "", {})
         path = props.get("Path")
         method = props.get("Method")
@@ -670,7 +694,7 @@ class _Reader:
             arn = target.get("Arn") if isinstance(target, dict) else None
             ref = arn.get("Fn::GetAtt") if isinstance(arn, dict) else None
             ref = ref.split(".")[0] if isinstance(ref, str) else (ref[0] if isinstance(ref, list) and ref else None)
-            spec = functions.get(ref)
+            spec = functions.get(ref) if isinstance(ref, str) else None
             if spec is None:
                 continue
             props = self.props(logical_id, resource)
@@ -690,7 +714,10 @@ class _Reader:
         queue = None
         if isinstance(queue_raw, dict) and "Fn::GetAtt" in queue_raw:
             target = queue_raw["Fn::GetAtt"]
-            queue = (target.split(".")[0] if isinstance(target, str) else target[0]) if target else None
+            if isinstance(target, str):
+                queue = target.split(".")[0]
+            elif isinstance(target, list) and target and isinstance(target[0], str):
+                queue = target[0]
         elif isinstance(queue_raw, dict) and "Ref" in queue_raw:
             queue = queue_raw["Ref"]
         elif isinstance(props.get("Queue"), str):
@@ -703,6 +730,10 @@ class _Reader:
                              "MaximumBatchingWindowInSeconds")
         if batch is None or window is None:
             return
+        types = props.get("FunctionResponseTypes") or []
+        if not isinstance(types, list) or not all(isinstance(t, str) for t in types):
+            self.check.error(line, f"{where}: FunctionResponseTypes must be a list, e.g. [ReportBatchItemFailures]")
+            return
         queue_props = {}
         resource = self.resolver.resources.get(queue)
         if isinstance(resource, dict):
@@ -710,7 +741,7 @@ class _Reader:
             queue_props = self.resolver.resolve(queue_props, f"{queue}.Properties", self.line(queue))
         project.event_sources.append(EventSourceSpec(
             spec.name, event_id, line, queue, batch, window, props.get("Enabled", True) is not False,
-            props.get("FilterCriteria"), list(props.get("FunctionResponseTypes") or []),
+            props.get("FilterCriteria"), list(types),
             props.get("ScalingConfig"), dict(queue_props)))
 
     def definition_routes(self, project: Project) -> None:
@@ -721,8 +752,8 @@ class _Reader:
             body = api.get("body")
             paths = body.get("paths") if isinstance(body, dict) else None
             line = api.get("line", self.line(api_id))
-            for path, operations in (paths or {}).items():
-                if not isinstance(operations, dict):
+            for path, operations in (paths.items() if isinstance(paths, dict) else ()):
+                if not isinstance(operations, dict) or not isinstance(path, str):
                     continue
                 for verb, operation in operations.items():
                     method = "ANY" if verb == "x-amazon-apigateway-any-method" else str(verb).upper()
@@ -786,6 +817,7 @@ class _Reader:
             events = resource.get("Properties", {}).get("Events") if resource else None
             if isinstance(events, dict) and len(parts) > 3 and isinstance(events.get(parts[3]), dict):
                 etype = events[parts[3]].get("Type")
+                etype = etype if isinstance(etype, str) else None
             field_name = parts[5] if len(parts) > 5 else ""
             local = field_name.split("[")[0] in EVENT_FIELDS.get(etype, ())
         if problem.kind == "standin":
