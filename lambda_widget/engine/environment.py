@@ -256,8 +256,20 @@ class ExecutionEnvironment(HasTraits):
         # The interpreter itself may need its library path to start at all.
         if os.environ.get("LD_LIBRARY_PATH"):
             env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
+        if fn.layers:  # as Lambda: /opt/python... on sys.path, /opt/bin on PATH, /opt/lib for libraries
+            from lambda_widget.project.layers import python_paths
+
+            opt = self.opt_inside
+            env["PYTHONPATH"] = os.pathsep.join(python_paths(opt) + [PACKAGE_PARENT])
+            env["PATH"] += f"{os.pathsep}{opt}/bin"
+            env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (env.get("LD_LIBRARY_PATH"), f"{opt}/lib") if p)
         env.update(fn.env)
         return env
+
+    @property
+    def opt_inside(self) -> str:
+        """Where the handler sees its layers: ``/opt`` in a sandbox, else this environment's own copy."""
+        return "/opt" if self.mode == "namespaces" else str(self.dir / "opt")
 
     @property
     def master_task_root(self) -> Path:
@@ -276,6 +288,9 @@ class ExecutionEnvironment(HasTraits):
 
     def _fresh_code(self) -> None:
         """Process mode: every process gets its own copy, so tampering dies with it."""
+        if self.function.layers and self.mode != "namespaces" and not (self.dir / "opt").exists():
+            # No /opt without a mount namespace: the environment's own copy of its layers.
+            shutil.copytree(self.master_task_root.with_suffix(".opt"), self.dir / "opt", symlinks=True)
         files = getattr(self.function, "task_files", None)
         if self.mode == "namespaces" or not files:
             return
@@ -291,7 +306,8 @@ class ExecutionEnvironment(HasTraits):
             return None
         return {"cgroups": self.cgroup.procs_files, "task_root": str(self.master_task_root),
                 "tmp": str(self.tmp), "uid": self.uid, "mounts": self.isolation.hidden,
-                "trace_file": str(self.trace_path) if self.function.trace else None}
+                "trace_file": str(self.trace_path) if self.function.trace else None,
+                "opt": str(self.master_task_root.with_suffix(".opt")) if self.function.layers else None}
 
     def runtime_options(self) -> dict[str, Any]:
         """Options of the bundled runtime (passed outside the environment, which stays Lambda's)."""

@@ -99,6 +99,7 @@ class Function:
     cpu_mode: str = ""  # how the share is held: cgroup | throttle | off (set by the manager)
     task_files: dict = field(default_factory=dict, repr=False, compare=False)  # the code, as registered
     path: str | None = None  # a code directory (register(path=...)): the task root is a copy of it
+    layers: tuple[str, ...] = ()  # directories or zip files merged in order at /opt (register(layers=...))
 
     @property
     def module(self) -> str:
