@@ -1,4 +1,5 @@
-"""FunctionCard: a function version's configuration (and, with a manager, its live numbers)."""
+"""FunctionCard: a function version's configuration (and, with a manager, its live numbers, its
+versions and its aliases)."""
 
 from __future__ import annotations
 
@@ -45,4 +46,4 @@ class FunctionCard(ViewMixin, widgets.VBox):
         return html.function_page(self.fn.to_dict(), self._stats_now)
 
     def plain_text(self) -> str:
-        return function_text(self.fn.to_dict())
+        return function_text(self.fn.to_dict(), (self._stats_now or {}).get("versions"))
