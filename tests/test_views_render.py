@@ -46,7 +46,7 @@ def test_seed_step_table_as_text(mgr):
     mgr.register("double", SEED, track=["event['value']"])
     inv = mgr.invoke("double", {"value": 5})
     out = text.plain_invocation(inv)
-    assert out.splitlines()[0] == ("double v1 #1: succeeded, cold start (first invocation: no execution "
+    assert out.splitlines()[0] == ("double $LATEST #1: succeeded, cold start (first invocation: no execution "
                                    "environment existed for this function yet)")
     assert "Result: 10" in out
     rows = [line for line in out.splitlines() if re.match(r"^\|\s+\d+ \|", line)]
@@ -241,7 +241,7 @@ def test_pool_timeline_and_history(mgr):
     rows = history_rows(mgr)
     assert [r["cold_reason"] for r in rows] == ["first-invocation", "idle-expired"]
     assert "cold (idle expired)" in text.history_text(rows)
-    assert text.render_function(mgr.function("double")).splitlines()[0] == "Function double v1"
+    assert text.render_function(mgr.function("double")).splitlines()[0] == "Function double $LATEST"
 
 
 def test_timeline_gap_labels_never_overlap():

@@ -261,7 +261,7 @@ class ExecutionEnvironment(HasTraits):
 
     @property
     def master_task_root(self) -> Path:
-        return self.dir.parent.parent / "functions" / self.function_name / f"v{self.function.revision}"
+        return self.dir.parent.parent / "functions" / self.function_name / f"v{self.function.code_revision}"
 
     @property
     def task_root(self) -> Path:

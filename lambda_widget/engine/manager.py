@@ -249,8 +249,10 @@ class ContainerManager(RoutingMixin, VersionsMixin, ExecutionMixin, AsyncMixin, 
         check_description(description)
         with self._lock:
             previous = self._functions.get(name)
-            fn = Function(name=name, version=LATEST, revision=(previous.revision + 1) if previous else 1,
-                          revision_id=new_revision_id(), description=description, source=source, handler=handler, timeout=float(timeout),
+            revision = (previous.revision + 1) if previous else 1
+            fn = Function(name=name, version=LATEST, revision=revision, code_revision=revision,
+                          revision_id=new_revision_id(), description=description, source=source, handler=handler,
+                          timeout=float(timeout),
                           memory_mb=int(memory_mb), idle_timeout=float(idle_timeout), env=env,
                           track=tuple(track), trace=trace,
                           reserved_concurrency=reserved_concurrency,
@@ -262,14 +264,19 @@ class ContainerManager(RoutingMixin, VersionsMixin, ExecutionMixin, AsyncMixin, 
                           cpu_mode=self._isolation.cpu_mode if cpu_scaling else "off", architecture=architecture)
             self._write_task_root(fn)
             self._isolation.publish(self._task_root(fn))
-            self._functions[name] = fn
-            if reserved_concurrency is None:
-                self._reserved.pop(name, None)
+        return self._install_latest(fn)
+
+    def _install_latest(self, fn: Function) -> Function:
+        """``fn`` becomes its function's $LATEST: the environments of the one before retire (idle ones
+        now, busy ones after their invocation), and its own provisioned ones start."""
+        with self._lock:
+            self._functions[fn.name] = fn
+            if fn.reserved_concurrency is None:
+                self._reserved.pop(fn.name, None)
             else:
-                self._reserved[name] = reserved_concurrency
-            # $LATEST changed: its environments retire (idle ones now, busy ones after their invocation).
-            retire_now = self._mark_ended(lambda e: e.function_name == name and e.version == LATEST,
-                                          "function-updated")
+                self._reserved[fn.name] = fn.reserved_concurrency
+            retire_now = self._mark_ended(lambda e: e.function_name == fn.name and e.version == LATEST
+                                          and e.function is not fn, "function-updated")
         self._terminate_many(retire_now, "function-updated")
         if fn.provisioned_concurrency:
             self._provision(fn, fn.provisioned_concurrency)
@@ -313,7 +320,7 @@ class ContainerManager(RoutingMixin, VersionsMixin, ExecutionMixin, AsyncMixin, 
     def _task_root(self, fn: Function) -> Path:
         """A function's code as registered: one directory per update of $LATEST, which the versions
         published from it share."""
-        return self._root / "functions" / fn.name / f"v{fn.revision}"
+        return self._root / "functions" / fn.name / f"v{fn.code_revision}"
 
     def _write_task_root(self, fn: Function) -> None:
         root = self._task_root(fn)

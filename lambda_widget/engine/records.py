@@ -107,6 +107,7 @@ class Function:
     # Which update of $LATEST this is (1, 2, ...); a published version keeps the one it was made
     # from. Environments, code directories and placement are keyed by it; users see ``version``.
     revision: int = 1
+    code_revision: int = 1  # the update whose code this runs (a configuration update keeps the code)
     revision_id: str = ""  # RevisionId: changes with every update of $LATEST (a uuid)
     published_at: float | None = None  # clock time a numbered version was published
 

@@ -14,6 +14,7 @@ import dataclasses
 import math
 import re
 import threading
+import time
 import uuid
 from typing import Any
 
@@ -26,6 +27,7 @@ from lambda_widget.engine.errors import (
     ValidationException,
 )
 from lambda_widget.engine.records import LATEST, Alias, Function
+from lambda_widget.engine.validation import validate_config
 
 ALIAS_RE = re.compile(r"(?!^[0-9]+$)([a-zA-Z0-9-_]+)")
 MAX_ALIAS = 128
@@ -34,6 +36,8 @@ REVISION_MISMATCH = ("The Revision Id provided does not match the latest Revisio
                      "Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
 UNPUBLISHED = "Provisioned Concurrency Configs cannot be applied to unpublished function versions."
 NOT_ALIAS_OR_VERSION = "The function resource provided must be an alias or a published version."
+#: What ``update_configuration`` changes (the rest of a configuration comes with ``register``).
+UPDATABLE = ("handler", "timeout", "memory_mb", "idle_timeout", "env", "description")
 
 
 def new_revision_id() -> str:
@@ -129,6 +133,37 @@ class VersionsMixin:
                                     for a in aliases for v, weight in a.versions() if v == version],
                     })
         return rows
+
+    def update_configuration(self, name: str, *, revision_id: str | None = None, **changes: Any) -> Function:
+        """UpdateFunctionConfiguration: ``$LATEST`` with some of its settings changed (``UPDATABLE``),
+        the same code. Like re-registering, it is a new update of ``$LATEST``: its warm environments
+        retire. ``revision_id``, if given, must be ``$LATEST``'s current one."""
+        self._check_open()
+        unknown = sorted(set(changes) - set(UPDATABLE))
+        if unknown:
+            raise InvalidParameterValueException(f"cannot update {', '.join(unknown)}: updatable are "
+                                                 f"{', '.join(UPDATABLE)}")
+        with self._lock:
+            latest = self.function(name)
+            if revision_id is not None and revision_id != latest.revision_id:
+                raise PreconditionFailedException(REVISION_MISMATCH)
+        merged = {key: getattr(latest, key) for key in UPDATABLE} | changes
+        merged["env"] = dict(merged["env"] or {})
+        validate_config(name, latest.source, merged["handler"], merged["timeout"], merged["memory_mb"],
+                        merged["idle_timeout"], merged["env"], latest.reserved_concurrency,
+                        latest.provisioned_concurrency, latest.runtime, latest.max_steps, latest.max_retry_attempts,
+                        latest.max_event_age, latest.on_success, latest.on_failure, cpu_scaling=latest.cpu_scaling,
+                        architecture=latest.architecture)
+        check_description(merged["description"])
+        merged.update(timeout=float(merged["timeout"]), memory_mb=int(merged["memory_mb"]),
+                      idle_timeout=float(merged["idle_timeout"]))
+        with self._lock:
+            if self._functions.get(name) is not latest:  # another update came first
+                raise ResourceConflictException(f"The operation cannot be performed at this time. An update is in "
+                                                f"progress for resource: {latest.arn(self.region, self.account_id)}")
+            fn = dataclasses.replace(latest, **merged, revision=latest.revision + 1, revision_id=new_revision_id(),
+                                     registered_at=self.clock.now())
+        return self._install_latest(fn)
 
     def publish(self, name: str, description: str | None = None, *, revision_id: str | None = None) -> Function:
         """Publish ``$LATEST`` as an immutable numbered version ("1", "2", ...) and return it.
@@ -339,7 +374,7 @@ class VersionsMixin:
                     a.function_version == qualifier for a in self._aliases.get(name, {}).values()
                     if (name, a.name) in self._provisioned):
                 raise ResourceConflictException("Version is pointed by a Provisioned Concurrency alias")
-            self._provisioned[(name, qualifier)] = {"requested": count, "last_modified": self.clock.now()}
+            self._provisioned[(name, qualifier)] = {"requested": count, "modified_at": time.time()}
         self._apply_provisioned(name, qualifier)
         return self.provisioned_config(name, qualifier)
 
@@ -356,7 +391,7 @@ class VersionsMixin:
             ready = sum(1 for e in mine if e.state in ("idle", "busy"))
         return {"qualifier": qualifier, "requested": config["requested"], "allocated": ready,
                 "available": ready, "status": "READY" if ready >= config["requested"] else "IN_PROGRESS",
-                "last_modified": config["last_modified"]}
+                "modified_at": config["modified_at"]}
 
     def provisioned_configs(self, name: str) -> list[dict[str, Any]]:
         with self._lock:

@@ -34,6 +34,8 @@ from lambda_widget.front.shapes import (
     parse_function_name,
     runtime_name,
 )
+from lambda_widget.front.versions import ROUTES as VERSION_ROUTES
+from lambda_widget.front.versions import VersionOps, published_on_deploy, qualified, version_configuration
 
 MAX_CLIENT_CONTEXT = 3583  # bytes of the base64 header, as Lambda limits it
 MAX_CREATE_REQUEST = 69_905_067  # "Request must be smaller than 69905067 bytes for the CreateFunction operation"
@@ -46,12 +48,12 @@ _ROUTES = [
     ("GET", re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/configuration/?$"), "GetFunctionConfiguration"),
     ("GET", re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/?$"), "GetFunction"),
     ("PUT", re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/code/?$"), "UpdateFunctionCode"),
-]
+] + VERSION_ROUTES  # versions, aliases, provisioned concurrency: front/versions.py
 SERVED = [op for _, _, op in _ROUTES]
 _DEPLOY_LOCK = threading.Lock()  # one deploy at a time: unzip and pip are not cheap
 
 
-class LambdaApiHandler(BoundedHandler):
+class LambdaApiHandler(VersionOps, BoundedHandler):
     """Answers Lambda API calls from the manager on ``server.manager``."""
 
     _peer_uid: int | None = None  # of this connection's client, looked up once
@@ -139,8 +141,7 @@ class LambdaApiHandler(BoundedHandler):
     # -- Invoke --------------------------------------------------------------------
     def _op_Invoke(self, name: str) -> None:
         mgr = self.server.manager
-        name, qualifier = parse_function_name(name)
-        qualifier = self.query.get("Qualifier") or qualifier
+        name, qualifier = qualified(name, self.query.get("Qualifier"))
         itype = self.headers.get("X-Amz-Invocation-Type") or "RequestResponse"
         if itype not in ("RequestResponse", "Event", "DryRun"):
             raise ApiError("InvalidParameterValueException",
@@ -152,14 +153,14 @@ class LambdaApiHandler(BoundedHandler):
         if payload is None:
             raise ApiError("RequestTooLargeException",
                            f"Request must be smaller than {limit} bytes for the {'InvokeAsync' if itype == 'Event' else 'InvokeFunction'} operation")
-        fn = mgr.function(name)
-        executed = _resolve_qualifier(mgr, fn, qualifier)
+        mgr.function(name)
         client_context = _client_context(self.headers.get("X-Amz-Client-Context"))
         log_type = self.headers.get("X-Amz-Log-Type") or "None"
         if log_type not in ("None", "Tail"):
             raise ApiError("InvalidParameterValueException", f"Unsupported log type {log_type!r}: use None or Tail")
-        inv = mgr.invoke(name, payload.strip() or b"{}", invocation_type=itype, client_context=client_context)
-        headers = {"x-amzn-RequestId": inv.request_id, "X-Amz-Executed-Version": executed}
+        inv = mgr.invoke(name, payload.strip() or b"{}", qualifier=qualifier, invocation_type=itype,
+                         client_context=client_context)
+        headers = {"x-amzn-RequestId": inv.request_id, "X-Amz-Executed-Version": inv.version}
         if itype == "DryRun":
             self.answer(204, b"", headers)
             return
@@ -207,11 +208,10 @@ class LambdaApiHandler(BoundedHandler):
 
     def _op_GetFunction(self, name: str) -> None:
         mgr = self.server.manager
-        name, qualifier = parse_function_name(name)
-        fn = mgr.function(name)
-        version = _resolve_qualifier(mgr, fn, self.query.get("Qualifier") or qualifier)
+        name, qualifier = qualified(name, self.query.get("Qualifier"))
+        fn = mgr.function(name, qualifier)
         data: dict[str, Any] = {
-            "Configuration": function_configuration(fn, mgr.region, mgr.account_id, version),
+            "Configuration": version_configuration(mgr, name, qualifier),
             "Code": {"RepositoryType": "Local", "Location": fn.path or "(inline source)"},
         }
         if fn.reserved_concurrency is not None:
@@ -220,10 +220,8 @@ class LambdaApiHandler(BoundedHandler):
 
     def _op_GetFunctionConfiguration(self, name: str) -> None:
         mgr = self.server.manager
-        name, qualifier = parse_function_name(name)
-        fn = mgr.function(name)
-        version = _resolve_qualifier(mgr, fn, self.query.get("Qualifier") or qualifier)
-        self._send_json(200, function_configuration(fn, mgr.region, mgr.account_id, version))
+        name, qualifier = qualified(name, self.query.get("Qualifier"))
+        self._send_json(200, version_configuration(mgr, name, qualifier))
 
     # -- deploying -------------------------------------------------------------------
     def _op_CreateFunction(self) -> None:
@@ -251,7 +249,7 @@ class LambdaApiHandler(BoundedHandler):
         if architectures and "architecture" in inspect.signature(mgr.register).parameters:
             config["architecture"] = architectures[0]
         fn = self._deploy(name, _zip_of(req), config)
-        self._send_json(201, self._config(fn))
+        self._send_json(201, published_on_deploy(mgr, name, True) if req.get("Publish") else self._config(fn))
 
     def _op_UpdateFunctionCode(self, name: str) -> None:
         mgr = self.server.manager
@@ -267,7 +265,7 @@ class LambdaApiHandler(BoundedHandler):
                   if k in params and k not in ("name", "source", "path")}
         config["handler"] = fn.handler_spec  # a package names module.function
         fn = self._deploy(name, data, config)
-        self._send_json(200, self._config(fn))
+        self._send_json(200, published_on_deploy(mgr, name, False) if req.get("Publish") else self._config(fn))
 
     def _deploy(self, name: str, data: bytes, config: dict[str, Any]):
         from lambda_widget.project.package import unzip
@@ -298,22 +296,6 @@ def _zip_of(req: dict) -> bytes:
         return base64.b64decode(code["ZipFile"], validate=True)
     except (binascii.Error, TypeError, ValueError):
         raise ApiError("InvalidParameterValueException", "ZipFile is not valid base64") from None
-
-
-def _resolve_qualifier(mgr, fn, qualifier: str | None) -> str:
-    """The version a qualifier names: ``$LATEST`` or the current version's number."""
-    if qualifier in (None, "", "$LATEST"):
-        return "$LATEST"
-    if qualifier.isdigit():
-        number = int(qualifier)
-        if number == fn.version:
-            return str(number)
-        if any(v.version == number for v in mgr.versions(fn.name)):
-            raise ApiError("InvalidParameterValueException",
-                           f"lambda_widget runs only the latest version of {fn.name} "
-                           f"({fn.version}); version {number} is kept as a record only")
-    raise ApiError("ResourceNotFoundException",
-                   f"Function not found: {fn.arn(mgr.region, mgr.account_id)}:{qualifier}")
 
 
 def _client_context(value: str | None) -> dict | None:

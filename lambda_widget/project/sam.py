@@ -81,7 +81,7 @@ class Project:
         out = [f"{self.path.name}: {len(self.specs)} function(s)"]
         for spec in self.specs:
             fn = self.functions.get(spec.name)
-            version = f" v{fn.version}" if fn is not None else ""
+            version = f" {fn.version}" if fn is not None else ""
             where = (f"CodeUri {os.path.relpath(spec.code_dir, self.path.parent)}/" if spec.code_dir
                      else "InlineCode")
             out.append(f"  {spec.name}{version}: {spec.handler} ({where}, timeout {spec.config.get('timeout', 3)} s, "
