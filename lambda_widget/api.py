@@ -90,9 +90,8 @@ def alias(name: str, alias_name: str, version: str | int | None = None, *,
     mgr = get_manager()
     record = mgr.alias(name, alias_name, None if version is None else str(version), description=description,
                        routing=None if weights is None else {str(k): v for k, v in weights.items()})
-    card = _make(_record_handle(_function_card_class(), "alias"), record, mgr.function(name, alias_name),
-                 manager=mgr)
-    return card
+    return _make(_record_handle(_function_card_class(), "alias"), record, mgr.function(name, alias_name),
+                 manager=mgr, alias=record)
 
 
 def wait(seconds: float) -> WaitResult:

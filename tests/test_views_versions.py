@@ -69,6 +69,9 @@ def test_the_function_card_shows_versions_and_aliases(versioned):
     assert "  double v2: 1 environment; aliases: live 25 %" in card.plain_text()
     first = FunctionCard(versioned.function("double", "1"), versioned)
     assert first.plain_text().splitlines()[0] == "Function double v1: first"
+    alias = FunctionCard(versioned.function("double", "live"), versioned, alias=versioned.get_alias("double", "live"))
+    assert alias.plain_text().splitlines()[:2] == ["Function double v1: first", "  alias live -> v1 75 %, v2 25 %"]
+    assert '<div class="lw-alias">Alias <b>live</b>: v1 75 %, v2 25 %</div>' in alias.static_html()
     old = FunctionCard(versioned.versions("double")[1], versioned)  # version 1's card: no "updated" note
     assert "has been updated since" not in old.static_html()
     versioned.register("double", ONE)

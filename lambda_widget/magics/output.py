@@ -22,6 +22,8 @@ class Output:
         """A function version's card (``card``: one already made, e.g. an alias's)."""
         if self.widgets:
             display(card if card is not None else api.function_card(fn, mgr))
+        elif card is not None:
+            print(card.plain_text())
         else:
             from lambda_widget.views.text import render_function
 

@@ -18,6 +18,7 @@ from lambda_widget.views.style import style_tag
 from lambda_widget.views.timeline import LEGEND, pick_rows, render_timeline
 from lambda_widget.views.words import (
     ERROR_STATUSES,
+    alias_words,
     cold_reason,
     env_state_words,
     ms,
@@ -475,7 +476,9 @@ def pool_page(snap: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------- function, history, burst
-def function_html(fn: dict[str, Any], stats: dict[str, Any] | None = None) -> str:
+def function_html(fn: dict[str, Any], stats: dict[str, Any] | None = None,
+                  alias: dict[str, Any] | None = None) -> str:
+    """A function version's card; ``alias``: the alias it was shown for (named above the facts)."""
     handler = fn["handler"] if "." in fn["handler"] else f"lambda_function.{fn['handler']}"
     reserved = fn.get("reserved_concurrency")
     facts = [("Handler", f"<code>{esc(handler)}</code>"), ("Runtime", esc(fn.get("runtime", "bundled"))),
@@ -501,9 +504,13 @@ def function_html(fn: dict[str, Any], stats: dict[str, Any] | None = None) -> st
         extra = (f'<div class="lw-muted" style="margin-top:6px">{moment}{stats["environments"]} live environment(s),'
                  f' {stats["busy"]} busy · {stats["invocations"]} invocation(s), {stats["cold"]} cold'
                  f'{esc(newer_note)}</div>{versions_html(stats.get("versions") or [])}')
+    named = "" if alias is None else (
+        f'<div class="lw-alias">Alias <b>{esc(alias["name"])}</b>: {esc(alias_words(alias).split(" -> ", 1)[1])}'
+        + (f' <span class="lw-muted">· {esc(alias["description"])}</span>' if alias.get("description") else "")
+        + "</div>")
     return (f'<div class="lw-function-card"><div class="lw-title"><span class="lw-fn">{esc(fn["name"])}</span> '
             f'<span class="lw-ver">{esc(version_tag(fn["version"]))}</span>{SEP}<span class="lw-badge">function'
-            f'</span></div>{fact_list(facts)}{extra}</div>')
+            f'</span></div>{named}{fact_list(facts)}{extra}</div>')
 
 
 def cpu_words(fn: dict[str, Any]) -> str:
@@ -515,8 +522,9 @@ def cpu_words(fn: dict[str, Any]) -> str:
     return f"{share:g} vCPU (memory / 1,769 MB){f', held by {how}' if how else ''}"
 
 
-def function_page(fn: dict[str, Any], stats: dict[str, Any] | None = None) -> str:
-    return root("", function_html(fn, stats))
+def function_page(fn: dict[str, Any], stats: dict[str, Any] | None = None,
+                  alias: dict[str, Any] | None = None) -> str:
+    return root("", function_html(fn, stats, alias))
 
 
 def start_cell(row: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ from lambda_widget.views.moments import key_moments
 from lambda_widget.views.snapshot import history_window, pool_snapshot
 from lambda_widget.views.words import (
     ERROR_STATUSES,
+    alias_words,
     env_state_words,
     ms,
     seconds,
@@ -215,12 +216,15 @@ def render_pool(manager: Any, function_name: str | None = None, *, times: bool =
 
 
 # ---------------------------------------------------------------------------- function, history, burst
-def function_text(fn: dict[str, Any], versions: list[dict[str, Any]] | None = None) -> str:
-    """A function version's configuration (and, given ``versions`` rows, its versions and aliases)."""
+def function_text(fn: dict[str, Any], versions: list[dict[str, Any]] | None = None,
+                  alias: dict[str, Any] | None = None) -> str:
+    """A function version's configuration (and, given ``versions`` rows, its versions and aliases;
+    given ``alias``, the alias it was shown for)."""
     handler = fn["handler"] if "." in fn["handler"] else f"lambda_function.{fn['handler']}"
     reserved = fn.get("reserved_concurrency")
     lines = [f"Function {fn['name']} {version_tag(fn['version'])}"
              + (f": {fn['description']}" if fn.get("description") else ""),
+             *([f"  alias {alias_words(alias)}"] if alias is not None else []),
              f"  handler {handler}, runtime {fn.get('runtime', 'bundled')}, "
              f"{fn.get('architecture', 'x86_64')} (price only)",
              f"  timeout {fn['timeout']:g} s, memory {fn['memory_mb']} MB, idle timeout {seconds(fn['idle_timeout'])}",

@@ -18,11 +18,11 @@ COLD_REASONS = {
 
 END_REASONS = {
     "idle-timeout": "idle timeout",
-    "function-updated": "$LATEST was updated",
-    "version-deleted": "its version was deleted",
-    "function-deleted": "the function was deleted",
-    "deprovisioned": "provisioned concurrency removed",
-    "fork-server-lost": "the fork server was lost",
+    "function-updated": "$LATEST updated",  # short: the timeline's state column is 190 px
+    "version-deleted": "version deleted",
+    "function-deleted": "function deleted",
+    "deprovisioned": "deprovisioned",
+    "fork-server-lost": "fork server lost",
     "shutdown": "manager shut down",
 }
 
