@@ -383,3 +383,23 @@ def test_the_placement_index_matches_the_pool(mgr):
     check()
     assert mgr.invoke("fn", {}, qualifier="1").cold is False
     check()
+
+
+def test_update_configuration_is_an_update_of_latest_with_the_same_code(mgr):
+    mgr.register("fn", V1_SOURCE, env={"MODE": "a"})
+    first = mgr.invoke("fn", {})
+    before = mgr.function("fn")
+    fn = mgr.update_configuration("fn", env={"MODE": "b"}, timeout=9, description="tuned")
+    assert (fn.version, fn.revision, fn.code_revision, fn.env, fn.timeout, fn.description) == (
+        "$LATEST", 2, 1, {"MODE": "b"}, 9.0, "tuned")
+    assert fn.source == before.source and fn.revision_id != before.revision_id
+    assert env_of(mgr, first).end_reason == "function-updated"
+    again = mgr.invoke("fn", {})
+    assert (code(again), again.cold_reason) == (1, "function-updated")
+    with pytest.raises(errors.PreconditionFailedException):
+        mgr.update_configuration("fn", timeout=5, revision_id=before.revision_id)
+    with pytest.raises(errors.InvalidParameterValueException, match="cannot update runtime"):
+        mgr.update_configuration("fn", runtime="awslambdaric")
+    with pytest.raises(errors.InvalidParameterValueException, match="Invalid timeout"):
+        mgr.update_configuration("fn", timeout=901)
+    assert mgr.function("fn") is fn  # nothing changed by the refused updates

@@ -1,7 +1,8 @@
 """Lambda's Invoke API (and the calls a deploy needs) on loopback, for boto3 and the AWS CLI.
 
 Served: ``Invoke``, ``ListFunctions``, ``GetFunction``, ``GetFunctionConfiguration``,
-``CreateFunction`` and ``UpdateFunctionCode`` (zip files). Requests must be signed the way
+``CreateFunction`` and ``UpdateFunctionCode`` (zip files); versions, aliases and provisioned
+concurrency come from ``front/versions.py``. Requests must be signed the way
 AWS clients sign them (SigV4, any credentials: the signature is not checked), so a web page
 in your browser cannot deploy code here. Other hosts get ``Invoke`` only.
 """
