@@ -270,6 +270,9 @@ def test_alias_lifecycle(mgr):
      f"Cannot find alias arn: {ARN}:non-existent"),
     (lambda m: m.update_alias("fn", "non-existent"), errors.ResourceNotFoundException,
      f"Alias not found: {ARN}:non-existent"),
+    (lambda m: m.create_alias("fn", "x", "x1"), errors.ValidationException,
+     "Value 'x1' at 'functionVersion' failed to satisfy constraint: Member must satisfy regular expression "
+     "pattern: (\\$LATEST|[0-9]+)"),
     (lambda m: m.create_alias("fn", "2024", "1"), errors.ValidationException,
      "1 validation error detected: Value '2024' at 'name' failed to satisfy constraint: Member must satisfy regular "
      "expression pattern: (?!^[0-9]+$)([a-zA-Z0-9-_]+)"),

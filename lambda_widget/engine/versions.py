@@ -335,9 +335,10 @@ class VersionsMixin:
         return Function(name, LATEST, "").arn(self.region, self.account_id, alias)
 
     def _check_alias_target(self, name: str, version: Any, routing: dict[str, float]) -> None:
-        if not isinstance(version, str) or not (version == LATEST or version.isdigit()):
-            raise InvalidParameterValueException(f"Invalid function version {version!r}: $LATEST or a published "
-                                                 f"version's number")
+        if not isinstance(version, str) or not (version == LATEST or (version.isdigit() and version.isascii())):
+            raise ValidationException(f"1 validation error detected: Value '{version}' at 'functionVersion' failed to "
+                                      f"satisfy constraint: Member must satisfy regular expression pattern: "
+                                      f"(\\$LATEST|[0-9]+)")
         if version in routing:
             raise InvalidParameterValueException(f"Invalid function version {version}. Function version {version} "
                                                  f"is already included in routing configuration.")
