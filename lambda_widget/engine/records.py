@@ -99,6 +99,10 @@ class Function:
     cpu_mode: str = ""  # how the share is held: cgroup | throttle | off (set by the manager)
     task_files: dict = field(default_factory=dict, repr=False, compare=False)  # the code, as registered
     path: str | None = None  # a code directory (register(path=...)): the task root is a copy of it
+    extensions: str | None = None  # a directory of external extensions (register(extensions=...))
+    opt: str | None = field(default=None, repr=False)  # this version's /opt on this machine (set by the manager)
+    snap_start: bool = False  # SnapStart (ApplyOn: PublishedVersions): Init at publish, restores after
+    snapshot: dict | None = None  # SnapStart: the snapshot taken at publish (plain facts)
 
     @property
     def module(self) -> str:
@@ -163,6 +167,9 @@ class Invocation(HasTraits):
         self.duration_ms: float | None = None
         self.billed_duration_ms: int | None = None
         self.init_duration_ms: float | None = None
+        self.restored = False  # SnapStart: this cold start restored the version's snapshot
+        self.restore_duration_ms: float | None = None
+        self.billed_restore_duration_ms: int | None = None
         self.max_memory_used_mb: int | None = None
         self.globals_before: dict[str, str] = {}
         self.globals_after: dict[str, str] = {}
@@ -211,6 +218,9 @@ class Invocation(HasTraits):
                 "duration_ms": self.duration_ms,
                 "billed_duration_ms": self.billed_duration_ms,
                 "init_duration_ms": self.init_duration_ms,
+                "restored": self.restored,
+                "restore_duration_ms": self.restore_duration_ms,
+                "billed_restore_duration_ms": self.billed_restore_duration_ms,
                 "max_memory_used_mb": self.max_memory_used_mb,
                 "memory_size_mb": self.memory_size_mb,
                 "timeout": self.timeout,

@@ -81,6 +81,8 @@ class RoutingMixin:
         stream = log_stream_name(datetime.datetime.now(datetime.timezone.utc), hex32)
         env = ExecutionEnvironment(f"env-{self._counters['env']}", fn, self._root / "envs",
                                    self.clock.now(), reason, provisioned, stream, self._isolation)
+        if fn.snap_start:
+            self._prepare_restore(env)  # SnapStart: a restore of the version's snapshot, not an Init
         self._envs.append(env)
         self._had_env.add((fn.name, fn.version))
         self._event(env, "create", reason)

@@ -46,6 +46,10 @@ MAX_BODY = MAX_RESPONSE  # the largest body read from anyone: responses, errors,
 
 
 CLOSE = object()  # on_next's answer when the environment is shutting down
+# Served by the manager's lifecycle code (lambda_widget.engine.lifecycle): the Extensions API
+# and SnapStart's restore calls.
+PLATFORM_PATHS = ("/2020-01-01/extension/", PREFIX + "/restore/")
+MAX_PLATFORM_BODY = 1 << 20
 
 # The answer to every accepted response, error and init error: always the same bytes.
 ACCEPTED = (b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n"
@@ -94,6 +98,9 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         self.env = self.server.claim(self.client_address)  # a connection the manager made (counted)
         self._counted = self.env
+        greeting = self.server.greetings.pop(self.client_address[1], None)
+        if greeting is not None:  # SnapStart: the answer to the restore/next the snapshot had asked
+            self.connection.sendall(greeting)
         # A parked /next waits as long as the environment stays warm: no timeout for an
         # environment's connection, a short one for anyone else's.
         self.connection.settimeout(None if self.env is not None else STRANGER_TIMEOUT)
@@ -180,6 +187,9 @@ class _Handler(BaseHTTPRequestHandler):
         env = self._environment()
         if env is None:
             return
+        if self.path.startswith(PLATFORM_PATHS) and self.server.on_platform is not None:
+            self.server.on_platform(env, self, b"")
+            return
         if self.path != PREFIX + "/invocation/next":
             self._send(404, {"errorMessage": "Not found", "errorType": "NotFound"})
             return
@@ -226,6 +236,12 @@ class _Handler(BaseHTTPRequestHandler):
         # Never read before it is checked: 10**15 is refused as too large, not allocated.
         length = int(raw_length) if len(raw_length) <= 18 else 10**18
         error_type = self.headers.get("Lambda-Runtime-Function-Error-Type", "")
+        if self.path.startswith(PLATFORM_PATHS) and self.server.on_platform is not None:
+            if length > MAX_PLATFORM_BODY:
+                self._refuse(413, "Payload Too Large", "RequestEntityTooLarge")
+                return
+            self.server.on_platform(env, self, self.rfile.read(length) if length else b"")
+            return
         if self.path == PREFIX + "/init/error":
             if env.state != "initializing":  # as Lambda: no init error once init is over
                 self._refuse(403, "State transition from Running to InitError is not allowed",
@@ -295,6 +311,8 @@ class RuntimeApiServer(ThreadingHTTPServer):
         self._preconnected: dict[int, ExecutionEnvironment] = {}  # client port -> its environment
         self._strangers: set[int] = set()  # client ports of connections not known (yet)
         self._per_env: dict[int, int] = {}  # id(environment) -> its open connections
+        self.greetings: dict[int, bytes] = {}  # client port -> bytes sent to it on accept
+        self.on_platform: Callable | None = None  # (environment, handler, body): see PLATFORM_PATHS
         self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.5},
                                        name="lambda-runtime-api", daemon=True)
 
@@ -306,7 +324,7 @@ class RuntimeApiServer(ThreadingHTTPServer):
     def start(self) -> None:
         self.thread.start()
 
-    def preconnect(self, env: ExecutionEnvironment) -> socket.socket:
+    def preconnect(self, env: ExecutionEnvironment, greeting: bytes | None = None) -> socket.socket:
         """A connection to this server that is known to be ``env``'s, for its runtime to use.
 
         The client port is recorded before connecting, so the server knows the connection
@@ -320,6 +338,8 @@ class RuntimeApiServer(ThreadingHTTPServer):
             port = sock.getsockname()[1]
             with self._lock:
                 self._preconnected[port] = env
+                if greeting is not None:
+                    self.greetings[port] = greeting
             sock.connect(self.server_address)
         except OSError:
             sock.close()
@@ -422,6 +442,9 @@ class RuntimeApiServer(ThreadingHTTPServer):
             target = f"socket:[{inode}]"
             for env in candidates:
                 if _holds(env.pid, target):
+                    return env
+            for env in candidates:  # an extension, or a runtime below a supervisor
+                if any(_holds(pid, target) for pid in env.group_pids()[1:]):
                     return env
         # Fallback (e.g. /proc/net/tcp unreadable): psutil's view of each candidate's sockets.
         for env in candidates:

@@ -113,6 +113,8 @@ def enter(spec: dict, runtime_fds: list[int], status_w: int) -> dict:
     _check(_libc.unshare(CLONE_NEWNS), "unshare mount")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _bind_ro(spec["task_root"], "/var/task")
+    if spec.get("opt"):  # layers and extensions: the version's /opt, read-only
+        _bind_ro(spec["opt"], "/opt")
     _expose(spec.get("mounts", ()))
     _mount(spec["tmp"], "/tmp", None, MS_BIND)
     if os.path.isdir("/dev/shm"):

@@ -1,0 +1,401 @@
+"""SnapStart: Init once at publish, then every cold start restores the snapshot.
+
+Publishing a version with ``snap_start=True`` starts one environment with
+``AWS_LAMBDA_INITIALIZATION_TYPE=snap-start``. Its runtime runs Init and the before-snapshot
+hooks and then waits in ``GET /runtime/restore/next``: that initialised process, frozen, is the
+version's snapshot. A cold start of the version restores it: the snapshot forks (see
+``lambda_widget.runtime.platform``), and the child becomes a new environment with its own
+log pipe, Runtime API connection, ``/tmp``, groups and (sandboxed) namespaces. The child's
+runtime returns from ``restore/next``, runs the after-restore hooks and asks for its event.
+Restore plus hooks must finish within 10 s (``SnapStartTimeoutException``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+import select
+import shutil
+import signal
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lambda_widget.engine import logs
+from lambda_widget.engine.environment import ExecutionEnvironment, log_stream_name
+from lambda_widget.engine.errors import InvalidParameterValueException
+from lambda_widget.engine.isolation import tree
+from lambda_widget.runtime.platform import SNAPSHOT_SIGNAL
+
+if TYPE_CHECKING:
+    from lambda_widget.engine.records import Function
+
+RESTORE_LIMIT = 10.0  # seconds for restore plus after-restore hooks
+# What a restored runtime reads as the answer to the restore/next its snapshot had asked.
+RESTORED = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n"
+SNAPSTART_ERRORS = ("Runtime.BeforeSnapshotError", "Runtime.AfterRestoreError")
+
+
+def snapshot_init_limit(fn: Function) -> float:
+    """SnapStart's Init may take the larger of 130 s and the function timeout."""
+    return max(130.0, fn.timeout)
+
+
+def write_opt(source: Path, opt: Path) -> Path:
+    """This version's ``/opt``: ``source`` as ``extensions/`` (or as the whole /opt if it has
+    an ``extensions/`` folder), readable and runnable by the sandbox's user, read-only."""
+    if opt.exists():
+        shutil.rmtree(opt)
+    target = opt if (source / "extensions").is_dir() else opt / "extensions"
+    shutil.copytree(source, target, symlinks=False)
+    for dirpath, _dirs, files in os.walk(opt):
+        os.chmod(dirpath, 0o755)
+        for name in files:
+            path = os.path.join(dirpath, name)
+            mode = os.stat(path).st_mode
+            os.chmod(path, 0o555 if mode & 0o111 else 0o444)
+    return opt
+
+
+class RestoredProcess:
+    """A Popen-like handle on a restored environment's first process (its supervisor), which
+    writes the runtime's wait status to a pipe when the runtime ends."""
+
+    def __init__(self, pid: int, stdout_fd: int, status_fd: int) -> None:
+        self.pid = pid
+        self.stdout = os.fdopen(stdout_fd, "rb", buffering=0)
+        self.returncode: int | None = None
+        self._status = status_fd
+        self._lock = threading.Lock()
+
+    def _read_status(self, timeout: float | None) -> int | None:
+        with self._lock:
+            if self.returncode is not None:
+                return self.returncode
+            if not select.select([self._status], [], [], timeout)[0]:
+                return None
+            data = os.read(self._status, 4)
+            os.close(self._status)
+            status = int.from_bytes(data, sys.byteorder, signed=True) if len(data) == 4 else None
+            self.returncode = os.waitstatus_to_exitcode(status) if status is not None else -signal.SIGKILL
+            return self.returncode
+
+    def poll(self) -> int | None:
+        return self._read_status(0)
+
+    def wait(self, timeout: float | None = None) -> int | None:
+        code = self._read_status(timeout)
+        if code is None:
+            import subprocess
+
+            raise subprocess.TimeoutExpired(f"pid {self.pid}", timeout or 0)
+        return code
+
+    def kill(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+class Snapshot:
+    """A published version's initialised, frozen runtime process, and its control channel."""
+
+    def __init__(self, env: ExecutionEnvironment, control: socket.socket) -> None:
+        self.env = env
+        self.control = control
+        self.lock = threading.Lock()
+        self.restores = 0
+        self.retired = False  # its version is gone: it goes when its last restored environment does
+
+    def freeze(self) -> None:
+        """Only the snapshot's own process stops: in the fallback its restored environments are
+        its children, and must not stop with it."""
+        env = self.env
+        if env.cgroup is not None and env.mode == "namespaces":
+            env.cgroup.freeze()
+        elif env.runtime_pid is not None:
+            _signal(env.runtime_pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        env = self.env
+        if env.cgroup is not None and env.mode == "namespaces":
+            env.cgroup.thaw()
+        elif env.runtime_pid is not None:
+            _signal(env.runtime_pid, signal.SIGCONT)
+
+    def fork(self, env: ExecutionEnvironment, preconnect) -> tuple[RestoredProcess, float]:
+        """Restore: a new environment forked from the snapshot. Returns it and the fork's ms."""
+        t0 = time.perf_counter()
+        log_r, log_w = os.pipe()
+        status_r, status_w = os.pipe()
+        go_r, go_w = os.pipe()
+        api = preconnect(env, greeting=RESTORED)
+        api.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        extra: dict[str, int] = {}
+        sandboxed = env.mode == "namespaces"
+        if env.function.trace and env.function.runtime == "bundled":
+            extra["trace"] = os.open(env.trace_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        if sandboxed:
+            extra["tmp"] = os.open(env.tmp, os.O_PATH | os.O_DIRECTORY)
+        variables = {"AWS_LAMBDA_LOG_STREAM_NAME": env.log_stream_name,
+                     "TMPDIR": "/tmp" if sandboxed else str(env.tmp)}
+        sent = [log_w, api.fileno(), status_w, go_r] + list(extra.values())
+        try:
+            with self.lock:
+                self.restores += 1
+                cmd = {"id": self.restores, "env": variables, "extra": list(extra), "sandbox": sandboxed}
+                socket.send_fds(self.control, [json.dumps(cmd).encode()], sent)
+                self.thaw()
+                _signal(self.env.runtime_pid, SNAPSHOT_SIGNAL)
+                self.control.settimeout(5.0)
+                try:
+                    reply = json.loads(self.control.recv(4096))
+                finally:
+                    self.freeze()
+        except (OSError, ValueError) as exc:
+            for fd in (log_r, status_r, go_w):
+                os.close(fd)
+            raise RuntimeError(f"the snapshot did not restore: {exc}") from None
+        finally:
+            for fd in sent:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            api.detach()
+        pid = self._host_pid(reply["pid"]) if sandboxed else reply["pid"]
+        if env.cgroup is not None:  # its own groups before it runs anything of the function's
+            for procs in env.cgroup.procs_files:
+                try:
+                    Path(procs).write_text(str(pid))
+                except OSError:
+                    pass
+        os.write(go_w, b"g")
+        os.close(go_w)
+        return RestoredProcess(pid, log_r, status_r), (time.perf_counter() - t0) * 1000
+
+    def _host_pid(self, pid: int) -> int:
+        """The snapshot's child ``pid`` (as its PID namespace numbers it) on this machine."""
+        parent = self.env.runtime_pid
+        for child in tree.children(parent) if parent else []:
+            if tree.ns_pid(child) == pid:
+                return child
+        raise RuntimeError(f"the restored process {pid} is not below the snapshot")
+
+    def close(self) -> None:
+        try:
+            self.control.close()
+        except OSError:
+            pass
+        proc = self.env.proc
+        if proc is not None and proc.returncode is None:  # only its own process (see freeze)
+            self.env.killing = True
+            proc.lw_killed = True  # type: ignore[attr-defined]
+            self.thaw()
+            _signal(self.env.runtime_pid or proc.pid, signal.SIGKILL)
+            _signal(proc.pid, signal.SIGKILL)
+            try:
+                proc.wait(timeout=10)
+            except Exception:  # noqa: BLE001 - gone or not, the directory goes
+                pass
+        self.env.close()
+
+
+class SnapStartMixin:
+    """SnapStart in ContainerManager: the snapshot at publish, restores at cold starts."""
+
+    @property
+    def _snapshots(self) -> dict[tuple[str, int], Snapshot]:
+        return self.__dict__.setdefault("_snapshot_table", {})
+
+    def _api_envs(self) -> list[ExecutionEnvironment]:
+        """Environments the Runtime API serves: the pool's, and the snapshots'."""
+        return self._live_envs() + [s.env for s in list(self._snapshots.values())]
+
+    def _check_snap_start(self, snap_start: bool, provisioned: int, extensions: str | None) -> None:
+        if not isinstance(snap_start, bool):
+            raise InvalidParameterValueException(f"snap_start must be True or False, not {snap_start!r}")
+        if snap_start and provisioned:
+            raise InvalidParameterValueException(
+                "SnapStart cannot be used with provisioned concurrency (AWS refuses the combination)")
+        if snap_start and extensions is not None:
+            raise InvalidParameterValueException(
+                "SnapStart with extensions is not supported here: a restore is a fork of the runtime's "
+                "process, which does not carry the extensions' processes")
+
+    def _take_snapshot(self, fn: Function) -> None:
+        """Publish: Init once (with the before-snapshot hooks), then keep it frozen."""
+        with self._lock:
+            self._counters["snapshot"] = self._counters.get("snapshot", 0) + 1
+            hex32 = f"{self._rng.getrandbits(128):032x}"
+            env = ExecutionEnvironment(f"snapshot-{self._counters['snapshot']}", fn, self._root / "envs",
+                                       self.clock.now(), "publish", False,
+                                       log_stream_name(datetime.datetime.now(datetime.timezone.utc), hex32),
+                                       self._isolation)
+            env.init_type = "snap-start"
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            env.snapshot_control = theirs.fileno()
+            snap = Snapshot(env, ours)
+            self._snapshots[(fn.name, fn.version)] = snap
+        log = [logs.init_start()]
+        try:
+            outcome, ms, detail = self._init_env(env, snapshot_init_limit(fn))
+        finally:
+            theirs.close()
+        lines, _ = env.take_output()
+        log += lines
+        facts: dict[str, Any] = {"environment": env.id, "taken_at": self.clock.now(),
+                                 "init_duration_ms": round(ms, 2), "restores": 0}
+        if outcome == "ready":
+            snap.freeze()
+            env.state = "snapshot"
+            facts["state"] = "ready"
+            log.append(f"INIT_REPORT Init Duration: {ms:.2f} ms\tPhase: init\tStatus: success")
+        else:
+            from lambda_widget.engine.execution import _init_error_payload, _init_error_type
+
+            error_type = _init_error_type(outcome, detail)
+            log.append(logs.init_report(ms, "init", "timeout" if outcome == "timeout" else "error", error_type))
+            facts["state"] = "failed"
+            facts["error"] = _init_error_payload(outcome, detail, "", snapshot_init_limit(fn))
+            with self._lock:
+                self._snapshots.pop((fn.name, fn.version), None)
+            snap.close()
+        facts["logs"] = log
+        fn.snapshot = facts
+        self._event(env, "snapshot", facts["state"])
+
+    def _prepare_restore(self, env: ExecutionEnvironment) -> None:
+        """A new environment of a SnapStart version is restored, not initialised."""
+        snap = self._snapshots.get((env.function_name, env.version))
+        if snap is None:
+            return
+        env.restore = snap
+        env.init_type = "snap-start"
+        if env.mode == "namespaces" and snap.env.uid is not None:  # it runs as the snapshot's user
+            env.uid = snap.env.uid
+            os.chown(env.tmp, env.uid, env.uid)
+
+    def _restore_env(self, env: ExecutionEnvironment, limit: float) -> tuple[str, float, Any]:
+        """The restore, in place of an Init: (outcome, ms, detail) as ``_init_env`` returns."""
+        from lambda_widget.engine.execution import _get
+
+        snap: Snapshot = env.restore
+        self._event(env, "restore-start")
+        self._changed(env)
+        env.begin_process()
+        env.ext = None
+        t0 = time.perf_counter()
+        env.spawning = True
+        try:
+            proc, fork_ms = snap.fork(env, self._server.preconnect)
+        except RuntimeError as exc:
+            env.spawning = False
+            self._event(env, "init-error", "restore")
+            return "exit", (time.perf_counter() - t0) * 1000, str(exc)
+        env.proc, env.pid, env.spawning = proc, proc.pid, False
+        os.set_blocking(proc.stdout.fileno(), False)
+        env.restore_fork_ms = fork_ms
+        with self._lock, env.lock:
+            ended = env.state == "terminated"
+        if ended:
+            env.kill()
+            return "exit", (time.perf_counter() - t0) * 1000, -9
+        self._sentinel.track(env.id, env.pid)
+        if env.cpu.mode == "throttle":
+            env._apply_cpu(env.cpu.current, fresh=True)
+        self._monitor.watch(env)
+        try:
+            item = _get(env.outcomes, min(limit, RESTORE_LIMIT))
+        except Exception:  # noqa: BLE001 - queue.Empty: the restore limit passed
+            item = ("timeout",)
+        ms = (time.perf_counter() - t0) * 1000
+        if item[0] == "ready":
+            env.last_memory_mb = env.peak_memory_mb()
+            self._event(env, "init-done", "restored")
+            return "ready", ms, None
+        env.kill()
+        if item[0] == "init-error":
+            from lambda_widget.engine.execution import _load_error
+
+            error = _load_error(item[1], item[2])
+            error["errorType"] = item[2] or error.get("errorType", "")
+            self._event(env, "init-error", error["errorType"])
+            return "error", ms, error
+        if item[0] == "timeout":
+            self._event(env, "init-error", "SnapStartTimeoutException")
+            return "error", ms, {"errorType": "SnapStartTimeoutException",
+                                 "errorMessage": f"Restore and the after-restore hooks took longer than "
+                                                 f"{RESTORE_LIMIT:.0f} seconds"}
+        self._event(env, "init-error", "Runtime.ExitError")
+        return "exit", ms, item[1] if len(item) > 1 else None
+
+    def _on_restore_call(self, env: ExecutionEnvironment, handler, body: bytes) -> None:
+        """``GET /runtime/restore/next`` from a snapshot (it is ready: it waits there for ever) and
+        ``POST /runtime/restore/error`` from a restored environment (its after-restore hook failed)."""
+        from lambda_widget.engine.extensions import ApiAnswer
+        from lambda_widget.engine.runtime_api import ACCEPTED, PREFIX
+
+        if handler.path == PREFIX + "/restore/next" and handler.command == "GET" \
+                and env.init_type == "snap-start" and env.restore is None and env.state == "initializing":
+            env.outcomes.put(("ready",))
+            return  # parked: the snapshot is taken while it waits
+        if handler.path == PREFIX + "/restore/error" and handler.command == "POST" and env.restore is not None:
+            env.outcomes.put(("init-error", body, handler.headers.get("Lambda-Runtime-Function-Error-Type", "")
+                              or "Runtime.AfterRestoreError"))
+            handler._reply(ACCEPTED)
+            return
+        raise ApiAnswer(403, "InvalidStateTransition", "This environment is not being snapshotted or restored")
+
+    def _release_snapshots(self, name: str | None = None, version: int | None = None,
+                           keep_current: bool = True) -> None:
+        """Snapshots of versions that are gone: closed once no environment restored from them lives."""
+        with self._lock:
+            live = {id(e.restore) for e in self._envs if e.restore is not None}
+            doomed = []
+            for key, snap in list(self._snapshots.items()):
+                current = self._functions.get(key[0])
+                if name is not None and key[0] != name:
+                    continue
+                gone = current is None or (keep_current and current.version != key[1]) or not keep_current
+                if gone:
+                    snap.retired = True
+                if snap.retired and id(snap) not in live:
+                    doomed.append(snap)
+                    del self._snapshots[key]
+        for snap in doomed:
+            snap.close()
+
+
+def restore_report(ms: float, status: str | None = None, error_type: str | None = None) -> str:
+    line = f"RESTORE_REPORT Restore Duration: {ms:.2f} ms"
+    if status:
+        line += f"\tStatus: {status}"
+        if error_type:
+            line += f"\tError Type: {error_type}"
+    return line
+
+
+def restore_start() -> str:
+    return logs.init_start().replace("INIT_START", "RESTORE_START", 1)
+
+
+def billed_restore(ms: float, fork_ms: float) -> int:
+    """What AWS bills of a restore: loading the runtime and the after-restore hooks (the
+    snapshot's own restore is not billed); here, the restore less the fork."""
+    return math.ceil(round(max(0.0, ms - fork_ms), 2))
+
+
+def _signal(pid: int | None, sig: int) -> None:
+    if pid is None:
+        return
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
