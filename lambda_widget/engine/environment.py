@@ -547,6 +547,8 @@ class ExecutionEnvironment(HasTraits):
             self.cgroup.kill()
             self.cgroup.remove()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.restore is not None:  # SnapStart: its /tmp may live below the snapshot's
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     def peak_memory_mb(self) -> int | None:
         """Peak resident memory in MB as Lambda counts them: the runtime's own peak (VmHWM),

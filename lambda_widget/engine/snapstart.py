@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from lambda_widget.engine.records import Function
 
 RESTORE_LIMIT = 10.0  # seconds for restore plus after-restore hooks
+RESTORED_TMP = ".restored"  # sandboxed: restored environments' /tmp, below the snapshot's
 # What a restored runtime reads as the answer to the restore/next its snapshot had asked.
 RESTORED = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n"
 SNAPSTART_ERRORS = ("Runtime.BeforeSnapshotError", "Runtime.AfterRestoreError")
@@ -141,15 +142,14 @@ class Snapshot:
         sandboxed = env.mode == "namespaces"
         if env.function.trace and env.function.runtime == "bundled":
             extra["trace"] = os.open(env.trace_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        if sandboxed:
-            extra["tmp"] = os.open(env.tmp, os.O_PATH | os.O_DIRECTORY)
         variables = {"AWS_LAMBDA_LOG_STREAM_NAME": env.log_stream_name,
                      "TMPDIR": "/tmp" if sandboxed else str(env.tmp)}
         sent = [log_w, api.fileno(), status_w, go_r] + list(extra.values())
         try:
             with self.lock:
                 self.restores += 1
-                cmd = {"id": self.restores, "env": variables, "extra": list(extra), "sandbox": sandboxed}
+                cmd = {"id": self.restores, "env": variables, "extra": list(extra), "sandbox": sandboxed,
+                       "tmp": "/tmp/" + os.path.relpath(env.tmp, self.env.tmp) if sandboxed else None}
                 socket.send_fds(self.control, [json.dumps(cmd).encode()], sent)
                 self.thaw()
                 _signal(self.env.runtime_pid, SNAPSHOT_SIGNAL)
@@ -280,6 +280,12 @@ class SnapStartMixin:
         env.init_type = "snap-start"
         if env.mode == "namespaces" and snap.env.uid is not None:  # it runs as the snapshot's user
             env.uid = snap.env.uid
+            # Its /tmp must be reachable from the snapshot's mount namespace, where the restored
+            # process makes its own: a directory in the snapshot's /tmp, then bound over /tmp.
+            shutil.rmtree(env.tmp, ignore_errors=True)
+            env.tmp = snap.env.tmp / RESTORED_TMP / env.id
+            env.tmp.mkdir(parents=True, mode=0o700)
+            os.chmod(env.tmp.parent, 0o711)
             os.chown(env.tmp, env.uid, env.uid)
 
     def _restore_env(self, env: ExecutionEnvironment, limit: float) -> tuple[str, float, Any]:

@@ -117,6 +117,8 @@ def arm_snapshot(control_fd: int, api_fds: list[int] | None = None, log_fds: lis
 
 def _on_restore(signum, frame) -> None:
     """A restore was asked for: fork one environment per command waiting on the channel."""
+    if not _targets["api"]:  # before the new environment's descriptors arrive
+        _targets["api"] = _api_sockets()
     while _control is not None:
         try:
             msg, fds, _, _ = socket.recv_fds(_control, 1 << 16, 8)
@@ -127,8 +129,6 @@ def _on_restore(signum, frame) -> None:
         if not msg:
             return
         cmd = json.loads(msg)
-        if not _targets["api"]:
-            _targets["api"] = _api_sockets()
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the supervisors are reaped at once
         pid = os.fork()
         if pid == 0:
@@ -162,7 +162,7 @@ def _api_sockets() -> list[int]:
             pass
         finally:
             probe.close()
-    return found[-1:]  # the newest: the connection blocked in restore/next
+    return found  # the newest last: the connection blocked in restore/next
 
 
 def _become_restored(cmd: dict, fds: list[int]) -> None:
@@ -185,18 +185,17 @@ def _become_restored(cmd: dict, fds: list[int]) -> None:
             os.dup2(log_w, fd)
         os.close(log_w)
         libc = ctypes.CDLL(None, use_errno=True)
-        if "tmp" in extra:  # sandboxed: its own /tmp, then its own PID namespace
+        if cmd.get("tmp"):  # sandboxed: its own /tmp, then its own PID namespace
             _check(libc.unshare(CLONE_NEWNS), "unshare mount")
             _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
-            _mount(libc, f"/proc/self/fd/{extra['tmp']}", "/tmp", None, MS_BIND)
-            os.close(extra.pop("tmp"))
+            _mount(libc, cmd["tmp"], "/tmp", None, MS_BIND)
             _check(libc.unshare(CLONE_NEWPID), "unshare pid")
         runtime = os.fork()
     except BaseException as exc:  # noqa: BLE001 - the environment fails to restore
         os.write(2, f"[lambda_widget] the snapshot could not be restored: {exc}\n".encode())
         os._exit(70)
     if runtime:
-        _supervise(runtime, status_w, [api] + list(extra.values()))
+        _supervise(runtime, status_w)
     os.close(status_w)
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: the runtime goes with its supervisor
     if cmd.get("sandbox"):
@@ -204,9 +203,18 @@ def _become_restored(cmd: dict, fds: list[int]) -> None:
             _mount(libc, "proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
         except OSError:
             pass  # /proc then shows the snapshot's namespace (still only this version's processes)
-    for target in _targets["api"]:
-        os.dup2(api, target)
-    os.close(api)
+    # The connection blocked in restore/next becomes this environment's own (its answer waits
+    # there); any other one the runtime kept (awslambdaric's keep-alive) is replaced by a new
+    # connection of this process: nothing of the snapshot's is shared.
+    *others, blocked = _targets["api"] or [api]
+    if blocked != api:
+        os.dup2(api, blocked)
+        os.close(api)
+    host, _, port = os.environ.get("AWS_LAMBDA_RUNTIME_API", "").rpartition(":")
+    for fd in others:
+        fresh = socket.create_connection((host, int(port)))
+        os.dup2(fresh.fileno(), fd)
+        fresh.close()
     if "trace" in extra:
         for target in _targets["trace"]:
             os.dup2(extra["trace"], target)
@@ -219,13 +227,11 @@ def _become_restored(cmd: dict, fds: list[int]) -> None:
             pass
 
 
-def _supervise(runtime: int, status_w: int, close: list[int]) -> None:
-    """The restored environment's first process: wait for its runtime, report how it ended."""
-    for fd in close:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
+def _supervise(runtime: int, status_w: int) -> None:
+    """The restored environment's first process: wait for its runtime, report how it ended.
+    It keeps no descriptor but its report's (none of the snapshot's connections)."""
+    os.closerange(3, status_w)
+    os.closerange(status_w + 1, 1 << 16)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
