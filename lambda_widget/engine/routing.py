@@ -25,6 +25,8 @@ class RoutingMixin:
             if getattr(inv, "_cancel_requested", False) or self._closed:
                 self._finish_unrun(inv, "cancelled")
                 return inv
+            if self._snapshot_failed(inv):  # SnapStart: the version's publish failed; nothing runs
+                return inv
             env, fn, cold, reason = self._acquire(inv)
             if env is None:
                 self._throttle(inv, fn, reason)

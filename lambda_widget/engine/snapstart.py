@@ -271,6 +271,30 @@ class SnapStartMixin:
         fn.snapshot = facts
         self._event(env, "snapshot", facts["state"])
 
+    def _snapshot_failed(self, inv) -> bool:
+        """An invocation of a version whose snapshot failed ends at once with the snapshot's error
+        (on Lambda the version is in the Failed state and cannot be invoked)."""
+        fn = self._functions.get(inv.function_name)
+        facts = fn.snapshot if fn is not None and fn.version == inv.version and fn.snap_start else None
+        if not facts or facts.get("state") != "failed":
+            return False
+        from lambda_widget.engine import steps
+
+        error = dict(facts["error"], requestId=inv.request_id)
+        message = (f"The function's SnapStart snapshot failed when version {fn.version} was published: "
+                   f"{error.get('errorType')}: {error.get('errorMessage')}")
+        table = steps.opening(True, inv.cold_reason, "\n".join(facts["logs"]), error, restored=True) + \
+            steps.closing([], "init-failed", error=error)
+        with inv._lock:
+            inv.error = error
+            inv.logs = [f"[lambda_widget] {message}"]
+            inv.steps = steps.number_and_fill(table, {}, list(fn.track))
+            inv.cold, inv.restored = True, True
+            inv.ended_at = self.clock.now()
+            inv.status = "failed"
+        self._changed(inv)
+        return True
+
     def _prepare_restore(self, env: ExecutionEnvironment) -> None:
         """A new environment of a SnapStart version is restored, not initialised."""
         snap = self._snapshots.get((env.function_name, env.version))
