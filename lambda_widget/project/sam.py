@@ -22,7 +22,7 @@ FUNCTION = "AWS::Serverless::Function"
 APIS = ("AWS::Serverless::Api", "AWS::Serverless::HttpApi")
 _PROPERTIES = ("CodeUri", "InlineCode", "Handler", "Runtime", "Timeout", "MemorySize", "Environment",
                "ReservedConcurrentExecutions", "ProvisionedConcurrencyConfig", "Architectures",
-               "FunctionName", "Events", "FunctionUrlConfig", "PackageType", "Description")
+               "FunctionName", "Events", "FunctionUrlConfig", "PackageType", "Description", "SnapStart")
 
 
 class TemplateError(ValueError):
@@ -332,6 +332,12 @@ def read(path: str | os.PathLike, parameters: dict[str, Any] | None = None, regi
             else:
                 notes.append(f"{spec.name}: Architectures {spec.architecture} recorded; this engine "
                              f"runs every function on the machine's own CPU")
+        apply_on = (get.get("SnapStart") or {}).get("ApplyOn", "None")
+        if apply_on not in ("PublishedVersions", "None"):
+            raise TemplateError(f"{p}, line {line}: {logical_id}: SnapStart ApplyOn must be "
+                                f"PublishedVersions or None, not {_short(apply_on)}")
+        if apply_on == "PublishedVersions":  # Init at publish, restores at cold starts
+            cfg["snap_start"] = True
         spec.function_url = "FunctionUrlConfig" in get
         cors = (get.get("FunctionUrlConfig") or {}).get("Cors") if spec.function_url else None
         if cors is not None:
