@@ -46,6 +46,8 @@ def lambda_handler(event, context):
     with open(os.path.join(tmp, 'mine'), 'a') as f:
         f.write(context.aws_request_id)
     return {'order': list(ORDER), 'start_id': START_ID, 'lucky': LUCKY, 'pid': os.getpid(),
+            'stream': os.environ.get('AWS_LAMBDA_LOG_STREAM_NAME', 'unset'),
+            'init_type': os.environ['AWS_LAMBDA_INITIALIZATION_TYPE'],
             'urandom': os.urandom(8).hex(), 'tmp': sorted(os.listdir(tmp))}
 """
 
@@ -76,6 +78,8 @@ def test_restored_environments_share_what_init_made(isolation, runtime):
             assert "module init runs" not in inv.logs  # the module did not run again
             assert inv.result["order"] == EXPECTED_ORDER  # hooks in the documented orders
             assert inv.result["tmp"] == ["mine"]  # its own /tmp
+            assert inv.result["init_type"] == "snap-start"
+            assert inv.result["stream"] == "unset"  # AWS: not available in SnapStart functions
             assert [s.action for s in inv.steps[:2]] == ["Event triggers Lambda", "Restore snapshot"]
         # The uniqueness pitfall: what Init made is the same in every restored environment...
         assert first.result["start_id"] == second.result["start_id"]

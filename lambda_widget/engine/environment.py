@@ -279,6 +279,8 @@ class ExecutionEnvironment(HasTraits):
         # The interpreter itself may need its library path to start at all.
         if os.environ.get("LD_LIBRARY_PATH"):
             env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
+        if self.init_type == "snap-start":  # AWS: SnapStart functions do not get these two
+            del env["AWS_LAMBDA_LOG_GROUP_NAME"], env["AWS_LAMBDA_LOG_STREAM_NAME"]
         env.update(fn.env)
         return env
 

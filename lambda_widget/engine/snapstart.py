@@ -142,8 +142,7 @@ class Snapshot:
         sandboxed = env.mode == "namespaces"
         if env.function.trace and env.function.runtime == "bundled":
             extra["trace"] = os.open(env.trace_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        variables = {"AWS_LAMBDA_LOG_STREAM_NAME": env.log_stream_name,
-                     "TMPDIR": "/tmp" if sandboxed else str(env.tmp)}
+        variables = {"TMPDIR": "/tmp" if sandboxed else str(env.tmp)}
         sent = [log_w, api.fileno(), status_w, go_r] + list(extra.values())
         try:
             with self.lock:
