@@ -193,3 +193,37 @@ def test_the_aws_samples_python_extension_runs_unmodified():
         mgr.advance(60)
         assert "[python-example-extension] Received SHUTDOWN event. Exiting." in env.shutdown["logs"]
         assert env.shutdown["extensions"][0]["exited_after_ms"] is not None
+
+
+GRACEFUL_SOURCE = """import signal, sys
+
+
+def on_sigterm(signum, frame):
+    print('[runtime] SIGTERM received, cleaning up', flush=True)
+    sys.exit(0)
+
+
+signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def lambda_handler(event, context):
+    return 'ok'
+"""
+
+
+def test_the_runtime_gets_sigterm_where_an_extension_is_registered(vmgr):
+    register(vmgr, source=GRACEFUL_SOURCE)
+    vmgr.invoke("f", {})
+    env = vmgr.containers[0]
+    vmgr.advance(60)
+    assert "[runtime] SIGTERM received, cleaning up" in env.shutdown["logs"]
+    assert env.shutdown["runtime"] == "SIGTERM, exited"
+
+
+def test_python_startup_variables_take_effect(isolation):
+    with lw.ContainerManager(seed=1) as mgr:
+        mgr.register("dev", "import sys\n\ndef lambda_handler(e, c):\n    return sys.flags.dev_mode\n",
+                     env={"PYTHONDEVMODE": "1"})
+        inv = mgr.invoke("dev", {})
+        assert inv.status == "succeeded" and inv.result is True
+        assert shutdown.budget(mgr.containers[0]) == (500, "internal extensions only")
