@@ -175,3 +175,15 @@ def test_a_new_version_retires_the_old_snapshot_once_its_environments_end(isolat
         assert ("snap", 1) not in mgr._snapshots and ("snap", 2) in mgr._snapshots
         assert old.env.proc.wait(timeout=10) is not None
         assert mgr.invoke("snap", {}).result["order"] == EXPECTED_ORDER
+
+
+def test_a_snapshot_killed_from_outside_is_replaced_by_an_ordinary_init(isolation):
+    with lw.ContainerManager(seed=1) as mgr:
+        fn = publish(mgr)
+        snap = mgr._snapshots[("snap", 1)]
+        snap.thaw()
+        snap.env.kill()
+        inv = mgr.invoke("snap", {})
+        assert inv.status == "succeeded" and not inv.restored
+        assert fn.snapshot["state"] == "lost"
+        assert ("snap", 1) not in mgr._snapshots

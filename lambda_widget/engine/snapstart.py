@@ -118,6 +118,7 @@ class Snapshot:
         """Only the snapshot's own process stops: in the fallback its restored environments are
         its children, and must not stop with it."""
         env = self.env
+        env._release_cpu()  # the fallback's CPU throttle must not stop and start it meanwhile
         if env.cgroup is not None and env.mode == "namespaces":
             env.cgroup.freeze()
         elif env.runtime_pid is not None:
@@ -155,9 +156,12 @@ class Snapshot:
                 self.control.settimeout(5.0)
                 try:
                     reply = json.loads(self.control.recv(4096))
+                    while reply.get("restored") != cmd["id"]:  # a late answer to an earlier restore
+                        reply = json.loads(self.control.recv(4096))
                 finally:
                     self.freeze()
-        except (OSError, ValueError) as exc:
+            pid = self._child_pid(reply["pid"], sandboxed)
+        except (OSError, ValueError, KeyError, TypeError, LookupError) as exc:
             for fd in (log_r, status_r, go_w):
                 os.close(fd)
             raise RuntimeError(f"the snapshot did not restore: {exc}") from None
@@ -168,7 +172,6 @@ class Snapshot:
                 except OSError:
                     pass
             api.detach()
-        pid = self._host_pid(reply["pid"]) if sandboxed else reply["pid"]
         if env.cgroup is not None:  # its own groups before it runs anything of the function's
             for procs in env.cgroup.procs_files:
                 try:
@@ -179,13 +182,19 @@ class Snapshot:
         os.close(go_w)
         return RestoredProcess(pid, log_r, status_r), (time.perf_counter() - t0) * 1000
 
-    def _host_pid(self, pid: int) -> int:
-        """The snapshot's child ``pid`` (as its PID namespace numbers it) on this machine."""
+    def _child_pid(self, pid: int, sandboxed: bool) -> int:
+        """The snapshot's new child ``pid`` (as its PID namespace numbers it) on this machine. The
+        answer comes from inside the environment: anything but a child of the snapshot is refused."""
         parent = self.env.runtime_pid
         for child in tree.children(parent) if parent else []:
-            if tree.ns_pid(child) == pid:
+            if (tree.ns_pid(child) if sandboxed else child) == int(pid):
                 return child
-        raise RuntimeError(f"the restored process {pid} is not below the snapshot")
+        raise LookupError(f"the restored process {pid!r} is not a child of the snapshot")
+
+    @property
+    def alive(self) -> bool:
+        proc = self.env.proc
+        return proc is not None and proc.poll() is None
 
     def close(self) -> None:
         try:
@@ -299,6 +308,12 @@ class SnapStartMixin:
         snap = self._snapshots.get((env.function_name, env.version))
         if snap is None:
             return
+        if not snap.alive:  # killed from outside: this environment initialises as usual
+            self._snapshots.pop((env.function_name, env.version), None)
+            if env.function.snapshot:
+                env.function.snapshot["state"] = "lost"
+            threading.Thread(target=snap.close, daemon=True).start()
+            return
         env.restore = snap
         env.init_type = "snap-start"
         if env.mode == "namespaces" and snap.env.uid is not None:  # it runs as the snapshot's user
@@ -326,8 +341,9 @@ class SnapStartMixin:
             proc, fork_ms = snap.fork(env, self._server.preconnect)
         except RuntimeError as exc:
             env.spawning = False
-            self._event(env, "init-error", "restore")
-            return "exit", (time.perf_counter() - t0) * 1000, str(exc)
+            self._event(env, "init-error", "SnapStartException")
+            return "error", (time.perf_counter() - t0) * 1000, {"errorType": "SnapStartException",
+                                                               "errorMessage": str(exc)}
         env.proc, env.pid, env.spawning = proc, proc.pid, False
         os.set_blocking(proc.stdout.fileno(), False)
         env.restore_fork_ms = fork_ms
