@@ -111,9 +111,9 @@ class ExecutionMixin:
             restoring = env.restore is not None  # SnapStart: the snapshot is restored instead
             suppressed = env.inits > 0 and not restoring
             if restoring:
-                log.append(restore_start())
+                log.append(restore_start(self.region))
             elif not suppressed:
-                log.append(logs.init_start())
+                log.append(logs.init_start(self.region))
             outcome, ms, detail = self._init_env(env, INIT_LIMIT if not suppressed else budget)
             lines, _ = env.take_output()
             init_output += lines
@@ -222,10 +222,11 @@ class ExecutionMixin:
             # The runtime was told 413; awslambdaric exits on it. Reset, so the next event re-inits.
             status = "failed"
             env.kill()
-            error = {"errorMessage": f"Response payload size ({item[2]} bytes) exceeded maximum "
-                                     f"allowed payload size (6291556 bytes).",
+            # The response as recorded (2025-11); the log line names the size too.
+            error = {"errorMessage": "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
                      "errorType": "Function.ResponseSizeTooLarge"}
-            crash_msg = f"[ERROR] {error['errorType']}: {error['errorMessage']}"
+            crash_msg = (f"[ERROR] {error['errorType']}: Response payload size ({item[2]} bytes) exceeded "
+                         f"maximum allowed payload size (6291556 bytes).")
         elif kind == "timeout":
             status, duration = "timed-out", fn.timeout * 1000
             self._kill_for_reset(env, "timeout")
@@ -273,7 +274,7 @@ class ExecutionMixin:
         env.last_memory_mb = memory
         if status == "timed-out":
             report_status, report_type = "timeout", None
-        elif status != "succeeded":
+        elif status != "succeeded" and kind != "error":  # AWS writes no Status for a handled exception
             report_status, report_type = "error", error["errorType"]
         else:
             report_status = report_type = None
@@ -479,9 +480,9 @@ def _init_error_type(outcome: str, detail: Any) -> str:
 
 
 def _init_error_payload(outcome: str, detail: Any, rid: str, timeout: float) -> dict:
-    if outcome == "error":
+    if outcome == "error":  # an init error belongs to no request: requestId "" (recorded)
         return {"errorMessage": detail.get("errorMessage", ""), "errorType": detail.get("errorType", ""),
-                "requestId": rid, "stackTrace": detail.get("stackTrace", [])}
+                "requestId": "", "stackTrace": detail.get("stackTrace", [])}
     if outcome == "timeout":
         return {"errorMessage": f"RequestId: {rid} Error: Task timed out after {timeout:.2f} seconds",
                 "errorType": "Sandbox.Timedout"}

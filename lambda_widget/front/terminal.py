@@ -46,6 +46,11 @@ def run(args: argparse.Namespace) -> int:
     from lambda_widget.front import FrontWarning, function_url, serve, serve_api
     from lambda_widget.project.sam import TemplateError, load
 
+    for flag, port in (("--port", args.port), ("--api-port", args.api_port)):
+        if not 0 <= port <= 65535:
+            print(f"lambda-widget: {flag} must be a port number from 0 (any free port) to 65535, not {port}",
+                  file=sys.stderr)
+            return 2
     path = args.path or Path("template.yaml")
     if not path.exists():
         print(f"lambda-widget: {path} not found (give a template.yaml or a handler .py file)", file=sys.stderr)

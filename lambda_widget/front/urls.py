@@ -7,6 +7,7 @@ one port and are matched as ``sam local start-api`` matches them.
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from dataclasses import dataclass
@@ -15,7 +16,10 @@ from typing import Any
 from lambda_widget.engine.errors import LambdaApiError, RequestTooLargeException, ResourceNotFoundException
 from lambda_widget.engine.validation import MAX_SYNC_REQUEST
 from lambda_widget.front import http_events as he
-from lambda_widget.front.server import BoundedHandler, is_loopback
+from lambda_widget.front.framing import function_url_response, own_headers
+from lambda_widget.front.server import BoundedHandler, MalformedRequest, host_name, is_loopback
+
+_log = logging.getLogger("lambda_widget.front")
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,7 @@ class _EventHandler(BoundedHandler):
                               self.client_address[0], self.request_version)
 
     def _serve(self) -> None:
-        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].strip("[]")
+        host = host_name(self.headers.get("Host"))
         if host and not is_loopback(host) and is_loopback(self.server.server_address[0]):
             # A loopback front answers loopback names only: a rebound DNS name is refused.
             self.close_connection = True
@@ -91,9 +95,16 @@ class _EventHandler(BoundedHandler):
             return
         try:
             self._serve_one()
+        except MalformedRequest:
+            self.close_connection = True
+            self.answer(400, b"Bad Request", content_type="text/plain")
         except Exception:  # noqa: BLE001 - never leave the client without an answer
+            _log.exception("lambda_widget's HTTP front failed on %s %s", self.command, self.path)
             self.close_connection = True
             self.answer(500, b'{"message":"Internal Server Error"}')
+
+    def error_answer(self, code: int, message: str) -> tuple[int, bytes, dict[str, str], str]:
+        return code, message.encode("latin-1", "replace"), {}, "text/plain"
 
     def _serve_one(self) -> None:
         raise NotImplementedError
@@ -131,8 +142,13 @@ class _EventHandler(BoundedHandler):
         except he.BadResponse:
             self._canned(errors["error"], headers)
             return
-        items = list(response.headers) + list(headers.items())
-        self.answer(response.status, response.body, items, content_type=None)
+        # The front alone frames the response: the handler's Content-Length, Transfer-Encoding,
+        # Connection (and Date) are dropped; a header that cannot be sent is the function's error.
+        items = own_headers(list(response.headers)) + list(headers.items())
+        try:
+            self.answer(response.status, response.body, items, content_type=None)
+        except ValueError:
+            self._canned(errors["error"], headers)
 
     def _canned(self, canned: tuple[int, bytes, str], headers: dict[str, str] | None = None) -> None:
         status, body, ctype = canned
@@ -156,7 +172,7 @@ class FunctionUrlHandler(_EventHandler):
             return he.event_v2(req, route_key="$default", domain=server.domain, api_id=server.url_id,
                                request_id=request_id, account_id="anonymous")
 
-        self._call("function-url", server.function, make_event, he.response_v2)
+        self._call("function-url", server.function, make_event, function_url_response)
 
     def answer(self, status: int, body: bytes = b"", headers=None, content_type: str | None = "application/json") -> None:
         cors = getattr(self.server, "cors", None)
