@@ -48,7 +48,7 @@ def lambda_handler(event, context):
     return {'order': list(ORDER), 'start_id': START_ID, 'lucky': LUCKY, 'pid': os.getpid(),
             'stream': os.environ.get('AWS_LAMBDA_LOG_STREAM_NAME', 'unset'),
             'init_type': os.environ['AWS_LAMBDA_INITIALIZATION_TYPE'],
-            'urandom': os.urandom(8).hex(), 'tmp': sorted(os.listdir(tmp))}
+            'urandom': os.urandom(8).hex(), 'tmp': sorted(os.listdir(tmp)), 'draw': random.random()}
 """
 
 EXPECTED_ORDER = ["before-2", "before-1", "after-1", "after-2!"]
@@ -84,6 +84,7 @@ def test_restored_environments_share_what_init_made(isolation, runtime):
         # The uniqueness pitfall: what Init made is the same in every restored environment...
         assert first.result["start_id"] == second.result["start_id"]
         assert first.result["lucky"] == second.result["lucky"]
+        assert first.result["draw"] == second.result["draw"]  # the generator's state too (a fork reseeds it)
         # ...but the kernel's randomness is not.
         assert first.result["urandom"] != second.result["urandom"]
         warm = mgr.invoke("snap", {})

@@ -130,9 +130,12 @@ def _on_restore(signum, frame) -> None:
             return
         cmd = json.loads(msg)
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the supervisors are reaped at once
+        generator = _random_state()
         pid = os.fork()
         if pid == 0:
             _become_restored(cmd, fds)
+            if generator is not None:  # a fork reseeds random's generator; a restore does not
+                sys.modules["random"]._inst.setstate(generator)
             return  # in the restored runtime: back into the interrupted restore/next
         for fd in fds:
             os.close(fd)
@@ -140,6 +143,17 @@ def _on_restore(signum, frame) -> None:
             _control.send(b'{"restored": %d, "pid": %d}' % (int(cmd["id"]), pid))
         except OSError:
             pass
+
+
+def _random_state():
+    """The state of ``random``'s module-level generator, if the function imported ``random``.
+
+    CPython reseeds it in every forked child (``os.register_at_fork``); a snapshot restore on
+    Lambda copies memory and reseeds nothing, so every restored environment continues the one
+    sequence. The restored runtime gets the snapshot's state back."""
+    module = sys.modules.get("random")
+    inst = getattr(module, "_inst", None)
+    return inst.getstate() if inst is not None else None
 
 
 def _api_sockets() -> list[int]:
