@@ -107,7 +107,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _identify(self) -> None:
         if self.env is None:
-            env = self.server.identify(self.client_address, self.connection)
+            # The Extensions API serves every process of an environment (its extensions); the
+            # Runtime API only the runtime's own, as before.
+            wide = self.path.startswith(PLATFORM_PATHS[0])
+            env = self.server.identify(self.client_address, self.connection, wide)
             # A handler that opens connection after connection gets no more than its share.
             if env is not None and self.server.count_in(env):
                 self.env = self._counted = env
@@ -419,7 +422,7 @@ class RuntimeApiServer(ThreadingHTTPServer):
             return
         super().handle_error(request, client_address)
 
-    def identify(self, peer: tuple, conn: socket.socket) -> ExecutionEnvironment | None:
+    def identify(self, peer: tuple, conn: socket.socket, wide: bool = False) -> ExecutionEnvironment | None:
         """The environment whose process owns the other end of this connection.
 
         A new process can call before the manager has learnt its pid: while a spawn is
@@ -428,12 +431,12 @@ class RuntimeApiServer(ThreadingHTTPServer):
         deadline = time.monotonic() + 5.0
         while True:
             spawning = any(e.spawning for e in self.environments())  # looked at before the attempt
-            env = self._identify_once(peer)
+            env = self._identify_once(peer, wide)
             if env is not None or not spawning or time.monotonic() > deadline:
                 return env
             time.sleep(0.002)
 
-    def _identify_once(self, peer: tuple) -> ExecutionEnvironment | None:
+    def _identify_once(self, peer: tuple, wide: bool = False) -> ExecutionEnvironment | None:
         peer_port = peer[1]
         candidates = [e for e in self.environments() if e.pid is not None and e.alive]
         candidates.sort(key=lambda e: e.state != "initializing")
@@ -443,7 +446,11 @@ class RuntimeApiServer(ThreadingHTTPServer):
             for env in candidates:
                 if _holds(env.pid, target):
                     return env
-            for env in candidates:  # an extension, or a runtime below a supervisor
+                # SnapStart: a restored runtime runs below a supervisor, its environment's first process.
+                if getattr(env, "restore", None) is not None and env.runtime_pid not in (None, env.pid) \
+                        and _holds(env.runtime_pid, target):
+                    return env
+            for env in candidates if wide else ():  # an extension: any process of the environment
                 if any(_holds(pid, target) for pid in env.group_pids()[1:]):
                     return env
         # Fallback (e.g. /proc/net/tcp unreadable): psutil's view of each candidate's sockets.

@@ -152,12 +152,8 @@ class Snapshot:
                        "tmp": "/tmp/" + os.path.relpath(env.tmp, self.env.tmp) if sandboxed else None}
                 socket.send_fds(self.control, [json.dumps(cmd).encode()], sent)
                 self.thaw()
-                _signal(self.env.runtime_pid, SNAPSHOT_SIGNAL)
-                self.control.settimeout(5.0)
                 try:
-                    reply = json.loads(self.control.recv(4096))
-                    while reply.get("restored") != cmd["id"]:  # a late answer to an earlier restore
-                        reply = json.loads(self.control.recv(4096))
+                    reply = self._ask(cmd["id"])
                 finally:
                     self.freeze()
             pid = self._child_pid(reply["pid"], sandboxed)
@@ -181,6 +177,23 @@ class Snapshot:
         os.write(go_w, b"g")
         os.close(go_w)
         return RestoredProcess(pid, log_r, status_r), (time.perf_counter() - t0) * 1000
+
+    def _ask(self, ident: int, limit: float = 5.0) -> dict:
+        """Signal the snapshot until it answers restore ``ident``. Again and again: a signal that
+        arrives while the snapshot's handler still runs for an earlier restore is only noted, and
+        the snapshot would go back to waiting in restore/next without seeing the new command."""
+        deadline = time.monotonic() + limit
+        while True:
+            _signal(self.env.runtime_pid, SNAPSHOT_SIGNAL)
+            self.control.settimeout(max(0.001, min(0.1, deadline - time.monotonic())))
+            try:
+                reply = json.loads(self.control.recv(4096))
+            except TimeoutError:
+                if time.monotonic() >= deadline:
+                    raise
+                continue
+            if reply.get("restored") == ident:  # else a late answer to an earlier restore
+                return reply
 
     def _child_pid(self, pid: int, sandboxed: bool) -> int:
         """The snapshot's new child ``pid`` (as its PID namespace numbers it) on this machine. The
