@@ -36,8 +36,8 @@ def register(name: str, source: str | None = None, **config: Any):
     ``config`` takes the engine's options: ``handler``, ``timeout``, ``memory_mb``,
     ``idle_timeout``, ``env``, ``track``, ``trace``, ``reserved_concurrency``,
     ``provisioned_concurrency``, ``runtime``, ``max_steps``, ``architecture`` (``"x86_64"`` or
-    ``"arm64"``: it only sets the price here), ``snap_start`` (SnapStart) and ``extensions``
-    (a directory of external extensions).
+    ``"arm64"``: it only sets the price here), ``layers`` (up to 5 directories or zip files, at ``/opt``),
+    ``snap_start`` (SnapStart) and ``extensions`` (a directory of external extensions).
     """
     mgr = get_manager()
     fn = mgr.register(name, source, **config)
@@ -134,12 +134,18 @@ def function_url(name: str) -> str:
     return get_manager().function_url(name)
 
 
-def load_template(path: str, parameters: dict[str, Any] | None = None):
-    """Register every ``AWS::Serverless::Function`` of a SAM template; returns the Project
-    (``.functions``, ``.routes``, ``.unsupported``, ``.start_api()``, ``.function_url(name)``)."""
+def load_template(path: str, parameters: dict[str, Any] | None = None, *, logical_ids: bool = False,
+                  allow_outside_code: bool = False):
+    """Check a SAM template whole, as ``sam local`` loads it, then register its functions (with their
+    layers and schedules); returns the Project (``.functions``, ``.routes``, ``.schedules``,
+    ``.event_sources``, ``.warnings``, ``.unsupported``, ``.start_api()``, ``.function_url(name)``).
+
+    ``parameters`` override the template's defaults and sam local's pseudo parameters;
+    ``logical_ids=True`` names functions by logical ID; ``allow_outside_code=True`` accepts code
+    outside the template's directory. A ``TemplateError`` lists every problem with its line."""
     from lambda_widget.project.sam import load
 
-    return load(get_manager(), path, parameters)
+    return load(get_manager(), path, parameters, logical_ids=logical_ids, allow_outside_code=allow_outside_code)
 
 
 def power_tune(name: str, event: Any = _DEFAULT, *, memory_sizes=(128, 256, 512, 1024, 1769, 3008),

@@ -170,7 +170,6 @@ class ExecutionEnvironment(HasTraits):
         self.cgroup = None
         self.uid: int | None = None
         # The lifecycle beyond Init and Invoke (lambda_widget.engine.lifecycle):
-        self.opt_host: str | None = getattr(function, "opt", None)  # this version's /opt, on this machine
         self.internal_startup = internal_startup(function.env)  # a wrapper or start-up options
         self.ext = None  # the Extensions of the current process
         self.shutdown: dict | None = None  # the record of its last Shutdown phase (or reset)
@@ -236,11 +235,18 @@ class ExecutionEnvironment(HasTraits):
         return "$LATEST"
 
     @property
-    def opt_inside(self) -> str | None:
-        """Where the runtime and extensions see ``/opt``."""
-        if self.opt_host is None:
+    def master_opt(self) -> Path | None:
+        """This version's ``/opt`` on this machine (its layers and extensions), if it has one."""
+        fn = self.function
+        return self.master_task_root.with_suffix(".opt") if fn.layers or fn.extensions else None
+
+    @property
+    def opt_host(self) -> str | None:
+        """This environment's ``/opt`` on this machine: the version's (mounted in a sandbox), or
+        the environment's own copy in the fallback."""
+        if self.master_opt is None:
             return None
-        return "/opt" if self.mode == "namespaces" else self.opt_host
+        return str(self.master_opt) if self.mode == "namespaces" else str(self.dir / "opt")
 
     def __repr__(self) -> str:
         return f"<ExecutionEnvironment {self.id} {self.function_name} v{self.version} {self.state}>"
@@ -279,10 +285,22 @@ class ExecutionEnvironment(HasTraits):
         # The interpreter itself may need its library path to start at all.
         if os.environ.get("LD_LIBRARY_PATH"):
             env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
+        if fn.layers:  # as Lambda: /opt/python... on sys.path, /opt/bin on PATH, /opt/lib for libraries
+            from lambda_widget.project.layers import python_paths
+
+            opt = self.opt_inside
+            env["PYTHONPATH"] = os.pathsep.join(python_paths(opt) + [PACKAGE_PARENT])
+            env["PATH"] += f"{os.pathsep}{opt}/bin"
+            env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (env.get("LD_LIBRARY_PATH"), f"{opt}/lib") if p)
         if self.init_type == "snap-start":  # AWS: SnapStart functions do not get these two
             del env["AWS_LAMBDA_LOG_GROUP_NAME"], env["AWS_LAMBDA_LOG_STREAM_NAME"]
         env.update(fn.env)
         return env
+
+    @property
+    def opt_inside(self) -> str:
+        """Where the handler sees its layers: ``/opt`` in a sandbox, else this environment's own copy."""
+        return "/opt" if self.mode == "namespaces" else str(self.dir / "opt")
 
     @property
     def master_task_root(self) -> Path:
@@ -301,6 +319,9 @@ class ExecutionEnvironment(HasTraits):
 
     def _fresh_code(self) -> None:
         """Process mode: every process gets its own copy, so tampering dies with it."""
+        if self.master_opt is not None and self.mode != "namespaces" and not (self.dir / "opt").exists():
+            # No /opt without a mount namespace: the environment's own copy of its layers and extensions.
+            shutil.copytree(self.master_task_root.with_suffix(".opt"), self.dir / "opt", symlinks=True)
         files = getattr(self.function, "task_files", None)
         if self.mode == "namespaces" or not files:
             return
@@ -317,7 +338,7 @@ class ExecutionEnvironment(HasTraits):
         return {"cgroups": self.cgroup.procs_files, "task_root": str(self.master_task_root),
                 "tmp": str(self.tmp), "uid": self.uid, "mounts": self.isolation.hidden,
                 "trace_file": str(self.trace_path) if self.function.trace else None,
-                "opt": self.opt_host}
+                "opt": str(self.master_opt) if self.master_opt is not None else None}
 
     def runtime_options(self) -> dict[str, Any]:
         """Options of the bundled runtime (passed outside the environment, which stays Lambda's)."""

@@ -36,7 +36,7 @@ class LifecycleMixin:
             if not ext.shutting_down and not env.killing:
                 env.outcomes.put(("extension", error_type, name, message))
 
-        ext = Extensions(external_names(env.opt_host), failed)
+        ext = Extensions(external_names(str(env.master_opt) if env.master_opt else None), failed)
         ext.failure = None
         env.ext = ext
 

@@ -214,20 +214,26 @@ class ContainerManager(RoutingMixin, ExecutionMixin, SnapStartMixin, LifecycleMi
                  provisioned_concurrency: int = 0, runtime: str = "bundled",
                  max_steps: int = 500, max_retry_attempts: int = 2, max_event_age: float = 21600.0,
                  on_success=None, on_failure=None, path: str | None = None,
-                 cpu_scaling: bool = True, architecture: str = "x86_64",
+                 cpu_scaling: bool = True, architecture: str = "x86_64", layers=(),
                  extensions: str | None = None, snap_start: bool = False) -> Function:
         """Register ``source`` as function ``name``; registering a name again publishes a new version.
 
         ``path`` instead of ``source``: a code directory (modules, packages, data files and a
         ``requirements.txt``), with ``handler`` as ``module.function`` (``"app.handlers.main"``).
         ``cpu_scaling=False``: the machine's CPUs instead of ``memory_mb / 1769`` of a vCPU.
+        ``layers``: up to 5 directories or zip files, merged in order at ``/opt`` (``/opt/python`` on
+        ``sys.path``), as Lambda extracts a function's layers.
         ``extensions``: a directory of external extensions (executables), started in every
         environment at Init as Lambda starts ``/opt/extensions``; a directory that has an
-        ``extensions/`` folder is taken as the whole ``/opt`` (a layer's layout).
+        ``extensions/`` folder is taken as a layer's layout (merged into ``/opt`` after the layers).
         ``snap_start=True``: SnapStart (``ApplyOn: PublishedVersions``): the version's Init runs
         once, now, and its cold starts restore that snapshot.
         """
         self._check_open()
+        if layers:
+            from lambda_widget.project.layers import check_layers
+
+            layers = check_layers(layers)
         extensions = _check_extensions(extensions)
         self._check_snap_start(snap_start, provisioned_concurrency, extensions)
         if env is not None and not isinstance(env, dict):
@@ -260,11 +266,13 @@ class ContainerManager(RoutingMixin, ExecutionMixin, SnapStartMixin, LifecycleMi
                           max_event_age=float(max_event_age), on_success=on_success,
                           on_failure=on_failure, path=path, cpu_scaling=cpu_scaling,
                           cpu_mode=self._isolation.cpu_mode if cpu_scaling else "off", architecture=architecture,
-                          extensions=extensions, snap_start=snap_start)
+                          layers=tuple(layers or ()), extensions=extensions, snap_start=snap_start)
             self._write_task_root(fn)
-            if extensions is not None:
-                fn.opt = str(write_opt(Path(extensions), self._root / "functions" / fn.name / f"v{fn.version}.opt"))
+            if extensions is not None:  # the version's /opt/extensions; its layers go over it
+                write_opt(Path(extensions), self._root / "functions" / fn.name / f"v{fn.version}.opt")
             self._isolation.publish(self._root / "functions" / fn.name / f"v{fn.version}")
+            if fn.layers:
+                self._write_layers(fn)
             self._functions[name] = fn
             self._versions.setdefault(name, []).append(fn)
             retire_now = []
@@ -325,6 +333,18 @@ class ContainerManager(RoutingMixin, ExecutionMixin, SnapStartMixin, LifecycleMi
             pass  # a syntax error is the environment's to report, at init (Runtime.UserCodeSyntaxError)
         path.chmod(0o444)  # the task root is read-only on Lambda
         fn.task_files = read_task_files(root)  # each new process's fresh copy comes from here
+
+    def _write_layers(self, fn: Function) -> None:
+        """The version's /opt: its layers merged in order, beside its task root."""
+        from lambda_widget.project.layers import merge_layers, tree_size
+
+        root = self._root / "functions" / fn.name
+        try:
+            merge_layers(fn.layers, root / f"v{fn.version}.opt", tree_size(root / f"v{fn.version}"))
+        except BaseException:
+            shutil.rmtree(root / f"v{fn.version}", ignore_errors=True)
+            raise
+        self._isolation.publish(root / f"v{fn.version}.opt")
 
     def _provision(self, fn: Function) -> None:
         created = []

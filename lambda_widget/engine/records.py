@@ -100,9 +100,9 @@ class Function:
     task_files: dict = field(default_factory=dict, repr=False, compare=False)  # the code, as registered
     path: str | None = None  # a code directory (register(path=...)): the task root is a copy of it
     extensions: str | None = None  # a directory of external extensions (register(extensions=...))
-    opt: str | None = field(default=None, repr=False)  # this version's /opt on this machine (set by the manager)
     snap_start: bool = False  # SnapStart (ApplyOn: PublishedVersions): Init at publish, restores after
     snapshot: dict | None = None  # SnapStart: the snapshot taken at publish (plain facts)
+    layers: tuple[str, ...] = ()  # directories or zip files merged in order at /opt (register(layers=...))
 
     @property
     def module(self) -> str:

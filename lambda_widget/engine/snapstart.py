@@ -48,12 +48,11 @@ def snapshot_init_limit(fn: Function) -> float:
 
 
 def write_opt(source: Path, opt: Path) -> Path:
-    """This version's ``/opt``: ``source`` as ``extensions/`` (or as the whole /opt if it has
-    an ``extensions/`` folder), readable and runnable by the sandbox's user, read-only."""
-    if opt.exists():
-        shutil.rmtree(opt)
+    """Into this version's ``/opt``: ``source`` as ``extensions/`` (or, if it has an
+    ``extensions/`` folder, as a layer laid over /opt), readable and runnable by the sandbox's
+    user, read-only. Layers are merged over it afterwards."""
     target = opt if (source / "extensions").is_dir() else opt / "extensions"
-    shutil.copytree(source, target, symlinks=False)
+    shutil.copytree(source, target, symlinks=False, dirs_exist_ok=True)
     for dirpath, _dirs, files in os.walk(opt):
         os.chmod(dirpath, 0o755)
         for name in files:

@@ -27,6 +27,10 @@ def add_parser(sub) -> None:
     p.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
                    help="a template parameter (repeatable)")
     p.add_argument("--logs", action="store_true", help="print each invocation's log lines too")
+    p.add_argument("--logical-ids", action="store_true",
+                   help="name a template's functions by their logical IDs, as sam local does, not FunctionName")
+    p.add_argument("--allow-outside-code", action="store_true",
+                   help="accept a CodeUri or ContentUri outside the template's directory")
 
 
 def _line(inv) -> str:
@@ -74,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
                 urls.append(name)
                 print(f"Function {name} ({path}, handler {args.handler})")
             else:
-                project = load(mgr, path, overrides)
+                project = load(mgr, path, overrides, logical_ids=args.logical_ids,
+                               allow_outside_code=args.allow_outside_code)
                 print(project)
                 urls = [s.name for s in project.specs if s.function_url]
                 cors = {s.name: s.cors for s in project.specs}

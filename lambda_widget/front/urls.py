@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
 from lambda_widget.engine.errors import LambdaApiError, RequestTooLargeException, ResourceNotFoundException
 from lambda_widget.engine.validation import MAX_SYNC_REQUEST
@@ -25,12 +26,28 @@ _log = logging.getLogger("lambda_widget.front")
 @dataclass(frozen=True)
 class Route:
     """``method`` (or ``ANY``) and ``path`` (``/items/{id}``, ``/{proxy+}``, or ``$default``)
-    to ``function``, with payload format ``"2.0"`` (HttpApi) or ``"1.0"`` (Api)."""
+    to ``function``, with payload format ``"2.0"`` or ``"1.0"``.
+
+    ``event_type``: ``"HttpApi"`` (an HTTP API: payload 2.0 by default, or 1.0) or ``"Api"`` (a REST
+    API: payload 1.0); ``stage``, ``stage_variables`` (pairs) and ``binary_types`` are its API's;
+    ``line``: where the template defines it."""
 
     method: str
     path: str
     function: str
     payload: str = "2.0"
+    event_type: str = ""
+    api: str = ""
+    stage: str = ""
+    stage_variables: tuple = ()
+    binary_types: tuple = ()
+    cors: tuple = ()  # its API's CORS, as (field, value) pairs: origin, methods, headers, credentials, max_age
+    line: int = field(default=0, compare=False)
+
+    @property
+    def kind(self) -> str:
+        """``Api`` or ``HttpApi`` (given, or by the payload format)."""
+        return self.event_type or ("Api" if self.payload == "1.0" else "HttpApi")
 
     @property
     def route_key(self) -> str:
@@ -49,7 +66,9 @@ class Route:
         return re.compile("^/" + "/".join(parts) + "/?$")
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
-        if self.method not in ("ANY", method):
+        """The path parameters (URL-decoded, as API Gateway delivers them) if ``method path`` is
+        this route's; a GET route answers HEAD too, as sam local's does."""
+        if self.method not in ("ANY", method) and not (method == "HEAD" and self.method == "GET"):
             return None
         if self.path == "$default":
             return {}
@@ -57,7 +76,7 @@ class Route:
         if m is None:
             return None
         names = re.findall(r"\{([A-Za-z0-9_.-]+)\+?\}", self.path)
-        return {name: m[_group(name)] for name in names}
+        return {name: unquote(m[_group(name)]) for name in names}
 
     def rank(self) -> tuple:
         """Most specific first: more literal segments, then fewer greedy ones, ``$default`` last."""
@@ -185,33 +204,73 @@ class FunctionUrlHandler(_EventHandler):
 
 
 class ApiHandler(_EventHandler):
-    """``server.manager``, ``server.routes`` (most specific first), ``server.api_id``."""
+    """``server.manager``, ``server.routes`` (most specific first), ``server.api_id``.
+
+    Answers as ``sam local start-api``: a request no route takes gets 403 ``Missing Authentication
+    Token``; each route has its payload format (an HTTP API's may be 1.0) and its response mapping."""
 
     def _serve_one(self) -> None:
         server = self.server
         path = self.path.partition("?")[0] or "/"
         for route in server.routes:
             params = route.match(self.command, path)
+            if params is None and self.command == "OPTIONS" and route.cors:
+                params = route.match(route.method if route.method != "ANY" else "GET", path)
             if params is not None:
                 break
         else:
             self.read_body(0, drain_limit=MAX_SYNC_REQUEST)
-            self.answer(404, b'{"message":"Not Found"}')
+            self.answer(403, b'{"message":"Missing Authentication Token"}')
+            return
+        cors = he.api_cors_headers(dict(route.cors), self.headers.get("Origin"), route.kind == "HttpApi")
+        if not route.function:  # an integration the template does not define
+            self.read_body(0, drain_limit=MAX_SYNC_REQUEST)
+            self.answer(502, b'{"message":"No function defined for resource method"}')
+            return
+        if self.command == "OPTIONS" and route.cors:
+            # With CORS configured, sam local answers OPTIONS itself: a preflight, not an invocation.
+            self.read_body(0, drain_limit=MAX_SYNC_REQUEST)
+            self.answer(200, b"", cors, content_type=None)
             return
         domain = f"{server.api_id}.execute-api.{server.manager.region}.amazonaws.com"
         account = server.manager.account_id
+        variables = dict(route.stage_variables) or None
+        http_api = route.kind == "HttpApi"
+        stage = route.stage or ("$default" if http_api else "Prod")
         if route.payload == "1.0":
+            accept = self.headers.get("Accept")
+
             def make_event(req: he.HttpRequest, request_id: str) -> dict[str, Any]:
                 return he.event_v1(req, resource=route.path, domain=domain, api_id=server.api_id,
-                                   request_id=request_id, account_id=account, path_parameters=params)
+                                   request_id=request_id, account_id=account, path_parameters=params,
+                                   stage=stage, stage_variables=variables,
+                                   port=server.server_address[1], http_api=http_api)
 
-            self._call("rest-api", route.function, make_event, he.response_v1)
+            def respond(result: Any) -> he.HttpResponse:
+                return _or_502(lambda: he.api_response_v1(result, http_api=http_api, accept=accept,
+                                                          binary_types=route.binary_types), cors)
+
+            self._call("http-api" if http_api else "rest-api", route.function, make_event, respond)
         else:
             def make_event(req: he.HttpRequest, request_id: str) -> dict[str, Any]:
                 return he.event_v2(req, route_key=route.route_key, domain=domain, api_id=server.api_id,
-                                   request_id=request_id, account_id=account, path_parameters=params)
+                                   request_id=request_id, account_id=account, path_parameters=params,
+                                   stage=stage, stage_variables=variables, http_api=True)
 
-            self._call("http-api", route.function, make_event, he.response_v2)
+            self._call("http-api", route.function, make_event,
+                       lambda result: _or_502(lambda: he.api_response_v2(result), cors))
+
+
+def _or_502(mapping, cors: list[tuple[str, str]]) -> he.HttpResponse:
+    """The mapped response with the API's CORS headers; one that cannot be mapped is 502 ``Internal
+    server error``, as ``sam local start-api`` answers for REST and HTTP APIs alike."""
+    try:
+        response = mapping()
+    except he.BadResponse:
+        return he.HttpResponse(502, [("Content-Type", "application/json")], b'{"message":"Internal server error"}')
+    names = {k.lower() for k, _ in cors}
+    response.headers = [(k, v) for k, v in response.headers if k.lower() not in names] + cors
+    return response
 
 
 def sort_routes(routes: list[Route]) -> list[Route]:
