@@ -227,3 +227,22 @@ def test_python_startup_variables_take_effect(isolation):
         inv = mgr.invoke("dev", {})
         assert inv.status == "succeeded" and inv.result is True
         assert shutdown.budget(mgr.containers[0]) == (500, "internal extensions only")
+
+
+def test_an_extension_in_a_layer_starts_too(isolation, tmp_path):
+    layer = tmp_path / "layer"
+    (layer / "extensions").mkdir(parents=True)
+    (layer / "python").mkdir()
+    (layer / "python" / "greeting.py").write_text("WORD = 'hello'\n")
+    target = layer / "extensions" / "telemetry"
+    target.write_bytes((EXTENSIONS / "telemetry").read_bytes())
+    target.chmod(0o755)
+    with lw.ContainerManager(seed=1, virtual_clock=True) as mgr:
+        mgr.register("layered", "from greeting import WORD\n\ndef lambda_handler(e, c):\n    return WORD\n",
+                     layers=[str(layer)], idle_timeout=60)
+        inv = mgr.invoke("layered", {})
+        assert inv.status == "succeeded" and inv.result == "hello"
+        assert "[telemetry] registered" in inv.logs
+        env = mgr.containers[0]
+        mgr.advance(60)
+        assert env.shutdown["reason"] == "SPINDOWN" and env.shutdown["extensions"][0]["got"] == "SHUTDOWN"
