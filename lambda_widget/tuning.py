@@ -163,7 +163,7 @@ class PowerTuneResult:
                     self.architecture], "price_source": pricing.SOURCE}
 
     def __repr__(self) -> str:
-        return (f"<PowerTuneResult {self.function_name} v{self.version} {self.strategy}: "
+        return (f"<PowerTuneResult {self.function_name}:{self.version} {self.strategy}: "
                 f"best {self.best.memory_mb} MB of {len(self.rows)} sizes>")
 
 

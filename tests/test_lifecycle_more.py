@@ -25,8 +25,9 @@ def lambda_handler(event, context):
 def test_the_tracker_says_the_globals_came_from_the_snapshot():
     with lw.ContainerManager(seed=1, isolation="process") as mgr:
         mgr.register("snap", GLOBALS_SOURCE, snap_start=True)
-        restored = mgr.invoke("snap", {}).to_dict()
-        warm = mgr.invoke("snap", {}).to_dict()
+        mgr.publish("snap")
+        restored = mgr.invoke("snap", {}, qualifier="1").to_dict()
+        warm = mgr.invoke("snap", {}, qualifier="1").to_dict()
     html = tracker_html(restored, 1)
     assert "restored from the snapshot" in html and "⧉" in html
     assert "made at publish" in tracker_text(restored)
@@ -62,8 +63,9 @@ def test_sam_snap_start_applies_to_published_versions(tmp_path):
     template.write_text(body.format(apply="PublishedVersions"))
     with lw.ContainerManager(seed=1, isolation="process") as mgr:
         load(mgr, str(template))
-        assert mgr.function("Hello").snap_start and mgr.function("Hello").snapshot["state"] == "ready"
-        assert mgr.invoke("Hello", {}).restored
+        assert mgr.function("Hello").snap_start
+        assert mgr.publish("Hello").snapshot["state"] == "ready"
+        assert mgr.invoke("Hello", {}, qualifier="1").restored
     template.write_text(body.format(apply="Always"))
     with lw.ContainerManager(seed=1, isolation="process") as mgr, pytest.raises(TemplateError, match="ApplyOn"):
         load(mgr, str(template))

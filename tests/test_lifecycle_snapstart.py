@@ -60,8 +60,9 @@ def runtime(request) -> str:
 
 
 def publish(mgr, source=HOOKS_SOURCE, name="snap", **options):
-    fn = mgr.register(name, source, snap_start=True, idle_timeout=600, **options)
-    return fn
+    """Register ``source`` with SnapStart and publish it: the published version (its snapshot taken)."""
+    mgr.register(name, source, snap_start=True, idle_timeout=600, **options)
+    return mgr.publish(name)
 
 
 def test_restored_environments_share_what_init_made(isolation, runtime):
@@ -70,7 +71,7 @@ def test_restored_environments_share_what_init_made(isolation, runtime):
         assert fn.snapshot["state"] == "ready"
         assert "module init runs" in fn.snapshot["logs"]  # Init ran once, at publish
         assert fn.snapshot["logs"][0].startswith("INIT_START ")
-        first, second = [f.result() for f in [mgr.submit("snap", {}) for _ in range(2)]]
+        first, second = [f.result() for f in [mgr.submit("snap", {}, qualifier=fn.version) for _ in range(2)]]
         assert first.status == second.status == "succeeded", (first.error, second.error)
         assert first.container_id != second.container_id
         for inv in (first, second):
@@ -87,7 +88,7 @@ def test_restored_environments_share_what_init_made(isolation, runtime):
         assert first.result["draw"] == second.result["draw"]  # the generator's state too (a fork reseeds it)
         # ...but the kernel's randomness is not.
         assert first.result["urandom"] != second.result["urandom"]
-        warm = mgr.invoke("snap", {})
+        warm = mgr.invoke("snap", {}, qualifier=fn.version)
         assert not warm.cold and warm.result["order"] == EXPECTED_ORDER  # hooks ran once per restore
         if isolation == "namespaces" and runtime == "bundled":
             assert first.result["pid"] == 1  # its own PID namespace
@@ -95,8 +96,8 @@ def test_restored_environments_share_what_init_made(isolation, runtime):
 
 def test_restore_log_lines_and_report_fields(isolation):
     with lw.ContainerManager(seed=1) as mgr:
-        publish(mgr)
-        inv = mgr.invoke("snap", {})
+        fn = publish(mgr)
+        inv = mgr.invoke("snap", {}, qualifier=fn.version)
         assert inv.logs[0].startswith("RESTORE_START Runtime Version: ")
         assert "\tRuntime Version ARN: " in inv.logs[0]
         restore = next(line for line in inv.logs if line.startswith("RESTORE_REPORT"))
@@ -126,7 +127,7 @@ def test_a_before_snapshot_hook_error_fails_the_publish(isolation, runtime):
         assert fn.snapshot["error"]["errorType"] == "Runtime.BeforeSnapshotError"
         assert fn.snapshot["error"]["errorMessage"] == "no snapshot today"
         assert "Error Type: Runtime.BeforeSnapshotError" in fn.snapshot["logs"][-1]
-        inv = mgr.invoke("snap", {})  # the version failed to publish: it cannot run
+        inv = mgr.invoke("snap", {}, qualifier=fn.version)  # the version failed to publish: it cannot run
         assert inv.status == "failed" and inv.error["errorType"] == "Runtime.BeforeSnapshotError"
         assert "SnapStart snapshot failed" in inv.logs[0] and not mgr.containers
 
@@ -136,8 +137,8 @@ def test_an_after_restore_hook_error_fails_the_restore(isolation, runtime):
               "@register_after_restore\ndef boom():\n    raise RuntimeError('reconnect failed')\n\n"
               "def lambda_handler(event, context):\n    return 1\n")
     with lw.ContainerManager(seed=1) as mgr:
-        publish(mgr, source, runtime=runtime)
-        inv = mgr.invoke("snap", {})
+        fn = publish(mgr, source, runtime=runtime)
+        inv = mgr.invoke("snap", {}, qualifier=fn.version)
         assert inv.status == "failed" and inv.restored
         assert inv.error["errorType"] == "Runtime.AfterRestoreError"
         restore = next(line for line in inv.logs if line.startswith("RESTORE_REPORT"))
@@ -152,8 +153,8 @@ def test_restore_beyond_its_limit_is_a_snapstart_timeout(isolation, monkeypatch)
               "register_after_restore(time.sleep, 30)\n\n"
               "def lambda_handler(event, context):\n    return 1\n")
     with lw.ContainerManager(seed=1) as mgr:
-        publish(mgr, source)
-        inv = mgr.invoke("snap", {})
+        fn = publish(mgr, source)
+        inv = mgr.invoke("snap", {}, qualifier=fn.version)
         assert inv.error["errorType"] == "SnapStartTimeoutException"
         assert report_fields(inv)["Error Type"] == "SnapStartTimeoutException"
 
@@ -167,24 +168,31 @@ def test_snap_start_configuration_is_checked(isolation, tmp_path):
             mgr.register("x", "def lambda_handler(e, c):\n    return 1\n", snap_start="yes")
 
 
-def test_a_new_version_retires_the_old_snapshot_once_its_environments_end(isolation):
+def test_latest_initialises_and_a_deleted_version_takes_its_snapshot_along(isolation):
     with lw.ContainerManager(seed=1) as mgr:
-        publish(mgr)
-        old = mgr._snapshots[("snap", 1)]
-        mgr.invoke("snap", {})
-        publish(mgr)  # version 2: the idle v1 environment retires, and then its snapshot
-        assert ("snap", 1) not in mgr._snapshots and ("snap", 2) in mgr._snapshots
+        one = publish(mgr)
+        latest = mgr.invoke("snap", {})  # SnapStart applies to published versions only
+        assert latest.cold and not latest.restored and latest.init_duration_ms is not None
+        assert latest.result["order"] == []  # no snapshot, no hooks
+        old = mgr._snapshots[one.key]
+        mgr.invoke("snap", {}, qualifier="1")
+        mgr.register("snap", HOOKS_SOURCE.replace("'before-1'", "'before-one'"), snap_start=True)
+        two = mgr.publish("snap")
+        assert two.version == "2" and set(mgr._snapshots) == {one.key, two.key}  # side by side
+        mgr.delete_function("snap", qualifier="1")  # its idle environment ends, and then its snapshot
+        assert one.key not in mgr._snapshots
         assert old.env.proc.wait(timeout=10) is not None
-        assert mgr.invoke("snap", {}).result["order"] == EXPECTED_ORDER
+        assert mgr.invoke("snap", {}, qualifier="2").result["order"] == ["before-2", "before-one", "after-1",
+                                                                          "after-2!"]
 
 
 def test_a_snapshot_killed_from_outside_is_replaced_by_an_ordinary_init(isolation):
     with lw.ContainerManager(seed=1) as mgr:
         fn = publish(mgr)
-        snap = mgr._snapshots[("snap", 1)]
+        snap = mgr._snapshots[fn.key]
         snap.thaw()
         snap.env.kill()
-        inv = mgr.invoke("snap", {})
+        inv = mgr.invoke("snap", {}, qualifier=fn.version)
         assert inv.status == "succeeded" and not inv.restored
         assert fn.snapshot["state"] == "lost"
-        assert ("snap", 1) not in mgr._snapshots
+        assert fn.key not in mgr._snapshots

@@ -305,9 +305,9 @@ def test_lambda_widget_serve_template_prints_a_line_per_invocation(tmp_path):
         c.invoke(FunctionName="HelloFunction", Payload=b"{}")
         c.invoke(FunctionName="HelloFunction", Payload=b"{}")
         live = [proc.stdout.readline(), proc.stdout.readline()]
-        assert "#1 HelloFunction v1 RequestResponse cold (first-invocation) env-" in live[0]
+        assert "#1 HelloFunction $LATEST RequestResponse cold (first-invocation) env-" in live[0]
         assert "succeeded" in live[0]
-        assert "#2 HelloFunction v1 RequestResponse warm" in live[1]
+        assert "#2 HelloFunction $LATEST RequestResponse warm" in live[1]
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)

@@ -42,12 +42,13 @@ class _Cold:
     def __init__(self, mgr: lw.ContainerManager, name: str, source: str, snap_start: bool) -> None:
         self.mgr, self.name = mgr, name
         mgr.register(name, source, trace=False, idle_timeout=1, snap_start=snap_start)
+        self.qualifier = mgr.publish(name).version if snap_start else None  # SnapStart: published versions
         self.phase: list[float] = []
 
     def __call__(self) -> float:
         self.mgr.advance(1)  # the last environment is reaped: the next start is cold (untimed)
         t0 = time.perf_counter()
-        inv = self.mgr.invoke(self.name, {})
+        inv = self.mgr.invoke(self.name, {}, qualifier=self.qualifier)
         elapsed = time.perf_counter() - t0
         if inv.status != "succeeded" or not inv.cold:
             raise RuntimeError(f"{self.name}: expected a cold success, got {inv.status}: {inv.error}")
@@ -63,7 +64,7 @@ def run(sizes: Sizes) -> CaseResult:
         restore = _Cold(mgr, "restored", source, snap_start=True)
         init = _Cold(mgr, "initialised", source, snap_start=False)
         samples = interleave({RESTORE: restore, INIT: init}, max(2, sizes.cold_rounds))
-        publish_ms = mgr.function("restored").snapshot["init_duration_ms"]
+        publish_ms = mgr.function("restored", restore.qualifier).snapshot["init_duration_ms"]
         isolation = mgr.isolation
     result.add(RESTORE, samples[RESTORE])
     result.add(INIT, samples[INIT])

@@ -7,12 +7,14 @@ from lambda_widget.engine.errors import (
     InvalidParameterValueException,
     InvalidRequestContentException,
     RequestTooLargeException,
+    ResourceConflictException,
     ResourceNotFoundException,
 )
 from lambda_widget.engine.manager import ContainerManager, get_manager
-from lambda_widget.engine.records import Function, Invocation, LifecycleEvent, Step
+from lambda_widget.engine.records import Alias, Function, Invocation, LifecycleEvent, Step
 
 __all__ = [
+    "Alias",
     "ContainerManager",
     "Function",
     "InvalidParameterValueException",
@@ -20,6 +22,7 @@ __all__ = [
     "Invocation",
     "LifecycleEvent",
     "RequestTooLargeException",
+    "ResourceConflictException",
     "ResourceNotFoundException",
     "Step",
     "get_manager",

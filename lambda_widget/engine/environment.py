@@ -231,8 +231,8 @@ class ExecutionEnvironment(HasTraits):
 
     @property
     def version_label(self) -> str:
-        """The version as Lambda writes it (``$LATEST`` here until versions are published)."""
-        return "$LATEST"
+        """The version as Lambda writes it: ``$LATEST`` or a published version's number."""
+        return str(self.version)
 
     @property
     def master_opt(self) -> Path | None:
@@ -262,7 +262,7 @@ class ExecutionEnvironment(HasTraits):
             "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version.major}.{version.minor}",
             "AWS_LAMBDA_FUNCTION_NAME": fn.name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_VERSION": fn.version,
             "AWS_LAMBDA_INITIALIZATION_TYPE": self.init_type,
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream_name,
@@ -304,7 +304,7 @@ class ExecutionEnvironment(HasTraits):
 
     @property
     def master_task_root(self) -> Path:
-        return self.dir.parent.parent / "functions" / self.function_name / f"v{self.version}"
+        return self.dir.parent.parent / "functions" / self.function_name / f"v{self.function.code_revision}"
 
     @property
     def task_root(self) -> Path:
@@ -645,8 +645,8 @@ def _signal_group(pid: int, sig: int) -> None:
             pass
 
 
-def log_stream_name(now: datetime.datetime, hex32: str) -> str:
-    return f"{now:%Y/%m/%d}/[$LATEST]{hex32}"
+def log_stream_name(now: datetime.datetime, hex32: str, version: str = "$LATEST") -> str:
+    return f"{now:%Y/%m/%d}/[{version}]{hex32}"
 
 
 LAMBDA_TZ = ":UTC"  # Lambda's TZ

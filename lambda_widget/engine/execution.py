@@ -153,7 +153,8 @@ class ExecutionMixin:
         headers = {
             "Lambda-Runtime-Aws-Request-Id": rid,
             "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
-            "Lambda-Runtime-Invoked-Function-Arn": fn.arn(self.region, self.account_id),
+            # With the qualifier the caller used, as on Lambda (an alias's name, not its version).
+            "Lambda-Runtime-Invoked-Function-Arn": fn.arn(self.region, self.account_id, inv.qualifier),
             "Lambda-Runtime-Trace-Id": _trace_id(self._rng),
             "Content-Type": "application/json",
         }
@@ -188,7 +189,7 @@ class ExecutionMixin:
             self._event(env, "thaw", request_id=rid)
             inv.status = "running"  # one notification: running, and where
         self._event(env, "invoke", request_id=rid)
-        log.append(logs.start(rid))
+        log.append(logs.start(rid, fn.version))
         self._changed(inv, env)
         try:
             item = _get(env.outcomes, budget_left - (time.perf_counter() - t0), rid, skip=("ready",))
@@ -345,19 +346,20 @@ class ExecutionMixin:
                 self._event(env, "reset", env.reset_reason, inv.request_id)
             retire = self._settle(env, inv)
         if retire:
-            self._terminate(env, "new-version", already_marked=True)
+            self._terminate(env, retire, already_marked=True)
         self._changed(inv, env)
 
-    def _settle(self, env: ExecutionEnvironment, inv: Invocation) -> bool:
-        """After an invocation: back to the pool, or (already) gone. True if it must retire now."""
+    def _settle(self, env: ExecutionEnvironment, inv: Invocation) -> str | None:
+        """After an invocation: back to the pool, or (already) gone. The reason if it must retire now."""
         if env.state == "terminated":  # ended while this invocation ran (shutdown, reset)
             self._append_end(inv, env.end_reason or "shutdown")
-            return False
-        if env.retiring:
+            return None
+        if env.retiring:  # its version changed or went while it ran
             env.state = "terminated"
-            return True
+            self._pool.remove(env)
+            return getattr(env, "retire_reason", None) or "function-updated"
         self._release(env)
-        return False
+        return None
 
     def _release(self, env: ExecutionEnvironment) -> None:
         """Back to the pool: idle, and frozen once the runtime waits on ``/next``."""
@@ -366,11 +368,12 @@ class ExecutionMixin:
             env.current = None
             if env.polling and env.pending is None:
                 env.freeze()
+        self._pool.release(env, self.placement)
         self._event(env, "idle", env.reset_reason or "")
 
     def _finish_init_failure(self, inv, env, fn, log, init_output, error, extra_ms) -> None:
         rid = inv.request_id
-        log.append(logs.start(rid))
+        log.append(logs.start(rid, fn.version))
         log.append(logs.end(rid))
         duration = extra_ms
         billed = logs.billed(duration, inv.init_duration_ms)
@@ -399,7 +402,7 @@ class ExecutionMixin:
             self._event(env, "reset", env.reset_reason, rid)
             retire = self._settle(env, inv)
         if retire:
-            self._terminate(env, "new-version", already_marked=True)
+            self._terminate(env, retire, already_marked=True)
         self._changed(inv, env)
 
     def _throttle(self, inv: Invocation, fn: Function,

@@ -30,6 +30,7 @@ from lambda_widget.engine import logs
 from lambda_widget.engine.environment import ExecutionEnvironment, log_stream_name
 from lambda_widget.engine.errors import InvalidParameterValueException
 from lambda_widget.engine.isolation import tree
+from lambda_widget.engine.records import LATEST
 from lambda_widget.runtime.platform import SNAPSHOT_SIGNAL
 
 if TYPE_CHECKING:
@@ -262,7 +263,7 @@ class SnapStartMixin:
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             env.snapshot_control = theirs.fileno()
             snap = Snapshot(env, ours)
-            self._snapshots[(fn.name, fn.version)] = snap
+            self._snapshots[fn.key] = snap
         log = [logs.init_start(self.region)]
         try:
             outcome, ms, detail = self._init_env(env, snapshot_init_limit(fn))
@@ -285,17 +286,29 @@ class SnapStartMixin:
             facts["state"] = "failed"
             facts["error"] = _init_error_payload(outcome, detail, "", snapshot_init_limit(fn))
             with self._lock:
-                self._snapshots.pop((fn.name, fn.version), None)
+                self._snapshots.pop(fn.key, None)
             snap.close()
         facts["logs"] = log
         fn.snapshot = facts
         self._event(env, "snapshot", facts["state"])
 
+    def _publish_version(self, fn: Function) -> None:
+        """Publishing a SnapStart version: its Init runs now, once, and the snapshot is kept,
+        before the version is published (as Lambda's version stays Pending until then)."""
+        if fn.snap_start:
+            self._take_snapshot(fn)
+        super()._publish_version(fn)
+
+    def _delete_version(self, name: str, version: str) -> None:
+        super()._delete_version(name, version)
+        self._release_snapshots(name)
+
     def _snapshot_failed(self, inv) -> bool:
         """An invocation of a version whose snapshot failed ends at once with the snapshot's error
         (on Lambda the version is in the Failed state and cannot be invoked)."""
-        fn = self._functions.get(inv.function_name)
-        facts = fn.snapshot if fn is not None and fn.version == inv.version and fn.snap_start else None
+        with self._lock:
+            fn = self._current(inv)
+        facts = fn.snapshot if fn.snap_start and fn.version != LATEST else None
         if not facts or facts.get("state") != "failed":
             return False
         from lambda_widget.engine import steps
@@ -317,11 +330,11 @@ class SnapStartMixin:
 
     def _prepare_restore(self, env: ExecutionEnvironment) -> None:
         """A new environment of a SnapStart version is restored, not initialised."""
-        snap = self._snapshots.get((env.function_name, env.version))
+        snap = self._snapshots.get(env.function.key)
         if snap is None:
             return
         if not snap.alive:  # killed from outside: this environment initialises as usual
-            self._snapshots.pop((env.function_name, env.version), None)
+            self._snapshots.pop(env.function.key, None)
             if env.function.snapshot:
                 env.function.snapshot["state"] = "lost"
             threading.Thread(target=snap.close, daemon=True).start()
@@ -410,17 +423,15 @@ class SnapStartMixin:
             return
         raise ApiAnswer(403, "InvalidStateTransition", "This environment is not being snapshotted or restored")
 
-    def _release_snapshots(self, name: str | None = None, version: int | None = None,
-                           keep_current: bool = True) -> None:
+    def _release_snapshots(self, name: str | None = None, keep_current: bool = True) -> None:
         """Snapshots of versions that are gone: closed once no environment restored from them lives."""
         with self._lock:
             live = {id(e.restore) for e in self._envs if e.restore is not None}
             doomed = []
             for key, snap in list(self._snapshots.items()):
-                current = self._functions.get(key[0])
                 if name is not None and key[0] != name:
                     continue
-                gone = current is None or (keep_current and current.version != key[1]) or not keep_current
+                gone = not keep_current or key[1] not in self.__dict__.get("_published", {}).get(key[0], {})
                 if gone:
                     snap.retired = True
                 if snap.retired and id(snap) not in live:

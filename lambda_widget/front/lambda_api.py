@@ -1,7 +1,8 @@
 """Lambda's Invoke API (and the calls a deploy needs) on loopback, for boto3 and the AWS CLI.
 
 Served: ``Invoke``, ``ListFunctions``, ``GetFunction``, ``GetFunctionConfiguration``,
-``CreateFunction`` and ``UpdateFunctionCode`` (zip files). Requests must be signed the way
+``CreateFunction`` and ``UpdateFunctionCode`` (zip files); versions, aliases and provisioned
+concurrency come from ``front/versions.py``. Requests must be signed the way
 AWS clients sign them (SigV4, any credentials: the signature is not checked), so a web page
 in your browser cannot deploy code here. Other hosts get ``Invoke`` only.
 
@@ -54,6 +55,8 @@ from lambda_widget.front.shapes import (
     runtime_name,
     validation_error,
 )
+from lambda_widget.front.versions import ROUTES as VERSION_ROUTES
+from lambda_widget.front.versions import VersionOps, published_on_deploy, version_configuration
 
 MAX_CLIENT_CONTEXT = 3583  # bytes of the base64 header, as Lambda limits it
 MAX_CREATE_REQUEST = 70_167_211  # "Request must be smaller than 70167211 bytes for the CreateFunction operation"
@@ -67,7 +70,7 @@ _ROUTES = [
     ("GET", re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/configuration/?$"), "GetFunctionConfiguration"),
     ("GET", re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/?$"), "GetFunction"),
     ("PUT", re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/code/?$"), "UpdateFunctionCode"),
-]
+] + VERSION_ROUTES  # versions, aliases, provisioned concurrency: front/versions.py
 # GetFunction's Code.Location: the code as a zip, like AWS's presigned S3 URL (a token, no signature).
 _CODE_ROUTE = re.compile(r"^/lambda-widget/code/(?P<name>[^/]+)/(?P<version>[^/]+)\.zip$")
 SERVED = [op for _, _, op in _ROUTES]
@@ -86,7 +89,7 @@ _MEMBERS: dict[str, tuple[type | tuple[type, ...], str]] = {
 }
 
 
-class LambdaApiHandler(BoundedHandler):
+class LambdaApiHandler(VersionOps, BoundedHandler):
     """Answers Lambda API calls from the manager on ``server.manager``."""
 
     _peer_uid: int | None = None  # of this connection's client, looked up once
@@ -239,12 +242,12 @@ class LambdaApiHandler(BoundedHandler):
                                f"(limit {MAX_ASYNC_REQUEST} bytes)")
             raise ApiError("RequestEntityTooLargeException",
                            f"Request must be smaller than {MAX_SYNC_REQUEST} bytes for the InvokeFunction operation")
-        fn = self._function(fname, latest=True)
-        executed = _resolve_qualifier(mgr, fn, fname.qualifier)
+        self._function(fname, latest=True)
         client_context = _client_context(self.headers.get("X-Amz-Client-Context"))
         payload = payload.strip() or b"{}"
         try:
-            inv = mgr.invoke(fname.name, payload, invocation_type=itype, client_context=client_context)
+            inv = mgr.invoke(fname.name, payload, qualifier=fname.qualifier, invocation_type=itype,
+                             client_context=client_context)
         except ResourceNotFoundException:  # deleted meanwhile
             raise not_found(mgr.region, mgr.account_id, fname.name, fname.qualifier or "$LATEST") from None
         except InvalidRequestContentException as exc:  # the engine parsed it; Lambda's words for why not
@@ -253,7 +256,7 @@ class LambdaApiHandler(BoundedHandler):
         if itype in ("DryRun", "Event"):  # no X-Amz-Executed-Version on either (recorded)
             self.answer(204 if itype == "DryRun" else 202, b"", headers)
             return
-        headers["X-Amz-Executed-Version"] = executed
+        headers["X-Amz-Executed-Version"] = inv.version
         if inv.status == "throttled":
             error = inv.error or {}
             status, body, extra = error_body("TooManyRequestsException", error.get("errorMessage", "Rate Exceeded."),
@@ -297,7 +300,7 @@ class LambdaApiHandler(BoundedHandler):
         for name, fn in sorted(mgr.functions.items()):
             entries.append((name, fn, "$LATEST"))
             if every:
-                entries += [(f"{name}:{v.version}", v, str(v.version)) for v in mgr.versions(name)]
+                entries += [(f"{name}:{v.version}", v, v.version) for v in mgr.versions(name)[1:]]
         markers = [marker for marker, _, _ in entries]
         marker = self.query.get("Marker")
         start = markers.index(marker) if marker in markers else 0
@@ -311,10 +314,10 @@ class LambdaApiHandler(BoundedHandler):
     def _op_GetFunction(self, name: str) -> None:
         mgr = self.server.manager
         fname = self._name(name)
-        fn = self._function(fname, latest=False)
-        version = _resolve_qualifier(mgr, fn, fname.qualifier)
+        self._function(fname, latest=False)
+        fn = mgr.function(fname.name, fname.qualifier)
         data: dict[str, Any] = {
-            "Configuration": self._config(fn, version),
+            "Configuration": version_configuration(mgr, fname.name, fname.qualifier),
             "Code": {"RepositoryType": "S3", "Location": self._code_location(fn)},
         }
         if fn.reserved_concurrency is not None:
@@ -324,8 +327,8 @@ class LambdaApiHandler(BoundedHandler):
     def _op_GetFunctionConfiguration(self, name: str) -> None:
         mgr = self.server.manager
         fname = self._name(name)
-        fn = self._function(fname, latest=False)
-        self._send_json(200, self._config(fn, _resolve_qualifier(mgr, fn, fname.qualifier)))
+        self._function(fname, latest=False)
+        self._send_json(200, version_configuration(mgr, fname.name, fname.qualifier))
 
     def _code_location(self, fn) -> str:
         server = self.server
@@ -383,7 +386,7 @@ class LambdaApiHandler(BoundedHandler):
             config["architecture"] = architectures[0]
         fn = self._deploy(name, _zip_of(req), config)
         facts(fn).role = role
-        self._send_json(201, self._config(fn))
+        self._send_json(201, published_on_deploy(mgr, name, True) if req.get("Publish") else self._config(fn))
 
     def _op_UpdateFunctionCode(self, name: str) -> None:
         mgr = self.server.manager
@@ -402,7 +405,7 @@ class LambdaApiHandler(BoundedHandler):
         role = facts(fn).role
         fn = self._deploy(fname.name, data, config)
         facts(fn).role = role
-        self._send_json(200, self._config(fn))
+        self._send_json(200, published_on_deploy(mgr, fname.name, False) if req.get("Publish") else self._config(fn))
 
     def _deploy(self, name: str, data: bytes, config: dict[str, Any]):
         """Unpack the zip where it stays as long as the manager (versions, power tuning and
@@ -508,21 +511,6 @@ def code_zip(fn) -> bytes:
         else:
             archive.writestr(fn.module.replace(".", "/") + ".py", fn.source or "")
     return buf.getvalue()
-
-
-def _resolve_qualifier(mgr, fn, qualifier: str | None) -> str:
-    """The version a qualifier names: ``$LATEST`` or the current version's number."""
-    if qualifier in (None, "", "$LATEST"):
-        return "$LATEST"
-    if qualifier.isdigit():
-        number = int(qualifier)
-        if number == fn.version:
-            return str(number)
-        if any(v.version == number for v in mgr.versions(fn.name)):
-            raise ApiError("InvalidParameterValueException",
-                           f"lambda_widget runs only the latest version of {fn.name} "
-                           f"({fn.version}); version {number} is kept as a record only")
-    raise not_found(mgr.region, mgr.account_id, fn.name, qualifier)
 
 
 def _client_context(value: str | None) -> dict | None:

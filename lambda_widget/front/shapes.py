@@ -39,6 +39,8 @@ ERRORS: dict[str, tuple[int, str, bool]] = {
     "AccessDeniedException": (403, "Message", False),
     "UnrecognizedClientException": (403, "message", False),
     "UnknownOperationException": (404, "message", False),
+    "PreconditionFailedException": (412, "message", True),
+    "ProvisionedConcurrencyConfigNotFoundException": (404, "message", True),
 }
 STATUS = {code: status for code, (status, _, _) in ERRORS.items()}
 SERVICE_ERROR = "An internal error occurred in lambda_widget's front; the kernel's log has the details."
@@ -202,7 +204,21 @@ def facts(fn) -> _Facts:
 
         entry = _facts[key] = _Facts(weakref.ref(fn, forget), datetime.datetime.now(datetime.timezone.utc),
                                      str(uuid.uuid4()))
+        _inherit(entry, fn)
     return entry
+
+
+def _inherit(entry: _Facts, fn) -> None:
+    """A version published from $LATEST, or $LATEST with a new configuration, runs the code of an
+    earlier record of the function (``code_revision``): it has that record's zip, and the function's role."""
+    code = getattr(fn, "code_revision", None)
+    for other in list(_facts.values()):
+        known = other.ref()
+        if other is entry or known is None or known.name != fn.name:
+            continue
+        entry.role = entry.role or other.role
+        if code is not None and getattr(known, "code_revision", None) == code and other.code is not None:
+            entry.code, entry.zip_path = other.code, other.zip_path
 
 
 def runtime_name() -> str:
@@ -241,7 +257,7 @@ def function_configuration(fn, region: str, account: str, version: str = "$LATES
         "CodeSha256": sha,
         "Version": version,
         "TracingConfig": {"Mode": "PassThrough"},
-        "RevisionId": remembered.revision_id,
+        "RevisionId": getattr(fn, "revision_id", None) or remembered.revision_id,  # the engine's, if it has one
         "PackageType": "Zip",
         "Architectures": [getattr(fn, "architecture", None) or "x86_64"],
         "EphemeralStorage": {"Size": 512},

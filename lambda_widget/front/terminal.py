@@ -10,6 +10,8 @@ import time
 import warnings
 from pathlib import Path
 
+from lambda_widget.views.words import version_tag
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("serve", help="serve a SAM template or a handler file to boto3, the AWS CLI and HTTP",
@@ -40,7 +42,7 @@ def _line(inv) -> str:
     billed = f", billed {inv.billed_duration_ms} ms" if inv.billed_duration_ms is not None else ""
     where = f" {inv.container_id}" if inv.container_id else ""
     error = f" {inv.error.get('errorType')}" if inv.error and inv.status != "succeeded" else ""
-    return (f"{time.strftime('%H:%M:%S')} #{inv.number} {inv.function_name} v{inv.version} "
+    return (f"{time.strftime('%H:%M:%S')} #{inv.number} {inv.function_name} {version_tag(inv.version)} "
             f"{inv.invocation_type} {kind}{reason}{where} {inv.status}{error}{duration}{billed}")
 
 

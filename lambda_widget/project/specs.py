@@ -128,7 +128,7 @@ class Project:
         out = [f"{self.path.name}: {len(self.specs)} function(s)"]
         for spec in self.specs:
             fn = self.functions.get(spec.name)
-            version = f" v{fn.version}" if fn is not None else ""
+            version = f" {fn.version}" if fn is not None else ""
             if spec.code_zip is not None:
                 where = f"CodeUri {os.path.relpath(spec.code_zip, self.path.parent)}"
             elif spec.code_dir is not None:
