@@ -102,3 +102,17 @@ def test_the_traffic_lab_models_snapstart_against_provisioned_concurrency():
     with pytest.raises(ValueError, match="provisioned"):
         lw.simulate(day, snap_start=True, restore_ms=250, provisioned_concurrency=1, **common)
     assert math.isfinite(snap.cost_usd)
+
+
+def test_get_function_configuration_reports_snapstart():
+    boto3 = pytest.importorskip("boto3")
+    with lw.ContainerManager(seed=1, isolation="process") as mgr:
+        mgr.register("snap", GLOBALS_SOURCE, snap_start=True)
+        mgr.publish("snap")
+        with mgr.serve() as endpoint:
+            client = boto3.client("lambda", endpoint_url=endpoint.url, region_name="us-east-1",
+                                  aws_access_key_id="local", aws_secret_access_key="local")
+            latest = client.get_function_configuration(FunctionName="snap")["SnapStart"]
+            one = client.get_function_configuration(FunctionName="snap", Qualifier="1")["SnapStart"]
+    assert latest == {"ApplyOn": "PublishedVersions", "OptimizationStatus": "Off"}
+    assert one == {"ApplyOn": "PublishedVersions", "OptimizationStatus": "On"}
