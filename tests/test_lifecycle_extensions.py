@@ -246,3 +246,17 @@ def test_an_extension_in_a_layer_starts_too(isolation, tmp_path):
         env = mgr.containers[0]
         mgr.advance(60)
         assert env.shutdown["reason"] == "SPINDOWN" and env.shutdown["extensions"][0]["got"] == "SHUTDOWN"
+
+
+def test_an_extension_that_exits_before_registering_fails_init_at_once(isolation, tmp_path):
+    (tmp_path / "extensions").mkdir()
+    quitter = tmp_path / "extensions" / "quitter"
+    quitter.write_text("#!/bin/sh\necho quitting\nexit 3\n")
+    quitter.chmod(0o755)
+    with lw.ContainerManager(seed=1) as mgr:
+        mgr.register("f", SEED_SOURCE, extensions=str(tmp_path), timeout=5)
+        inv = mgr.invoke("f", {"value": 1})
+        assert inv.status == "failed" and inv.error["errorType"] == "Extension.InitError"
+        assert "did not register: quitter" in inv.error["errorMessage"]
+        assert inv.duration_ms < 5000  # not the whole Init limit, nor the function timeout
+        assert "quitting" in inv.logs

@@ -46,7 +46,13 @@ class LifecycleMixin:
         ext = env.ext
         if ext is None:
             return None
-        ready = ext.wait(lambda: ext.ready() or ext.failure is not None, left)
+        deadline = time.monotonic() + max(0.0, left)
+        ready = False
+        while not ready and time.monotonic() < deadline:
+            ready = ext.wait(lambda: ext.ready() or ext.failure is not None,
+                             min(0.1, max(0.0, deadline - time.monotonic())))
+            if not ready and _extension_gone(env, ext):
+                break  # one exited before it registered: no need to wait out the Init limit
         ext.init_done = True
         if ext.failure is not None:
             return ext.failure[0], ext.failure[2]
@@ -150,6 +156,22 @@ class LifecycleMixin:
             t.start()
         for t in threads:
             t.join()
+
+
+def _extension_gone(env: ExecutionEnvironment, ext: Extensions) -> bool:
+    """Fewer processes beside the runtime than extensions it started: one of them has exited."""
+    own = 2 if env.mode == "namespaces" else 1  # the runtime (and the sandbox's init)
+    return sum(_running(pid) for pid in env.group_pids()) - own < len(ext.expected)
+
+
+def _running(pid: int) -> bool:
+    """Not a zombie (an exited extension stays its parent's, the runtime's, until reaped)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rfind(b")") + 2:][:1] not in (b"Z", b"X")
 
 
 def _event_headers() -> dict[str, str]:
