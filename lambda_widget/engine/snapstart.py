@@ -287,7 +287,7 @@ class SnapStartMixin:
             facts["error"] = _init_error_payload(outcome, detail, "", snapshot_init_limit(fn))
             with self._lock:
                 self._snapshots.pop(fn.key, None)
-            snap.close()
+            self._drop_snapshot(snap)
         facts["logs"] = log
         fn.snapshot = facts
         self._event(env, "snapshot", facts["state"])
@@ -337,7 +337,7 @@ class SnapStartMixin:
             self._snapshots.pop(env.function.key, None)
             if env.function.snapshot:
                 env.function.snapshot["state"] = "lost"
-            threading.Thread(target=snap.close, daemon=True).start()
+            threading.Thread(target=self._drop_snapshot, args=(snap,), daemon=True).start()
             return
         env.restore = snap
         env.init_type = "snap-start"
@@ -350,6 +350,10 @@ class SnapStartMixin:
             env.tmp.mkdir(parents=True, mode=0o700)
             os.chmod(env.tmp.parent, 0o711)
             os.chown(env.tmp, env.uid, env.uid)
+
+    def _drop_snapshot(self, snap: Snapshot) -> None:
+        snap.close()
+        self._sentinel.untrack(snap.env.id)
 
     def _restore_env(self, env: ExecutionEnvironment, limit: float) -> tuple[str, float, Any]:
         """The restore, in place of an Init: (outcome, ms, detail) as ``_init_env`` returns."""
@@ -438,7 +442,7 @@ class SnapStartMixin:
                     doomed.append(snap)
                     del self._snapshots[key]
         for snap in doomed:
-            snap.close()
+            self._drop_snapshot(snap)
 
 
 def restore_report(ms: float, status: str | None = None, error_type: str | None = None) -> str:
