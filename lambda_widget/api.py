@@ -37,7 +37,8 @@ def register(name: str, source: str | None = None, **config: Any):
     ``config`` takes the engine's options: ``handler``, ``timeout``, ``memory_mb``,
     ``idle_timeout``, ``env``, ``track``, ``trace``, ``reserved_concurrency``,
     ``provisioned_concurrency``, ``runtime``, ``max_steps``, ``architecture`` (``"x86_64"`` or
-    ``"arm64"``: it only sets the price here), ``layers`` (up to 5 directories or zip files, at ``/opt``).
+    ``"arm64"``: it only sets the price here), ``layers`` (up to 5 directories or zip files, at ``/opt``),
+    ``snap_start`` (SnapStart) and ``extensions`` (a directory of external extensions).
     """
     mgr = get_manager()
     fn = mgr.register(name, source, **config)

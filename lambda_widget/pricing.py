@@ -37,6 +37,14 @@ FREE_GB_SECONDS = 400_000
 PROVISIONED_GB_SECOND = {"x86_64": 0.0000041667, "arm64": 0.0000033334}
 PROVISIONED_DURATION_GB_SECOND = {"x86_64": 0.0000097222, "arm64": 0.0000077778}
 
+#: SnapStart (Python and .NET), us-east-1: caching a published version's snapshot, $ per GB-second of
+#: the function's memory while the version exists (at least 3 hours), and restoring it, $ per GB
+#: restored (each cold start). Quoted from the pricing page by secondary summaries (awsnegotiations.com,
+#: 2026-05; the same figures since the Python/.NET launch, AWS News Blog, 2024-11-18). Both architectures.
+SNAPSTART_CACHE_GB_SECOND = 0.0000015046
+SNAPSTART_RESTORE_GB = 0.0001397998
+SNAPSTART_MIN_CACHE_SECONDS = 3 * 3600
+
 #: AWS Lambda Power Tuning's price of one millisecond at 128 MB (its lambda/utils.js, us-east-1).
 POWER_TUNING_BASE_COST_PER_MS = {"x86_64": 2.1e-9, "arm64": 1.7e-9}
 
@@ -126,3 +134,13 @@ def monthly_bill(requests: int, avg_billed_ms: float, memory_mb: int, architectu
           + total_gbs * provisioned_share * PROVISIONED_DURATION_GB_SECOND[arch])
     return MonthlyBill(requests, total_gbs, billable_requests * PER_REQUEST,
                        duration_cost(billable_gbs, arch), pc, free_tier)
+
+
+def snapstart_cost(memory_mb: int, restores: int, cached_seconds: float) -> dict[str, float]:
+    """SnapStart's own charges: the snapshot's cache for ``cached_seconds`` (at least 3 hours) and
+    ``restores`` restores, each of the whole memory size. Duration and requests are billed as usual
+    (a restored cold start bills its Billed Restore Duration with its Duration)."""
+    gb = memory_mb / 1024.0
+    cache = gb * max(cached_seconds, SNAPSTART_MIN_CACHE_SECONDS) * SNAPSTART_CACHE_GB_SECOND
+    restore = gb * restores * SNAPSTART_RESTORE_GB
+    return {"cache_usd": cache, "restore_usd": restore, "total_usd": cache + restore}

@@ -42,13 +42,25 @@ def handler(event, context):
 """
 
 
+# The smallest external extension: it registers, then waits for events until SHUTDOWN.
+AGENT = """#!/usr/bin/env python3
+import json, os, urllib.request
+api = "http://" + os.environ["AWS_LAMBDA_RUNTIME_API"] + "/2020-01-01/extension"
+ask = urllib.request.Request(api + "/register", data=b'{"events": ["SHUTDOWN"]}',
+                             headers={"Lambda-Extension-Name": "agent"}, method="POST")
+me = {"Lambda-Extension-Identifier": urllib.request.urlopen(ask).headers["Lambda-Extension-Identifier"]}
+while json.load(urllib.request.urlopen(urllib.request.Request(api + "/event/next", headers=me)))["eventType"] != "SHUTDOWN":
+    pass
+"""
+
+
 def layers(tmp_path: Path) -> list[Path]:
     first = tmp_path / "first"
     (first / "python").mkdir(parents=True)
     (first / "python" / "greeting.py").write_text("TEXT = 'hello from a layer'\n")
     (first / "shared.txt").write_text("first\n")
     (first / "extensions").mkdir()
-    (first / "extensions" / "agent").write_text("#!/bin/sh\necho agent\n")
+    (first / "extensions" / "agent").write_text(AGENT)  # started at Init, as Lambda starts /opt/extensions
     (first / "extensions" / "agent").chmod(0o755)
     second = tmp_path / "second.zip"
     with zipfile.ZipFile(second, "w") as z:

@@ -23,6 +23,7 @@ from typing import Any
 
 from traitlets import HasTraits, Int, Unicode
 
+from lambda_widget.engine.extensions import internal_startup
 from lambda_widget.engine.isolation import Isolation, tree, write_task_copy
 from lambda_widget.engine.isolation.cpu import CpuLimit
 from lambda_widget.engine.records import Function, bump
@@ -158,6 +159,7 @@ class ExecutionEnvironment(HasTraits):
         self.peak_rss = 0
         self.limit_hit: str | None = None
         self.spawning = False
+        self.snapshot_control: int | None = None  # SnapStart: the engine's end is the snapshot's
         self._status_fd: int | None = None
         self._status_pid: int | None = None
         self._runtime_pid: int | None = None
@@ -167,11 +169,17 @@ class ExecutionEnvironment(HasTraits):
         self.mode = "process"  # this environment's containment: namespaces | process
         self.cgroup = None
         self.uid: int | None = None
+        # The lifecycle beyond Init and Invoke (lambda_widget.engine.lifecycle):
+        self.internal_startup = internal_startup(function.env)  # a wrapper or start-up options
+        self.ext = None  # the Extensions of the current process
+        self.shutdown: dict | None = None  # the record of its last Shutdown phase (or reset)
+        self.shut_down = False  # its final Shutdown phase has run
+        self.restore = None  # SnapStart: (snapshot, command) this environment is forked from
         if isolation is not None and isolation.cgroups is not None:
             self.cgroup = isolation.cgroups.create(env_id)
         if self.cgroup is not None:
             self.cgroup.configure(function.memory_mb, MAX_PROCESSES)
-            if function.runtime == "bundled":
+            if function.runtime == "bundled" and not self.internal_startup:
                 self.mode = "namespaces"
                 self.uid = isolation.next_uid()
                 os.chown(self.tmp, self.uid, self.uid)
@@ -217,7 +225,28 @@ class ExecutionEnvironment(HasTraits):
             "reaps_at": self.reaps_at,
             "isolation": self.mode,
             "cpu": self.cpu.to_dict(),
+            "extensions": self.ext.to_list() if self.ext is not None else [],
+            "shutdown": dict(self.shutdown) if self.shutdown else None,
         }
+
+    @property
+    def version_label(self) -> str:
+        """The version as Lambda writes it: ``$LATEST`` or a published version's number."""
+        return str(self.version)
+
+    @property
+    def master_opt(self) -> Path | None:
+        """This version's ``/opt`` on this machine (its layers and extensions), if it has one."""
+        fn = self.function
+        return self.master_task_root.with_suffix(".opt") if fn.layers or fn.extensions else None
+
+    @property
+    def opt_host(self) -> str | None:
+        """This environment's ``/opt`` on this machine: the version's (mounted in a sandbox), or
+        the environment's own copy in the fallback."""
+        if self.master_opt is None:
+            return None
+        return str(self.master_opt) if self.mode == "namespaces" else str(self.dir / "opt")
 
     def __repr__(self) -> str:
         return f"<ExecutionEnvironment {self.id} {self.function_name} v{self.version} {self.state}>"
@@ -263,6 +292,8 @@ class ExecutionEnvironment(HasTraits):
             env["PYTHONPATH"] = os.pathsep.join(python_paths(opt) + [PACKAGE_PARENT])
             env["PATH"] += f"{os.pathsep}{opt}/bin"
             env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (env.get("LD_LIBRARY_PATH"), f"{opt}/lib") if p)
+        if self.init_type == "snap-start":  # AWS: SnapStart functions do not get these two
+            del env["AWS_LAMBDA_LOG_GROUP_NAME"], env["AWS_LAMBDA_LOG_STREAM_NAME"]
         env.update(fn.env)
         return env
 
@@ -288,8 +319,8 @@ class ExecutionEnvironment(HasTraits):
 
     def _fresh_code(self) -> None:
         """Process mode: every process gets its own copy, so tampering dies with it."""
-        if self.function.layers and self.mode != "namespaces" and not (self.dir / "opt").exists():
-            # No /opt without a mount namespace: the environment's own copy of its layers.
+        if self.master_opt is not None and self.mode != "namespaces" and not (self.dir / "opt").exists():
+            # No /opt without a mount namespace: the environment's own copy of its layers and extensions.
             shutil.copytree(self.master_task_root.with_suffix(".opt"), self.dir / "opt", symlinks=True)
         files = getattr(self.function, "task_files", None)
         if self.mode == "namespaces" or not files:
@@ -307,29 +338,52 @@ class ExecutionEnvironment(HasTraits):
         return {"cgroups": self.cgroup.procs_files, "task_root": str(self.master_task_root),
                 "tmp": str(self.tmp), "uid": self.uid, "mounts": self.isolation.hidden,
                 "trace_file": str(self.trace_path) if self.function.trace else None,
-                "opt": str(self.master_task_root.with_suffix(".opt")) if self.function.layers else None}
+                "opt": str(self.master_opt) if self.master_opt is not None else None}
 
     def runtime_options(self) -> dict[str, Any]:
         """Options of the bundled runtime (passed outside the environment, which stays Lambda's)."""
         fn = self.function
+        opts: dict[str, Any] = {"opt": self.opt_inside} if self.opt_host else {}
         if not fn.trace:
-            return {}
-        return {"trace_file": str(self.trace_path), "max_steps": fn.max_steps, "track": list(fn.track)}
+            return opts
+        return {"trace_file": str(self.trace_path), "max_steps": fn.max_steps, "track": list(fn.track),
+                **opts}
 
     def runtime_args(self) -> list[str]:
         opts = self.runtime_options()
-        if not opts:
-            return []
-        return ["--trace-file", opts["trace_file"], "--max-steps", str(opts["max_steps"]),
-                "--track", json.dumps(opts["track"])]
+        args = ["--opt", opts["opt"]] if opts.get("opt") else []
+        if "trace_file" not in opts:
+            return args
+        return args + ["--trace-file", opts["trace_file"], "--max-steps", str(opts["max_steps"]),
+                       "--track", json.dumps(opts["track"])]
 
-    def command(self, api_fd: int | None = None) -> list[str]:
+    def command(self, api_fd: int | None = None, control_fd: int | None = None) -> list[str]:
         fn = self.function
+        wrapper = self._exec_wrapper()
         if fn.runtime == "awslambdaric":
-            return [sys.executable, "-m", "awslambdaric", fn.handler_spec]
+            # Through the platform's part (extensions, SnapStart), then awslambdaric unmodified.
+            platform = ["--opt", self.opt_inside] if self.opt_host else []
+            platform += ["--control-fd", str(control_fd)] if control_fd is not None else []
+            if platform:
+                return wrapper + [sys.executable, "-m", "lambda_widget.runtime.platform"] + platform + \
+                    ["awslambdaric", fn.handler_spec]
+            return wrapper + [sys.executable, "-m", "awslambdaric", fn.handler_spec]
         api = ["--api-fd", str(api_fd)] if api_fd is not None else []
-        return [sys.executable, "-u", "-m", "lambda_widget.runtime", "--parent",
-                str(os.getpid())] + api + self.runtime_args()
+        control = ["--control-fd", str(control_fd)] if control_fd is not None else []
+        return wrapper + [sys.executable, "-u", "-m", "lambda_widget.runtime", "--parent",
+                          str(os.getpid())] + api + control + self.runtime_args()
+
+    def _exec_wrapper(self) -> list[str]:
+        """``AWS_LAMBDA_EXEC_WRAPPER``: Lambda starts the runtime through this script (``/opt/...``
+        is the version's /opt, a relative path is in the task root)."""
+        path = self.function.env.get("AWS_LAMBDA_EXEC_WRAPPER")
+        if not path:
+            return []
+        if path.startswith("/opt/") and self.opt_host:
+            path = os.path.join(self.opt_host, path[5:])
+        elif not os.path.isabs(path):
+            path = os.path.join(self.task_root, path)
+        return [path]
 
     def spawn(self, environ: dict[str, str], launcher: Launcher, zygote=None,
               preconnect: Callable[[ExecutionEnvironment], socket.socket] | None = None) -> None:
@@ -338,18 +392,7 @@ class ExecutionEnvironment(HasTraits):
         The bundled runtime gets its Runtime API connection from ``preconnect`` (made by the
         manager, so its owner is known); awslambdaric connects by itself.
         """
-        self.output = Output()
-        self.outcomes = queue.Queue()
-        self.pending = None
-        self.waiter = None
-        self.polling = False
-        self.frozen = False
-        self.killing = False
-        self.peak_rss = 0
-        self.limit_hit = None
-        self.inits += 1
-        self._runtime_pid = None
-        self._stopped = []
+        self.begin_process()
         self._fresh_code()
         environ["LAMBDA_TASK_ROOT"] = environ["PWD"] = self.task_root_inside
         if self.cgroup is not None:
@@ -359,16 +402,17 @@ class ExecutionEnvironment(HasTraits):
         self.cpu.enter("init" if self.inits == 1 else "invoke")  # Lambda boosts only the Init phase
         bundled = self.function.runtime == "bundled"
         api = preconnect(self) if preconnect is not None and bundled else None
+        control = self.snapshot_control  # SnapStart: this process becomes the version's snapshot
         try:
-            if zygote is not None and bundled:
+            if zygote is not None and bundled and not self.internal_startup:
                 self.proc = zygote.spawn(environ, self.task_root_inside, self.runtime_options(), api,
-                                         self.sandbox_spec())
+                                         self.sandbox_spec(), extra_fds=[control] if control is not None else [])
             else:
-                fds = (api.fileno(),) if api is not None else ()
+                fds = tuple(x for x in (api.fileno() if api is not None else None, control) if x is not None)
                 self.proc = launcher.popen(
-                    self.command(fds[0] if fds else None), env=environ, cwd=self.task_root,
-                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                    close_fds=True, pass_fds=fds, start_new_session=True)
+                    self.command(api.fileno() if api is not None else None, control), env=environ,
+                    cwd=self.task_root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT, close_fds=True, pass_fds=fds, start_new_session=True)
         finally:
             if api is not None:
                 api.close()  # the environment has its own copy
@@ -383,6 +427,21 @@ class ExecutionEnvironment(HasTraits):
         if self.cpu.mode == "throttle":
             self._apply_cpu(self.cpu.current, fresh=True)
         os.set_blocking(self.proc.stdout.fileno(), False)
+
+    def begin_process(self) -> None:
+        """A new process of this environment (a new Init, or a restore): fresh per-process state."""
+        self.output = Output()
+        self.outcomes = queue.Queue()
+        self.pending = None
+        self.waiter = None
+        self.polling = False
+        self.frozen = False
+        self.killing = False
+        self.peak_rss = 0
+        self.limit_hit = None
+        self.inits += 1
+        self._runtime_pid = None
+        self._stopped = []
 
     def read_output(self) -> bool:
         """Move what the pipe holds into the buffer. False at end of file."""
@@ -452,6 +511,11 @@ class ExecutionEnvironment(HasTraits):
     @property
     def runtime_pid(self) -> int | None:
         """The runtime's process (in a sandbox, below the namespace's init), for its memory."""
+        if self.restore is not None and self.pid is not None:  # SnapStart: below its supervisor
+            if self._runtime_pid is None:
+                below = tree.children(self.pid)
+                self._runtime_pid = below[0] if below else None
+            return self._runtime_pid
         if self.mode != "namespaces" or self.pid is None:
             return self.pid
         if self._runtime_pid is None:
@@ -506,6 +570,8 @@ class ExecutionEnvironment(HasTraits):
             self.cgroup.kill()
             self.cgroup.remove()
         shutil.rmtree(self.dir, ignore_errors=True)
+        if self.restore is not None:  # SnapStart: its /tmp may live below the snapshot's
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     def peak_memory_mb(self) -> int | None:
         """Peak resident memory in MB as Lambda counts them: the runtime's own peak (VmHWM),

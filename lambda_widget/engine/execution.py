@@ -15,12 +15,13 @@ from lambda_widget.engine import logs, steps
 from lambda_widget.engine.environment import ExecutionEnvironment
 from lambda_widget.engine.records import Function, Invocation
 from lambda_widget.engine.runtime_api import Delivery
+from lambda_widget.engine.snapstart import SNAPSTART_ERRORS, billed_restore, restore_report, restore_start
 
 INIT_LIMIT = 10.0  # seconds Lambda allows an on-demand init before it retries inside the invoke
 OPEN_FILES = 1024  # Lambda's file descriptor quota
 # What the outcome queue may hold; an item tagged with a request id counts only for that one.
 _TAGGED = ("response", "error", "too-large", "cancel")
-_KNOWN = _TAGGED + ("ready", "init-error", "exit", "oom", "timeout")
+_KNOWN = _TAGGED + ("ready", "init-error", "exit", "oom", "timeout", "extension")
 
 
 class StaleInvocation(Exception):
@@ -37,10 +38,13 @@ class ExecutionMixin:
                 return "exit", 0.0, -9
             env.state = "initializing"
             env.reset_reason = None
+        if env.restore is not None:  # SnapStart: a fork of the version's snapshot, not an Init
+            return self._restore_env(env, limit)
         if self._zygote is not None and env.function.runtime == "bundled":
             self._zygote.wait_ready()  # the template's own start-up is not this environment's init
         self._event(env, "init-start")
         self._changed(env)
+        self._arm_extensions(env)
         t0 = time.perf_counter()
         env.spawn(env.environ(self._server.address, self.region, self.account_id), self._launcher,
                   self._zygote, self._server.preconnect)
@@ -60,11 +64,23 @@ class ExecutionMixin:
         ms = (time.perf_counter() - t0) * 1000
         kind = item[0]
         if kind == "ready":
+            failure = self._wait_extensions_ready(env, limit - ms / 1000)
+            ms = (time.perf_counter() - t0) * 1000
+            if failure is not None:
+                item = ("extension", failure[0], "", failure[1])
+                kind = "extension"
+        if kind == "ready":
             env.last_memory_mb = env.peak_memory_mb()  # what a crash in the first invocation reports
             self._event(env, "init-done")
             return "ready", ms, None
+        if kind == "extension":  # Extension.InitError, .ExitError or .Crash: Init fails
+            env.kill()
+            self._event(env, "init-error", item[1])
+            return "error", ms, {"errorMessage": item[3], "errorType": item[1]}
         if kind == "init-error":
             error = _load_error(item[1], item[2])
+            if item[2] in SNAPSTART_ERRORS:  # a hook's error: the platform's type, as AWS reports it
+                error["errorType"] = item[2]
             env.last_memory_mb = env.peak_memory_mb()  # before the kill: what init used, if still readable
             env.kill()
             self._event(env, "init-error", error.get("errorType", ""))
@@ -92,14 +108,26 @@ class ExecutionMixin:
         if cold:
             inv.status = "running"  # one notification: running, and where
             self._changed(inv)
-            suppressed = env.inits > 0
-            if not suppressed:
+            restoring = env.restore is not None  # SnapStart: the snapshot is restored instead
+            suppressed = env.inits > 0 and not restoring
+            if restoring:
+                log.append(restore_start(self.region))
+            elif not suppressed:
                 log.append(logs.init_start(self.region))
             outcome, ms, detail = self._init_env(env, INIT_LIMIT if not suppressed else budget)
             lines, _ = env.take_output()
             init_output += lines
             log += lines
-            if outcome != "ready" and not suppressed:
+            if restoring:
+                inv.restored = True
+                if outcome == "ready":
+                    inv.restore_duration_ms = round(ms, 2)
+                    inv.billed_restore_duration_ms = billed_restore(ms, getattr(env, "restore_fork_ms", 0.0))
+                    log.append(restore_report(ms))
+                else:
+                    log.append(restore_report(ms, "timeout" if outcome == "timeout" else "error",
+                                              _init_error_type(outcome, detail)))
+            elif outcome != "ready" and not suppressed:
                 # Lambda retries a failed init once, inside the invoke, under the function timeout.
                 log.append(logs.init_report(ms, "init", "timeout" if outcome == "timeout" else "error",
                                             _init_error_type(outcome, detail)))
@@ -130,6 +158,7 @@ class ExecutionMixin:
             "Lambda-Runtime-Trace-Id": _trace_id(self._rng),
             "Content-Type": "application/json",
         }
+        told: list = []
         if client_context is not None:
             headers["Lambda-Runtime-Client-Context"] = client_context  # JSON, checked at admission
         if inv.traced:
@@ -152,6 +181,9 @@ class ExecutionMixin:
             t0 = time.perf_counter()  # Duration and the timeout start when the event is handed over
         if send is not None:
             send(delivery)  # never blocks: what the socket cannot take at once goes on a thread
+        if env.ext is not None and env.ext.by_id:  # the extensions' INVOKE event
+            told = self._invoke_extensions(env, rid, deadline_ms, headers["Lambda-Runtime-Invoked-Function-Arn"],
+                                           headers["Lambda-Runtime-Trace-Id"])
         # The rest of the bookkeeping runs while the handler does.
         if not cold:
             self._event(env, "thaw", request_id=rid)
@@ -163,6 +195,11 @@ class ExecutionMixin:
             item = _get(env.outcomes, budget_left - (time.perf_counter() - t0), rid, skip=("ready",))
         except queue.Empty:
             item = ("timeout",)
+        if told and item[0] in ("response", "error"):
+            # The Invoke phase ends when every extension is back in event/next: that time counts.
+            after = self._wait_invoke_extensions(env, told, budget_left - (time.perf_counter() - t0))
+            if after[0] != "done":
+                item = after
         duration = (time.perf_counter() - t0) * 1000 + extra_ms
         kind = item[0]
         memory = env.peak_memory_mb()
@@ -193,13 +230,13 @@ class ExecutionMixin:
                          f"maximum allowed payload size (6291556 bytes).")
         elif kind == "timeout":
             status, duration = "timed-out", fn.timeout * 1000
-            env.kill()
+            self._kill_for_reset(env, "timeout")
             error = {"errorMessage": f"RequestId: {rid} Error: Task timed out after "
                                      f"{fn.timeout:.2f} seconds", "errorType": "Sandbox.Timedout"}
         elif kind == "oom":
             # Over its memory size the sandbox is killed, even if a response was on its way.
             status, result, memory = "out-of-memory", None, fn.memory_mb
-            env.kill()
+            self._kill_for_reset(env, "failure")
             crash_msg = "Runtime exited with error: signal: killed"
             error = {"errorMessage": f"RequestId: {rid} Error: {crash_msg}",
                      "errorType": "Runtime.OutOfMemory"}
@@ -209,11 +246,16 @@ class ExecutionMixin:
             crash_msg = "Invocation cancelled by KeyboardInterrupt in the kernel"
             error = {"errorMessage": f"RequestId: {rid} Error: {crash_msg}",
                      "errorType": "Client.Cancelled"}
+        elif kind == "extension":  # an extension failed during the invoke: the environment resets
+            status, result = "crashed", None
+            self._kill_for_reset(env, "failure")
+            crash_msg = item[3]
+            error = {"errorMessage": f"RequestId: {rid} Error: {crash_msg}", "errorType": item[1]}
         else:  # exit
             status = "crashed"
             crash_msg = logs.exit_message(item[1])
             if len(item) > 2:  # killed by the watchdog
-                env.kill()
+                self._kill_for_reset(env, "failure")
                 crash_msg = f"Runtime exited with error: signal: killed ({item[2]})"
             error = {"errorMessage": f"RequestId: {rid} Error: {crash_msg}",
                      "errorType": "Runtime.ExitError"}
@@ -237,14 +279,16 @@ class ExecutionMixin:
             report_status, report_type = "error", error["errorType"]
         else:
             report_status = report_type = None
-        billed = logs.billed(duration, inv.init_duration_ms)
+        billed = logs.billed(duration, inv.init_duration_ms if not inv.restored
+                             else inv.billed_restore_duration_ms)
         log.append(logs.report(rid, duration, billed, fn.memory_mb, memory, inv.init_duration_ms,
-                               report_status, report_type))
+                               report_status, report_type, inv.restore_duration_ms,
+                               inv.billed_restore_duration_ms))
 
         body_steps, facts = _body_steps(env, inv, lines, fn.source)
         first_use = env.provisioned and env.invocations == 1 and not cold
         all_steps = steps.opening(cold, reason, "\n".join(init_output),
-                                  provisioned_first=first_use) + body_steps + \
+                                  provisioned_first=first_use, restored=inv.restored) + body_steps + \
             steps.closing(body_steps, status, result, error, fn.timeout, crash_msg, inv.traced)
         all_steps = steps.number_and_fill(all_steps, facts["entry"], list(fn.track), facts["globals_before"])
 
@@ -337,7 +381,8 @@ class ExecutionMixin:
         memory = getattr(env, "last_memory_mb", None) or (-(-env.peak_rss // 2**20) or None)
         log.append(logs.report(rid, duration, billed, fn.memory_mb, memory or 0, None, "error",
                                error["errorType"]))
-        all_steps = steps.opening(True, inv.cold_reason, "\n".join(init_output), error) + \
+        all_steps = steps.opening(True, inv.cold_reason, "\n".join(init_output), error,
+                                  restored=inv.restored) + \
             steps.closing([], "init-failed", error=error)
         all_steps = steps.number_and_fill(all_steps, {}, list(fn.track))
         with inv._lock:

@@ -36,15 +36,20 @@ def billed(duration_ms: float, init_duration_ms: float | None) -> int:
 
 def report(request_id: str, duration_ms: float, billed_ms: int, memory_mb: int, max_used_mb: int,
            init_duration_ms: float | None = None, status: str | None = None,
-           error_type: str | None = None) -> str:
+           error_type: str | None = None, restore_duration_ms: float | None = None,
+           billed_restore_ms: int | None = None) -> str:
     """The REPORT line: tab-separated fields, and a tab after the last one (as AWS writes it).
     ``status`` "timeout" or "error" (with ``error_type``) only for what AWS reports so: a
-    timeout, a crash, running out of memory, a failed init; never a handled exception."""
+    timeout, a crash, running out of memory, a failed init; never a handled exception.
+    ``restore_duration_ms``: SnapStart's Restore Duration and Billed Restore Duration."""
     fields = [f"REPORT RequestId: {request_id}", f"Duration: {duration_ms:.2f} ms",
               f"Billed Duration: {billed_ms} ms", f"Memory Size: {memory_mb} MB",
               f"Max Memory Used: {max_used_mb} MB"]
     if init_duration_ms is not None:
         fields.append(f"Init Duration: {init_duration_ms:.2f} ms")
+    if restore_duration_ms is not None:  # SnapStart
+        fields.append(f"Restore Duration: {restore_duration_ms:.2f} ms")
+        fields.append(f"Billed Restore Duration: {billed_restore_ms} ms")
     if status == "timeout":
         fields.append("Status: timeout")
     elif status == "error":

@@ -36,11 +36,15 @@ from lambda_widget.engine.errors import (
 from lambda_widget.engine.execution import INIT_LIMIT, ExecutionMixin
 from lambda_widget.engine.isolation import Isolation, read_task_files
 from lambda_widget.engine.leftovers import Sentinel, make_root, sweep_stale
+from lambda_widget.engine.lifecycle import LifecycleMixin
 from lambda_widget.engine.monitor import Monitor
 from lambda_widget.engine.pool import EnvPool
 from lambda_widget.engine.records import LATEST, Function, Invocation, LifecycleEvent, bump
 from lambda_widget.engine.routing import RoutingMixin, split_qualifier
 from lambda_widget.engine.runtime_api import CLOSE, RuntimeApiServer
+from lambda_widget.engine.shutdown import budget
+from lambda_widget.engine.shutdown import words as shutdown_words
+from lambda_widget.engine.snapstart import SnapStartMixin, write_opt
 from lambda_widget.engine.validation import (
     MAX_SYNC_REQUEST,
     encode_client_context,
@@ -58,7 +62,8 @@ from lambda_widget.placement.limits import ACCOUNT_CONCURRENCY, Limits
 _managers: weakref.WeakSet = weakref.WeakSet()
 
 
-class ContainerManager(RoutingMixin, VersionsMixin, ExecutionMixin, AsyncMixin, HasTraits):
+class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMixin, LifecycleMixin, AsyncMixin,
+                       HasTraits):
     """Runs Lambda functions in real execution environments (one OS process each).
 
     ``seed`` makes request ids reproducible; ``virtual_clock`` stops real time from
@@ -126,7 +131,8 @@ class ContainerManager(RoutingMixin, VersionsMixin, ExecutionMixin, AsyncMixin, 
             if fork_server else None
         if self._zygote is not None:
             self._zygote.start()
-        self._server = RuntimeApiServer(self._live_envs, self._on_next, self._on_outcome)
+        self._server = RuntimeApiServer(self._api_envs, self._on_next, self._on_outcome)
+        self._server.on_platform = self._on_platform  # the Extensions API, SnapStart's restore calls
         self._server.start()
         self._async = AsyncQueue(self)
         self._monitor = Monitor(self._on_exit, self._tick)
@@ -221,7 +227,7 @@ class ContainerManager(RoutingMixin, VersionsMixin, ExecutionMixin, AsyncMixin, 
                  max_steps: int = 500, max_retry_attempts: int = 2, max_event_age: float = 21600.0,
                  on_success=None, on_failure=None, path: str | None = None,
                  cpu_scaling: bool = True, architecture: str = "x86_64", description: str = "",
-                 layers=()) -> Function:
+                 layers=(), extensions: str | None = None, snap_start: bool = False) -> Function:
         """Register ``source`` as function ``name`` (its ``$LATEST``); registering a name again updates
         ``$LATEST``, whose warm environments then retire. ``publish(name)`` makes a numbered version.
 
@@ -230,12 +236,20 @@ class ContainerManager(RoutingMixin, VersionsMixin, ExecutionMixin, AsyncMixin, 
         ``cpu_scaling=False``: the machine's CPUs instead of ``memory_mb / 1769`` of a vCPU.
         ``layers``: up to 5 directories or zip files, merged in order at ``/opt`` (``/opt/python`` on
         ``sys.path``), as Lambda extracts a function's layers.
+        ``extensions``: a directory of external extensions (executables), started in every
+        environment at Init as Lambda starts ``/opt/extensions``; a directory that has an
+        ``extensions/`` folder is laid over ``/opt`` as a layer is (before the layers).
+        ``snap_start=True``: SnapStart (``ApplyOn: PublishedVersions``): each version ``publish``
+        makes runs Init once, then, and its cold starts restore that snapshot ($LATEST initialises
+        as usual, as on Lambda).
         """
         self._check_open()
         if layers:
             from lambda_widget.project.layers import check_layers
 
             layers = check_layers(layers)
+        extensions = _check_extensions(extensions)
+        self._check_snap_start(snap_start, provisioned_concurrency, extensions)
         if env is not None and not isinstance(env, dict):
             raise InvalidParameterValueException(f"env must be a dict of strings, not {type(env).__name__}")
         env = dict(env or {})
@@ -269,8 +283,10 @@ class ContainerManager(RoutingMixin, VersionsMixin, ExecutionMixin, AsyncMixin, 
                           max_event_age=float(max_event_age), on_success=on_success,
                           on_failure=on_failure, path=path, cpu_scaling=cpu_scaling,
                           cpu_mode=self._isolation.cpu_mode if cpu_scaling else "off", architecture=architecture,
-                          layers=tuple(layers or ()))
+                          layers=tuple(layers or ()), extensions=extensions, snap_start=snap_start)
             self._write_task_root(fn)
+            if extensions is not None:  # the code's /opt/extensions; its layers go over it
+                write_opt(Path(extensions), self._task_root(fn).with_suffix(".opt"))
             self._isolation.publish(self._task_root(fn))
             if fn.layers:
                 self._write_layers(fn)
@@ -317,6 +333,7 @@ class ContainerManager(RoutingMixin, VersionsMixin, ExecutionMixin, AsyncMixin, 
             self._had_env = {k for k in self._had_env if k[0] != name}
             self._last_end = {k: v for k, v in self._last_end.items() if k[0] != name}
         self._terminate_many(doomed, "function-deleted")
+        self._release_snapshots(name)
         shutil.rmtree(self._root / "functions" / name, ignore_errors=True)
         self._changed()
 
@@ -592,12 +609,14 @@ class ContainerManager(RoutingMixin, VersionsMixin, ExecutionMixin, AsyncMixin, 
     def _terminate_many(self, envs: list[ExecutionEnvironment], reason: str) -> None:
         """Terminate environments already marked terminated: every process is sent SIGKILL first,
         so the waits overlap (1,000 environments one after the other took seconds)."""
+        graceful = [e for e in envs if e.alive and budget(e)[0]]
         for env in envs:
             proc = env.proc
-            if proc is not None and proc.returncode is None:
+            if env not in graceful and proc is not None and proc.returncode is None:
                 env.killing = True
                 proc.lw_killed = True  # type: ignore[attr-defined]
                 _signal_group(proc.pid, signal.SIGKILL)
+        self._shut_down_many(graceful, reason)  # extensions get their SHUTDOWN, at most 2 s for all
         for env in envs:
             self._terminate(env, reason, already_marked=True)
 
@@ -605,6 +624,9 @@ class ContainerManager(RoutingMixin, VersionsMixin, ExecutionMixin, AsyncMixin, 
         with self._lock:
             with env.lock:  # an init in flight checks this state under the same locks
                 env.state = "terminated"
+        if not env.shut_down:
+            self._shut_down(env, reason)  # the Shutdown phase, outside the manager's lock
+        with self._lock:
             env.ended_at = self.clock.now()
             env.end_reason = reason
             if env in self._envs:
@@ -613,7 +635,7 @@ class ContainerManager(RoutingMixin, VersionsMixin, ExecutionMixin, AsyncMixin, 
             self._pool.remove(env)
             self._last_end[env.function.key] = reason
             if env.last_invocation is not None and env.current is None:
-                self._append_end(env.last_invocation, reason)
+                self._append_end(env.last_invocation, reason, shutdown_words(env.shutdown))
             self._event(env, "terminate", reason)
             interrupted = env.current is not None
         if interrupted:  # an invocation was running: it ends now, not at its timeout
@@ -621,16 +643,18 @@ class ContainerManager(RoutingMixin, VersionsMixin, ExecutionMixin, AsyncMixin, 
         env.kill()
         env.close()
         self._sentinel.untrack(env.id)
+        if env.restore is not None and env.restore.retired:
+            self._release_snapshots(env.function_name)
         self._changed(env)
 
-    def _append_end(self, inv: Invocation, reason: str) -> None:
+    def _append_end(self, inv: Invocation, reason: str, note: str = "") -> None:
         with inv._lock:
             if getattr(inv, "_ended", False) or not inv.steps:
                 return
             if inv.steps[-1].kind not in ("warm", "stop", "error"):
                 return
             inv._ended = True
-            inv.steps.append(steps.end_step(len(inv.steps) + 1, reason, inv.steps[-1]))
+            inv.steps.append(steps.end_step(len(inv.steps) + 1, reason, inv.steps[-1], note))
         inv.touch()
 
     # ------------------------------------------------------------------ shutdown
@@ -649,6 +673,7 @@ class ContainerManager(RoutingMixin, VersionsMixin, ExecutionMixin, AsyncMixin, 
             self._generation += 1  # queued and retried work of before never runs
         self._async.clear()
         self._terminate_all()
+        self._release_snapshots(keep_current=False)
         with self._lock:
             # The forgotten functions' code goes too: a name registered again starts at v1.
             shutil.rmtree(self._root / "functions", ignore_errors=True)
@@ -680,6 +705,7 @@ class ContainerManager(RoutingMixin, VersionsMixin, ExecutionMixin, AsyncMixin, 
 
             close_all(self)
         self._terminate_all()
+        self._release_snapshots(keep_current=False)
         self._executor.stop()
         self._monitor.stop()
         self._watchdog.stop()
@@ -706,6 +732,14 @@ class ContainerManager(RoutingMixin, VersionsMixin, ExecutionMixin, AsyncMixin, 
         with self._lock:
             return (f"<ContainerManager functions={len(self._functions)} "
                     f"containers={len(self._envs)} invocations={len(self.history)}>")
+
+
+def _check_extensions(path) -> str | None:
+    if path is None:
+        return None
+    if not isinstance(path, (str, Path)) or not Path(path).is_dir():
+        raise InvalidParameterValueException(f"extensions must be a directory of executables, not {path!r}")
+    return str(Path(path).resolve())
 
 
 def _uuid4(bits: int) -> str:

@@ -110,6 +110,9 @@ class Function:
     code_revision: int = 1  # the update whose code this runs (a configuration update keeps the code)
     revision_id: str = ""  # RevisionId: changes with every update of $LATEST (a uuid)
     published_at: float | None = None  # clock time a numbered version was published
+    extensions: str | None = None  # a directory of external extensions (register(extensions=...))
+    snap_start: bool = False  # SnapStart (ApplyOn: PublishedVersions): Init at publish, restores after
+    snapshot: dict | None = None  # SnapStart: the snapshot taken at publish (plain facts)
     layers: tuple[str, ...] = ()  # directories or zip files merged in order at /opt (register(layers=...))
 
     @property
@@ -215,6 +218,9 @@ class Invocation(HasTraits):
         self.duration_ms: float | None = None
         self.billed_duration_ms: int | None = None
         self.init_duration_ms: float | None = None
+        self.restored = False  # SnapStart: this cold start restored the version's snapshot
+        self.restore_duration_ms: float | None = None
+        self.billed_restore_duration_ms: int | None = None
         self.max_memory_used_mb: int | None = None
         self.globals_before: dict[str, str] = {}
         self.globals_after: dict[str, str] = {}
@@ -264,6 +270,9 @@ class Invocation(HasTraits):
                 "duration_ms": self.duration_ms,
                 "billed_duration_ms": self.billed_duration_ms,
                 "init_duration_ms": self.init_duration_ms,
+                "restored": self.restored,
+                "restore_duration_ms": self.restore_duration_ms,
+                "billed_restore_duration_ms": self.billed_restore_duration_ms,
                 "max_memory_used_mb": self.max_memory_used_mb,
                 "memory_size_mb": self.memory_size_mb,
                 "timeout": self.timeout,

@@ -38,6 +38,8 @@ class RoutingMixin:
             if getattr(inv, "_cancel_requested", False) or self._closed:
                 self._finish_unrun(inv, "cancelled")
                 return inv
+            if self._snapshot_failed(inv):  # SnapStart: the version's publish failed; nothing runs
+                return inv
             env, fn, cold, reason = self._acquire(inv)
             if env is None:
                 self._throttle(inv, fn, reason)
@@ -146,6 +148,8 @@ class RoutingMixin:
         stream = log_stream_name(datetime.datetime.now(datetime.timezone.utc), hex32, fn.version)
         env = ExecutionEnvironment(f"env-{self._counters['env']}", fn, self._root / "envs",
                                    self.clock.now(), reason, provisioned, stream, self._isolation)
+        if fn.snap_start:
+            self._prepare_restore(env)  # SnapStart: a restore of the version's snapshot, not an Init
         self._envs.append(env)
         self._pool.add(env)
         self._had_env.add(fn.key)

@@ -46,6 +46,10 @@ MAX_BODY = MAX_RESPONSE  # the largest body read from anyone: responses, errors,
 
 
 CLOSE = object()  # on_next's answer when the environment is shutting down
+# Served by the manager's lifecycle code (lambda_widget.engine.lifecycle): the Extensions API
+# and SnapStart's restore calls.
+PLATFORM_PATHS = ("/2020-01-01/extension/", PREFIX + "/restore/")
+MAX_PLATFORM_BODY = 1 << 20
 
 # The answer to every accepted response, error and init error: always the same bytes.
 ACCEPTED = (b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n"
@@ -94,13 +98,19 @@ class _Handler(BaseHTTPRequestHandler):
         super().setup()
         self.env = self.server.claim(self.client_address)  # a connection the manager made (counted)
         self._counted = self.env
+        greeting = self.server.greetings.pop(self.client_address[1], None)
+        if greeting is not None:  # SnapStart: the answer to the restore/next the snapshot had asked
+            self.connection.sendall(greeting)
         # A parked /next waits as long as the environment stays warm: no timeout for an
         # environment's connection, a short one for anyone else's.
         self.connection.settimeout(None if self.env is not None else STRANGER_TIMEOUT)
 
     def _identify(self) -> None:
         if self.env is None:
-            env = self.server.identify(self.client_address, self.connection)
+            # The Extensions API serves every process of an environment (its extensions); the
+            # Runtime API only the runtime's own, as before.
+            wide = self.path.startswith(PLATFORM_PATHS[0])
+            env = self.server.identify(self.client_address, self.connection, wide)
             # A handler that opens connection after connection gets no more than its share.
             if env is not None and self.server.count_in(env):
                 self.env = self._counted = env
@@ -180,6 +190,9 @@ class _Handler(BaseHTTPRequestHandler):
         env = self._environment()
         if env is None:
             return
+        if self.path.startswith(PLATFORM_PATHS) and self.server.on_platform is not None:
+            self.server.on_platform(env, self, b"")
+            return
         if self.path != PREFIX + "/invocation/next":
             self._send(404, {"errorMessage": "Not found", "errorType": "NotFound"})
             return
@@ -226,6 +239,12 @@ class _Handler(BaseHTTPRequestHandler):
         # Never read before it is checked: 10**15 is refused as too large, not allocated.
         length = int(raw_length) if len(raw_length) <= 18 else 10**18
         error_type = self.headers.get("Lambda-Runtime-Function-Error-Type", "")
+        if self.path.startswith(PLATFORM_PATHS) and self.server.on_platform is not None:
+            if length > MAX_PLATFORM_BODY:
+                self._refuse(413, "Payload Too Large", "RequestEntityTooLarge")
+                return
+            self.server.on_platform(env, self, self.rfile.read(length) if length else b"")
+            return
         if self.path == PREFIX + "/init/error":
             if env.state != "initializing":  # as Lambda: no init error once init is over
                 self._refuse(403, "State transition from Running to InitError is not allowed",
@@ -295,6 +314,8 @@ class RuntimeApiServer(ThreadingHTTPServer):
         self._preconnected: dict[int, ExecutionEnvironment] = {}  # client port -> its environment
         self._strangers: set[int] = set()  # client ports of connections not known (yet)
         self._per_env: dict[int, int] = {}  # id(environment) -> its open connections
+        self.greetings: dict[int, bytes] = {}  # client port -> bytes sent to it on accept
+        self.on_platform: Callable | None = None  # (environment, handler, body): see PLATFORM_PATHS
         self.thread = threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.5},
                                        name="lambda-runtime-api", daemon=True)
 
@@ -306,7 +327,7 @@ class RuntimeApiServer(ThreadingHTTPServer):
     def start(self) -> None:
         self.thread.start()
 
-    def preconnect(self, env: ExecutionEnvironment) -> socket.socket:
+    def preconnect(self, env: ExecutionEnvironment, greeting: bytes | None = None) -> socket.socket:
         """A connection to this server that is known to be ``env``'s, for its runtime to use.
 
         The client port is recorded before connecting, so the server knows the connection
@@ -320,6 +341,8 @@ class RuntimeApiServer(ThreadingHTTPServer):
             port = sock.getsockname()[1]
             with self._lock:
                 self._preconnected[port] = env
+                if greeting is not None:
+                    self.greetings[port] = greeting
             sock.connect(self.server_address)
         except OSError:
             sock.close()
@@ -399,7 +422,7 @@ class RuntimeApiServer(ThreadingHTTPServer):
             return
         super().handle_error(request, client_address)
 
-    def identify(self, peer: tuple, conn: socket.socket) -> ExecutionEnvironment | None:
+    def identify(self, peer: tuple, conn: socket.socket, wide: bool = False) -> ExecutionEnvironment | None:
         """The environment whose process owns the other end of this connection.
 
         A new process can call before the manager has learnt its pid: while a spawn is
@@ -408,12 +431,12 @@ class RuntimeApiServer(ThreadingHTTPServer):
         deadline = time.monotonic() + 5.0
         while True:
             spawning = any(e.spawning for e in self.environments())  # looked at before the attempt
-            env = self._identify_once(peer)
+            env = self._identify_once(peer, wide)
             if env is not None or not spawning or time.monotonic() > deadline:
                 return env
             time.sleep(0.002)
 
-    def _identify_once(self, peer: tuple) -> ExecutionEnvironment | None:
+    def _identify_once(self, peer: tuple, wide: bool = False) -> ExecutionEnvironment | None:
         peer_port = peer[1]
         candidates = [e for e in self.environments() if e.pid is not None and e.alive]
         candidates.sort(key=lambda e: e.state != "initializing")
@@ -422,6 +445,13 @@ class RuntimeApiServer(ThreadingHTTPServer):
             target = f"socket:[{inode}]"
             for env in candidates:
                 if _holds(env.pid, target):
+                    return env
+                # SnapStart: a restored runtime runs below a supervisor, its environment's first process.
+                if getattr(env, "restore", None) is not None and env.runtime_pid not in (None, env.pid) \
+                        and _holds(env.runtime_pid, target):
+                    return env
+            for env in candidates if wide else ():  # an extension: any process of the environment
+                if any(_holds(pid, target) for pid in env.group_pids()[1:]):
                     return env
         # Fallback (e.g. /proc/net/tcp unreadable): psutil's view of each candidate's sockets.
         for env in candidates:

@@ -51,7 +51,7 @@ def text_of(value, limit: int = 80) -> str:
 
 
 def opening(cold: bool, reason: str | None, init_output: str = "", init_error: dict | None = None,
-            throttled: bool = False, provisioned_first: bool = False) -> list[Step]:
+            throttled: bool = False, provisioned_first: bool = False, restored: bool = False) -> list[Step]:
     """Steps 1 and 2: the event arrives; a container is created or reused (or none: throttled)."""
     if throttled:
         return [
@@ -65,6 +65,9 @@ def opening(cold: bool, reason: str | None, init_output: str = "", init_error: d
         suppressed = (reason or "").startswith("reset-")
         action = "Re-initialise container (init)" if suppressed else "Create new container (init)"
         state = "Init failed" if init_error else "Container created"
+        if restored:  # SnapStart: no Init, the version's snapshot is restored (a fork of it)
+            action = "Restore snapshot"
+            state = "Restore failed" if init_error else "Container restored from the snapshot"
         output = init_output
         if init_error:
             output = (output + "\n" if output else "") + \
@@ -231,9 +234,10 @@ def _fill_globals(steps: list[Step], before: dict[str, str]) -> None:
         step.globals = dict(current)
 
 
-def end_step(number: int, reason: str, last: Step | None) -> Step:
+def end_step(number: int, reason: str, last: Step | None, note: str = "") -> Step:
+    """Step 8: what ended the environment after this invocation; ``note``: its Shutdown phase."""
     action, state, execution = END_STEPS.get(reason, END_STEPS["shutdown"])
     variables = dict(last.variables) if last is not None else {}
     variables["container_state"] = state
-    return Step(number, action, state, execution, "", variables, kind="end",
+    return Step(number, action, state, execution, note, variables, kind="end",
                 globals=dict(last.globals) if last is not None else {})

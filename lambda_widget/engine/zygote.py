@@ -182,9 +182,11 @@ class Zygote:
                 self._start()
 
     def spawn(self, environ: dict[str, str], cwd: str, options: dict,
-              api: socket.socket | None = None, sandbox: dict | None = None) -> ForkedProcess:
+              api: socket.socket | None = None, sandbox: dict | None = None,
+              extra_fds: list[int] = ()) -> ForkedProcess:
         """Fork an environment; ``api`` (a Runtime API connection) is passed to it as a descriptor.
-        ``sandbox``: the namespaces and groups it enters (see ``lambda_widget.runtime.sandbox``)."""
+        ``sandbox``: the namespaces and groups it enters (see ``lambda_widget.runtime.sandbox``).
+        ``extra_fds``: a SnapStart snapshot's control channel (the runtime's ``control_fd``)."""
         with self._lock:
             if self.dead:
                 self._start()
@@ -196,7 +198,8 @@ class Zygote:
         try:
             body = json.dumps({"env": environ, "cwd": cwd, "options": options, "sandbox": sandbox})
             msg = b"%d%s\n%s" % (ident, b" sandbox" if sandbox else b"", body.encode())
-            socket.send_fds(server.sock, [msg], [write_fd] + ([api.fileno()] if api is not None else []))
+            socket.send_fds(server.sock, [msg], [write_fd] + ([api.fileno()] if api is not None else [])
+                            + list(extra_fds))
         except OSError as exc:
             os.close(read_fd)
             raise RuntimeError(f"the zygote is gone: {exc}") from None

@@ -261,7 +261,10 @@ def function_configuration(fn, region: str, account: str, version: str = "$LATES
         "PackageType": "Zip",
         "Architectures": [getattr(fn, "architecture", None) or "x86_64"],
         "EphemeralStorage": {"Size": 512},
-        "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
+        # SnapStart: On for a published version whose snapshot was taken ($LATEST stays Off).
+        "SnapStart": {"ApplyOn": "PublishedVersions" if getattr(fn, "snap_start", False) else "None",
+                      "OptimizationStatus": "On" if (getattr(fn, "snapshot", None) or {}).get("state") == "ready"
+                      else "Off"},
         "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{fn.name}"},
     }
     if fn.env:

@@ -216,6 +216,10 @@ class LambdaMagics(Magics):
               help="the runtime in each environment (default bundled)")
     @argument("--architecture", choices=["x86_64", "arm64"], default="x86_64",
               help="the instruction set: x86_64 (default) or arm64; here it only sets the price")
+    @argument("--snap-start", action="store_true",
+              help="SnapStart: init once at publish, restore that snapshot at every cold start")
+    @argument("--extensions", metavar="DIR",
+              help="a directory of external extensions, started in every environment (/opt/extensions)")
     @cell_magic("lambda")
     def lambda_cell(self, line: str, cell: str) -> None:
         """Register the cell as the handler module of a Lambda function, and show its card.
@@ -242,7 +246,8 @@ class LambdaMagics(Magics):
             "track": tuple(args.track), "trace": not args.no_trace,
             "reserved_concurrency": args.reserved, "provisioned_concurrency": args.provisioned,
             "runtime": args.runtime, "cpu_scaling": not args.no_cpu_scaling,
-            "architecture": args.architecture,
+            "architecture": args.architecture, "snap_start": args.snap_start,
+            "extensions": args.extensions,
         }
         mgr = get_manager()
         try:

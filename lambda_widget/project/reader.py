@@ -40,7 +40,7 @@ APIS = (REST_API, HTTP_API)
 # Properties that change what a local run does: an unresolved value there is an error.
 LOCAL = ("CodeUri", "InlineCode", "Code", "Handler", "Runtime", "Timeout", "MemorySize", "Layers",
          "ReservedConcurrentExecutions", "ProvisionedConcurrencyConfig", "Architectures", "PackageType",
-         "FunctionUrlConfig", "Events", "ContentUri", "Content")
+         "FunctionUrlConfig", "Events", "ContentUri", "Content", "SnapStart")
 USED = LOCAL + ("Environment", "FunctionName", "Description", "Metadata")
 EVENT_FIELDS = {"Api": ("Path", "Method"), "HttpApi": ("Path", "Method", "PayloadFormatVersion"),
                 "Schedule": ("Schedule", "Input", "Enabled", "State", "Name"),
@@ -546,6 +546,15 @@ class _Reader:
                 spec.architecture = architectures[0]
                 if "architecture" in self.register_params:
                     cfg["architecture"] = spec.architecture
+        snap_start = props.get("SnapStart")
+        if snap_start is not None:  # ApplyOn: PublishedVersions: Init at publish, restores after
+            apply_on = snap_start.get("ApplyOn") if isinstance(snap_start, dict) else None
+            if apply_on not in ("PublishedVersions", "None"):
+                self.check.error(self.where(props, "SnapStart", line),
+                                 f"{logical_id}: SnapStart ApplyOn must be PublishedVersions or None, "
+                                 f"not {short_repr(apply_on if isinstance(snap_start, dict) else snap_start)}")
+            elif apply_on == "PublishedVersions" and "snap_start" in self.register_params:
+                cfg["snap_start"] = True
         runtime = spec.runtime
         if runtime and runtime != _OWN_RUNTIME:
             self.runtimes.setdefault(runtime, []).append(spec.name)

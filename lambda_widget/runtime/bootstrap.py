@@ -145,6 +145,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-steps", type=int, default=500)
     parser.add_argument("--track", default="[]")
     parser.add_argument("--api-fd", type=int, default=None)
+    parser.add_argument("--opt", default=None)
+    parser.add_argument("--control-fd", type=int, default=None)
     return parser.parse_args(argv)
 
 
@@ -155,15 +157,17 @@ def main(argv: list[str] | None = None) -> None:
     from lambda_widget.runtime import sandbox
 
     sandbox.subreaper()  # descendants that detach stay in this process's tree
-    run(args.trace_file, args.max_steps, json.loads(args.track), args.api_fd)
+    run(args.trace_file, args.max_steps, json.loads(args.track), args.api_fd, args.opt, args.control_fd)
 
 
 def run(trace_file: str | None = None, max_steps: int = 500, track: list[str] | None = None,
-        api_fd: int | None = None) -> None:
+        api_fd: int | None = None, opt: str | None = None, control_fd: int | None = None) -> None:
     """Init, then serve invocations until the process is killed.
 
     ``api_fd``: a connection to the Runtime API the engine made for this environment;
-    without it the runtime connects to ``AWS_LAMBDA_RUNTIME_API`` itself.
+    without it the runtime connects to ``AWS_LAMBDA_RUNTIME_API`` itself. ``opt``: where
+    ``/opt`` is (its ``extensions/`` are started first). ``control_fd``: SnapStart, this
+    process becomes the version's snapshot (see ``lambda_widget.runtime.platform``).
     """
     _as_lambda_runs_us()
     sink = _sink
@@ -175,6 +179,10 @@ def run(trace_file: str | None = None, max_steps: int = 500, track: list[str] | 
     # that closes fd 1 or 2 does not silence the environment's later invocations.
     sys.stdout = LogStream(sink.fd, "<stdout>")
     sys.stderr = LogStream(sink.fd, "<stderr>")
+    if opt:
+        from lambda_widget.runtime.platform import start_extensions
+
+        start_extensions(opt)  # Extension init comes before Runtime init
     api = socket.socket(fileno=api_fd) if api_fd is not None else None
     client = RuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"], api)
 
@@ -199,6 +207,9 @@ def run(trace_file: str | None = None, max_steps: int = 500, track: list[str] | 
         recorder = StepRecorder(fd, getattr(module, "__file__", "") or "", max_steps, track or [])
         sys.stdout.recorder = recorder
         sys.stderr.recorder = recorder
+
+    if control_fd is not None:
+        _snapshot(client, sink, control_fd, [recorder.fd] if recorder is not None else [])
 
     while True:
         invocation = client.next()
@@ -229,6 +240,37 @@ def run(trace_file: str | None = None, max_steps: int = 500, track: list[str] | 
             client.post_error(invocation.request_id, to_json(error).encode(), error["errorType"])
         else:
             client.post_response(invocation.request_id, body, content_type)
+
+
+def _snapshot(client: RuntimeClient, sink: LogSink, control_fd: int, trace_fds: list[int]) -> None:
+    """SnapStart, as awslambdaric does it: the before-snapshot hooks, ``restore/next`` (the
+    snapshot is taken while it waits; each restored environment returns from it), then the
+    after-restore hooks. A hook's error exits 64 (before) or 65 (after), as awslambdaric."""
+    import threading
+
+    from lambda_widget.runtime import hooks, platform
+
+    platform.arm_snapshot(control_fd, [client.fileno()], [sink.fd], trace_fds)
+    try:
+        hooks.run_before_snapshot()
+    except Exception as exc:  # noqa: BLE001 - reported as the init's error
+        _hook_failed(exc, sink, client.post_init_error, FaultException.BEFORE_SNAPSHOT_ERROR, 64)
+    if threading.active_count() > 1:
+        sink.write(f"[lambda_widget] {threading.active_count() - 1} thread(s) started at init do not "
+                   f"survive a restore (a restore here is a fork: only the runtime's thread lives on)\n")
+    client.restore_next()
+    try:
+        hooks.run_after_restore()
+    except Exception as exc:  # noqa: BLE001
+        _hook_failed(exc, sink, client.post_restore_error, FaultException.AFTER_RESTORE_ERROR, 65)
+
+
+def _hook_failed(exc: Exception, sink: LogSink, post, error_type: str, code: int) -> None:
+    error = error_from_exception(exc)
+    error["requestId"] = ""
+    sink.error(error)
+    post(to_json(error).encode(), error_type)
+    sys.exit(code)
 
 
 def _parse_header(value: str | None, name: str):

@@ -101,3 +101,17 @@ class RuntimeClient:
         self._call("POST", "/init/error", error_json,
                    {"Content-Type": "application/json",
                     "Lambda-Runtime-Function-Error-Type": error_type})
+
+    def fileno(self) -> int:
+        return self._sock.fileno()
+
+    def restore_next(self) -> None:
+        """SnapStart: the snapshot is taken while this waits; a restored environment returns."""
+        status, _, data = self._call("GET", "/restore/next")
+        if status != 200:
+            raise RuntimeApiError(f"/restore/next answered {status}: {data[:200]!r}")
+
+    def post_restore_error(self, error_json: bytes, error_type: str) -> None:
+        self._call("POST", "/restore/error", error_json,
+                   {"Content-Type": "application/json",
+                    "Lambda-Runtime-Function-Error-Type": error_type})

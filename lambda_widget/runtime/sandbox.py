@@ -113,7 +113,7 @@ def enter(spec: dict, runtime_fds: list[int], status_w: int) -> dict:
     _check(_libc.unshare(CLONE_NEWNS), "unshare mount")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _bind_ro(spec["task_root"], "/var/task")
-    if spec.get("opt"):  # the function's layers, read-only at /opt
+    if spec.get("opt"):  # the version's /opt (layers, extensions), read-only
         os.makedirs("/opt", 0o755, exist_ok=True)
         _bind_ro(spec["opt"], "/opt")
     _expose(spec.get("mounts", ()))

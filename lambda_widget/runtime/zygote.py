@@ -58,6 +58,8 @@ def _child(body: bytes, fds: list[int], zygote_pid: int, status_w: int | None = 
         out_fd = fds[0]
         if len(fds) > 1:
             cmd["options"]["api_fd"] = fds[1]
+        if len(fds) > 2:  # SnapStart: this environment becomes a snapshot (runtime/platform.py)
+            cmd["options"]["control_fd"] = fds[2]
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.setsid()
@@ -213,7 +215,7 @@ def serve(sock: socket.socket) -> None:
             _kill_orphans(known)
         if sock in readable:
             try:
-                msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, 2)
+                msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, 3)
             except OSError:
                 return
             if not msg:

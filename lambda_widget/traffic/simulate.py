@@ -24,7 +24,8 @@ def simulate(workload: Workload, duration: float | str | None = None, *,
              memory_mb: int | None = None, reserved_concurrency: int | None = None,
              provisioned_concurrency: int = 0, account_concurrency: int = 1000,
              architecture: str = "x86_64", seed: int | None = None,
-             manager: Any = None) -> SimulationResult:
+             manager: Any = None, snap_start: bool = False,
+             restore_ms: ServiceTime | float | list[float] | None = None) -> SimulationResult:
     """Simulate ``workload`` for ``duration`` seconds (or text: ``"1h"``, ``"1d"``) on one function.
 
     Service times: ``warm_ms`` and ``cold_ms`` (a cold time includes init) as milliseconds, lists of
@@ -34,6 +35,9 @@ def simulate(workload: Workload, duration: float | str | None = None, *,
     ``"hybrid"`` (Shahrad et al.'s histogram policy). Limits: ``reserved_concurrency``,
     ``provisioned_concurrency`` (initialised at time 0, never reaped, billed as AWS bills it),
     ``account_concurrency`` and the scaling rate of 1,000 environments every 10 s.
+    ``snap_start=True`` with ``restore_ms``: SnapStart, a cold start restores a snapshot (restore
+    time plus the warm time, instead of ``cold_ms``) and the price adds the snapshot's cache and
+    a restore charge per cold start.
     """
     if not isinstance(workload, Workload):
         raise ValueError(f"workload must be a traffic workload (traffic.poisson(rate), ...), not {workload!r}")
@@ -55,10 +59,21 @@ def simulate(workload: Workload, duration: float | str | None = None, *,
         measured = measure(function, event=event, manager=manager)
         warm_ms, cold_ms = measured["warm_ms"], measured["cold_ms"]
         memory_mb = memory_mb or measured["memory_mb"]
+    if snap_start:
+        if restore_ms is None:
+            raise ValueError("snap_start=True needs restore_ms= (milliseconds a restore takes)")
+        if provisioned_concurrency:
+            raise ValueError("SnapStart cannot be used with provisioned concurrency (AWS refuses it)")
+        if cold_ms is None and warm_ms is not None:
+            cold_ms = warm_ms  # not used: a cold start restores
     if warm_ms is None or cold_ms is None:
         raise ValueError("service times are missing: give warm_ms= and cold_ms= (milliseconds; a cold "
                          "start includes init), or function='name' to measure a registered function")
     warm, cold = service_time(warm_ms, "warm_ms"), service_time(cold_ms, "cold_ms")
+    if snap_start:
+        from lambda_widget.traffic.snapstart import Restored
+
+        cold = Restored(warm, service_time(restore_ms, "restore_ms"))
     memory_mb = 128 if memory_mb is None else memory_mb
     if isinstance(memory_mb, bool) or not isinstance(memory_mb, int) or not 128 <= memory_mb <= 10240:
         raise ValueError(f"memory_mb must be a whole number from 128 to 10240, not {memory_mb!r}")
@@ -78,7 +93,14 @@ def simulate(workload: Workload, duration: float | str | None = None, *,
               "placement": "newest idle environment first" if placement.newest_first else "oldest first"}
     if measured is not None:
         config["measured"] = measured
-    return SimulationResult(trace, config, duration, memory_mb, architecture)
+    result = SimulationResult(trace, config, duration, memory_mb, architecture)
+    if snap_start:
+        from lambda_widget import pricing
+
+        config["snap_start"] = True
+        config["snapstart_cost"] = pricing.snapstart_cost(memory_mb, result.cold_starts, duration)
+        result.cost_usd += config["snapstart_cost"]["total_usd"]
+    return result
 
 
 def _keep_alive(spec: KeepAlive | float | str | None) -> KeepAlive:

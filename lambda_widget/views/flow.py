@@ -191,6 +191,8 @@ def render_flow(inv: dict[str, Any], step: int | None = None) -> str:
                        f'font-size="9.5" fill="{pal["muted"]}">{escape(label)}</text>')
     for name in show:
         col, row, lines = NODES[name]
+        if name == "create" and inv.get("restored"):  # SnapStart: no init, the snapshot is restored
+            lines = ("Restore", "snapshot")
         x, y = col * _PITCH_X + 1, _ROWS[row]
         classes = ["lw-flow-node"]
         err = name in ERROR_NODES or (name == "terminated" and inv.get("status") in RESET_STATUSES)

@@ -209,10 +209,12 @@ def tracker_frames(inv: dict[str, Any]) -> list[tuple[str, str, str, list[str]]]
     warm = inv.get("cold") is False
     frames = []
     if global_names(inv):
+        here = " (here: what this cold start's init set)"
+        if inv.get("restored"):  # SnapStart: no init ran here
+            here = " (here: restored from the snapshot: ⧉ marks values made at publish, in the version's one Init)"
         frames.append(("global", "Global frame",
                        "module globals the handler uses; they live as long as the environment, so a warm "
-                       "invocation starts with what earlier ones left" + ("" if warm else
-                                                                         " (here: what this cold start's init set)"),
+                       "invocation starts with what earlier ones left" + ("" if warm else here),
                        global_names(inv)))
     if local:
         frames.append(("handler", "Handler frame", "locals, new on every invocation", local))
@@ -227,6 +229,7 @@ def tracker_html(inv: dict[str, Any], step: int | None) -> str:
         return ""
     head = "".join(f'<th class="{"lw-current" if s["number"] == step else ""}">{s["number"]}</th>' for s in steps)
     kept = inv.get("cold") is False
+    restored = bool(inv.get("restored")) and not kept
     rows = []
     for key, title, note, names in tracker_frames(inv):
         if key == "global" and kept:
@@ -252,6 +255,9 @@ def tracker_html(inv: dict[str, Any], step: int | None) -> str:
                 if key == "global" and kept and prev is None and value != UNDEFINED:
                     cls.append("lw-kept")
                     mark = '<span title="left by an earlier invocation in this environment">↻ </span>'
+                elif key == "global" and restored and prev is None and value != UNDEFINED:
+                    cls.append("lw-kept")
+                    mark = '<span title="made at publish: restored from the snapshot">⧉ </span>'
                 prev = value
                 cells.append(f'<td class="{" ".join(cls)}" title="{esc(cap(value, 1000))}">'
                              f'{mark}{esc(cap(value, TRACKER_CAP))}</td>')

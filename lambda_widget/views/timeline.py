@@ -68,6 +68,8 @@ def segments(env: dict[str, Any], events: list[dict[str, Any]], outcomes: dict[s
         elif kind == "terminate":
             close(t)
             marks.append((t, "terminate"))
+        elif kind == "shutdown":  # the Shutdown phase ran (extensions had their budget)
+            marks.append((t, "shutdown:" + ev.get("reason", "")))
     if open_seg is not None:
         close(env.get("ended_at") or now)
     return segs, marks
@@ -190,6 +192,11 @@ def render_timeline(snapshot: dict[str, Any]) -> str:
                            f'text-anchor="middle" fill="{pal["err"]}">×<title>reset</title></text>')
             elif kind == "create":
                 out.append(f'<circle cx="{x:.1f}" cy="{mid:.1f}" r="2.5" fill="{pal["init"]}"/>')
+            elif kind.startswith("shutdown:"):
+                out.append(f'<text class="lw-tl-shutdown" x="{x:.1f}" y="{mid + 4:.1f}" font-size="11" '
+                           f'font-weight="700" text-anchor="end" fill="{pal["grey"]}">⏻<title>Shutdown phase '
+                           f'({escape(kind[9:])}): SHUTDOWN to the extensions, then the environment ends'
+                           f'</title></text>')
         out.append(f'<text x="{LABEL_W + TRACK_W + 4}" y="{mid + 4:.1f}" font-size="11" fill="{ink}">'
                    f'{escape(env_state_words(env))}</text>')
     axis_y = len(rows) * ROW_H

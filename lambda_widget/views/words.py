@@ -97,6 +97,8 @@ def start_kind(inv: dict[str, Any]) -> str:
 def start_words(inv: dict[str, Any]) -> str:
     """One line: "cold start (reason in words)" / "warm start (reused env-1)" / the status."""
     kind = start_kind(inv)
+    if kind == "cold" and inv.get("restored"):  # SnapStart
+        return f"cold start, restored from the SnapStart snapshot ({cold_reason(inv.get('cold_reason'))})"
     if kind == "cold":
         return f"cold start ({cold_reason(inv.get('cold_reason'))})"
     if kind == "warm":
