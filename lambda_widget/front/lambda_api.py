@@ -1,7 +1,8 @@
 """Lambda's Invoke API (and the calls a deploy needs) on loopback, for boto3 and the AWS CLI.
 
 Served: ``Invoke``, ``ListFunctions``, ``GetFunction``, ``GetFunctionConfiguration``,
-``CreateFunction`` and ``UpdateFunctionCode`` (zip files). Requests must be signed the way
+``CreateFunction`` and ``UpdateFunctionCode`` (zip files), and the SQS event source mapping
+operations (``lambda_widget.front.event_sources``). Requests must be signed the way
 AWS clients sign them (SigV4, any credentials: the signature is not checked), so a web page
 in your browser cannot deploy code here. Other hosts get ``Invoke`` only.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import inspect
 import json
 import os
@@ -25,6 +27,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from lambda_widget.engine.asyncq import MAX_ASYNC_REQUEST
 from lambda_widget.engine.errors import LambdaApiError
 from lambda_widget.engine.validation import MAX_SYNC_REQUEST
+from lambda_widget.front import event_sources
 from lambda_widget.front.server import BoundedHandler, is_loopback, peer_uid
 from lambda_widget.front.shapes import (
     ApiError,
@@ -46,6 +49,7 @@ _ROUTES = [
     ("GET", re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/configuration/?$"), "GetFunctionConfiguration"),
     ("GET", re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/?$"), "GetFunction"),
     ("PUT", re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/code/?$"), "UpdateFunctionCode"),
+    *event_sources.ROUTES,  # the SQS event source mapping operations
 ]
 SERVED = [op for _, _, op in _ROUTES]
 _DEPLOY_LOCK = threading.Lock()  # one deploy at a time: unzip and pip are not cheap
@@ -76,7 +80,7 @@ class LambdaApiHandler(BoundedHandler):
             self.query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
             op, params = self._route(self.command, path)
             self._check_client(op)
-            handler = getattr(self, "_op_" + op)
+            handler = getattr(self, "_op_" + op, None) or functools.partial(event_sources.OPERATIONS[op], self)
             handler(**params)
         except Exception as exc:  # noqa: BLE001 - every failure is an AWS-shaped answer
             if not isinstance(exc, LambdaApiError):
@@ -129,6 +133,10 @@ class LambdaApiHandler(BoundedHandler):
         if not isinstance(data, dict):
             raise ApiError("InvalidRequestContentException", "The request body must be a JSON object")
         return data
+
+    def resolve_qualifier(self, fn, qualifier: str | None) -> str:
+        """The version ``qualifier`` names for ``fn`` (ApiError if none): for the operations served elsewhere."""
+        return _resolve_qualifier(self.server.manager, fn, qualifier)
 
     def _send_json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
         headers = dict(headers or {})
