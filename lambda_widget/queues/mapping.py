@@ -280,6 +280,10 @@ class EventSourceMapping:
             with self.service.cond:
                 self.counters["filtered"] += len(drop)
         for i, (message, record) in enumerate(keep):
+            known = next((n for n, m in enumerate(batch.messages) if m["MessageId"] == message["MessageId"]), None)
+            if known is not None:  # it came back while the window was open (the window outlasted the
+                batch.messages[known], batch.records[known] = message, record  # visibility timeout)
+                continue
             size = record_bytes(record)
             if not batch.window.fits(size):
                 self._carry = [m for m, _ in keep[i:]]
