@@ -178,9 +178,9 @@ def get(handler: Any, uuid: str) -> None:
 def update(handler: Any, uuid: str) -> None:
     """UpdateEventSourceMapping: 202, ``State: Updating`` (``Enabling`` / ``Disabling`` when that changes)."""
     mgr = handler.server.manager
+    req = handler._json_body(MAX_REQUEST, "UpdateEventSourceMapping")  # read first: the connection goes on
     service = _service(handler)
     mapping = service.get(uuid)
-    req = handler._json_body(MAX_REQUEST, "UpdateEventSourceMapping")
     options = _config(req, creating=False)
     if "maximum_concurrency" in options and options["maximum_concurrency"] is None:
         options["maximum_concurrency"] = 0  # an empty ScalingConfig removes the cap

@@ -190,9 +190,10 @@ class BatchWindow:
         """May a record of ``nbytes`` join without passing the 6 MB payload? (The first always may.)"""
         return self.count == 0 or self.nbytes + nbytes <= PAYLOAD_LIMIT
 
-    def add(self, nbytes: int, now: float) -> None:
+    def add(self, nbytes: int, at: float) -> None:
+        """A record joins; the first one opens the window at ``at`` (when it arrived)."""
         if self.opened_at is None:
-            self.opened_at = now
+            self.opened_at = at
         self.count += 1
         self.nbytes += nbytes
 

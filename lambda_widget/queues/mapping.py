@@ -42,7 +42,7 @@ class Batch:
     """Messages received together and sent to the function as one event."""
 
     number: int
-    opened_at: float
+    received_at: float       # when its first message was received
     visibility_timeout: float
     messages: list[dict[str, Any]] = field(default_factory=list)   # as ReceiveMessage returned them
     records: list[dict[str, Any]] = field(default_factory=list)    # as the event carries them
@@ -57,10 +57,11 @@ class Batch:
     note: str = ""
     ended_at: float | None = None
 
+
     @property
     def deadline(self) -> float:
         """When the first message's visibility timeout passes: SQS then delivers it again."""
-        return self.opened_at + self.visibility_timeout
+        return self.received_at + self.visibility_timeout
 
     def ids(self) -> list[str]:
         return [m["MessageId"] for m in self.messages]
@@ -68,7 +69,8 @@ class Batch:
     def to_dict(self) -> dict[str, Any]:
         last = self.invocations[-1] if self.invocations else None
         return {"batch": self.number, "size": len(self.messages), "bytes": self.window.nbytes if self.window else 0,
-                "message_ids": self.ids(), "closed": self.closed, "opened_at": self.opened_at,
+                "message_ids": self.ids(), "closed": self.closed,
+                "opened_at": self.window.opened_at if self.window else None,
                 "ended_at": self.ended_at, "status": self.status, "attempts": len(self.invocations),
                 "invocation": last.number if last is not None else None,
                 "request_id": last.request_id if last is not None else None,
@@ -99,6 +101,7 @@ class EventSourceMapping:
         self.filters = filters
         self.enabled = enabled
         self.created_at = service.mgr.clock.now()
+        self.polling_since = self.created_at  # since when it polls (creation, or being enabled again)
         self.last_modified = datetime.datetime.now(datetime.timezone.utc)
         self.scaling = PollerScaling(maximum_concurrency)
         self.batches: list[Batch] = []
@@ -290,8 +293,8 @@ class EventSourceMapping:
                 overflow = True
                 break
             if not batch.messages:
-                batch.opened_at = now  # the window runs from the first message
-            batch.window.add(size, now)
+                batch.received_at = now
+            batch.window.add(size, self._arrival(message, now))  # the first one opens the window
             batch.messages.append(message)
             batch.records.append(record)
         if not batch.messages:
@@ -311,6 +314,16 @@ class EventSourceMapping:
             self._keep(batch)
         self._invoke(batch)
         return True
+
+    def _arrival(self, message: dict[str, Any], now: float) -> float:
+        """When a poller that never stops would have received ``message``: when it was sent, but not before
+        this mapping was polling. (On a virtual clock pollers only look when the clock moves; a window
+        still runs from then.)"""
+        try:
+            sent = int(message["Attributes"]["SentTimestamp"]) / 1000.0 - self.service.sqs.epoch()
+        except (KeyError, TypeError, ValueError):
+            return now
+        return min(now, max(self.polling_since, sent))
 
     def record(self, message: dict[str, Any]) -> dict[str, Any]:
         """The event record of a received message."""

@@ -36,6 +36,8 @@ class SqsBackend(Protocol):
 
     def sync_clock(self) -> None: ...
 
+    def epoch(self) -> float: ...
+
     def stats(self) -> list[dict[str, Any]]: ...
 
     def reset(self) -> None: ...
@@ -128,6 +130,8 @@ class QueueService(HasTraits):
             if "report_failures" in changes:
                 mapping.report_failures = bool(changes["report_failures"])
             if "enabled" in changes:
+                if changes["enabled"] and not mapping.enabled:
+                    mapping.polling_since = self.mgr.clock.now()
                 mapping.enabled = bool(changes["enabled"])
             if "function" in changes:
                 mapping.function_name = fn.name
