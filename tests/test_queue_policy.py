@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from lambda_widget.placement.esm import (
-    PAYLOAD_LIMIT,
-    BatchWindow,
-    MappingConfigError,
-    PollerScaling,
-    batch_outcome,
-    check_mapping,
-    throttle_retry_at,
-    to_dead_letter,
-)
+from lambda_widget.placement import esm
+from lambda_widget.placement.esm import BatchWindow, MappingConfigError, PollerScaling
+
+PAYLOAD_LIMIT = esm.PAYLOAD_LIMIT
+batch_outcome, check_mapping = esm.batch_outcome, esm.check_mapping
+throttle_retry_at, to_dead_letter = esm.throttle_retry_at, esm.to_dead_letter
 
 
 def test_the_ramp_steps_300_a_minute_while_messages_remain_up_to_1000():

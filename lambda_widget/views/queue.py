@@ -138,6 +138,28 @@ def queue_html(snap: dict[str, Any], static: bool = False) -> str:
     return root("lw-queue", parts)
 
 
+def simulation_html(result: Any, static: bool = False) -> str:
+    """A simulated queue (``traffic.simulate_queue``): its numbers and the same charts as the panel's."""
+    drain = f"{result.time_to_drain:,.1f} s" if result.time_to_drain is not None else f"{result.left:,} left"
+    c = result.config
+    config = [("Batch size", c["batch_size"]), ("Window", f'{c["batching_window"]} s'),
+              ("Maximum concurrency", c["maximum_concurrency"] or "none"),
+              ("Visibility timeout", f'{c["visibility_timeout"]:g} s'),
+              ("maxReceiveCount", c["max_receive_count"] or "none")]
+    counts = [("Messages", f"{result.messages:,}"), ("Deleted", f"{result.deleted:,}"),
+              ("Dead-letter queue", f"{result.dead_lettered:,}"), ("Time to drain", drain),
+              ("Batches", f"{result.batches:,}"), ("Invocations", f"{result.invocations:,}"),
+              ("Throttles", f"{result.throttles:,}"), ("Cold starts", f"{result.cold_starts:,}"),
+              ("Oldest message", f"{result.max_oldest_age_s:,.0f} s at most")]
+    head = (f'<div class="lw-title"><b>Queue simulation</b> <span class="lw-muted">'
+            f'{esc(c["workload"].get("kind", ""))}</span></div>{fact_list(config)}{fact_list(counts)}')
+    parts = sec("lw-header", "", head)
+    if len({p["t"] for p in result.series}) > 1:
+        parts += sec("lw-chart", "Messages over time", messages_chart(result.series, static))
+        parts += sec("lw-chart", "Pollers over time", pollers_chart(result.series, static))
+    return root("lw-queue-sim", parts)
+
+
 def queue_text(snap: dict[str, Any]) -> str:
     c = snap["counters"]
     last = snap["series"][-1] if snap["series"] else {}
