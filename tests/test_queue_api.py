@@ -252,3 +252,29 @@ def test_the_aws_cli_lists_and_creates_mappings(mgr, lam, sqs, world):
     listed = subprocess.run(cli + ["list-event-source-mappings", "--function-name", "echo"], capture_output=True,
                             text=True, env=env, timeout=120)
     assert [m["BatchSize"] for m in json.loads(listed.stdout)["EventSourceMappings"]] == [5]
+
+
+def test_lambda_widget_serve_serves_sqs_and_mappings(tmp_path):
+    handler = tmp_path / "worker.py"
+    handler.write_text("def lambda_handler(event, context):\n    return [r['body'] for r in event['Records']]\n")
+    proc = subprocess.Popen([sys.executable, "-m", "lambda_widget.cli", "serve", str(handler), "--port", "0",
+                             "--sqs-port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        while not lines or not lines[-1].startswith("Ctrl-C stops."):
+            line = proc.stdout.readline()
+            assert line, "".join(lines)
+            lines.append(line)
+        invoke_url = next(line.split()[2] for line in lines if line.startswith("Invoke API:"))
+        sqs_endpoint = next(line.split()[1] for line in lines if line.startswith("SQS:"))
+        keys = dict(region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local")
+        sqs = boto3.client("sqs", endpoint_url=sqs_endpoint, **keys)
+        url = sqs.create_queue(QueueName="jobs")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        lam = boto3.client("lambda", endpoint_url=invoke_url, **keys)
+        lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="worker")
+        sqs.send_message(QueueUrl=url, MessageBody="hello")  # a real clock: the pollers find it themselves
+        assert "#1 worker v1 RequestResponse cold (first-invocation)" in proc.stdout.readline()
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=30)

@@ -287,3 +287,23 @@ def test_a_disabled_mapping_does_not_poll_and_a_deleted_one_stops(mgr, sqs):
     send(sqs, url, ["two"])
     mgr.advance(1)
     assert len(mgr.history) == 1 and depth(sqs, url) == 1
+
+
+def test_a_sam_templates_queue_and_sqs_event(mgr, sqs):
+    """What a template's loader calls: the AWS::SQS::Queue, then the function's SQS event (intrinsics resolved)."""
+    from lambda_widget.front.sqs import event_source_from_sam, queue_from_sam
+
+    dlq = queue_from_sam(mgr, "JobsDlq")
+    arn = queue_from_sam(mgr, "Jobs", {"VisibilityTimeout": 60,
+                                       "RedrivePolicy": {"deadLetterTargetArn": dlq, "maxReceiveCount": 3}})
+    assert arn == f"arn:aws:sqs:{mgr.region}:{mgr.account_id}:Jobs"
+    mgr.register("worker", COUNT)
+    url = sqs.get_queue_url(QueueName="Jobs")["QueueUrl"]
+    send(sqs, url, ["a", "b", "c"])
+    mapping = event_source_from_sam(mgr, "worker", {"Queue": arn, "BatchSize": 2,
+                                                     "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                                                     "ScalingConfig": {"MaximumConcurrency": 5}})
+    assert (mapping.batch_size, mapping.report_failures, mapping.maximum_concurrency) == (2, True, 5)
+    assert sorted(len(inv.event["Records"]) for inv in mgr.history) == [1, 2]
+    with pytest.raises(MappingConfigError, match="does not model KmsKeyArn"):
+        event_source_from_sam(mgr, "worker", {"Queue": arn, "KmsKeyArn": "arn:aws:kms:..."})

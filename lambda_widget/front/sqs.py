@@ -167,8 +167,9 @@ class SqsEndpoint:
         return f"<SqsEndpoint {self.url}{' closed' if self._closed else ''}>"
 
 
-def endpoint(mgr: ContainerManager) -> SqsEndpoint:
-    """``mgr``'s SQS endpoint and its queue service (pollers), started on first use."""
+def endpoint(mgr: ContainerManager, port: int = 0) -> SqsEndpoint:
+    """``mgr``'s SQS endpoint and its queue service (pollers), started on first use (on ``port``: 0 picks a
+    free one; an endpoint already running keeps its port)."""
     from lambda_widget.front import _track
     from lambda_widget.queues import QueueService
 
@@ -177,7 +178,7 @@ def endpoint(mgr: ContainerManager) -> SqsEndpoint:
         existing = mgr.__dict__.get("_sqs_endpoint")
         if existing is not None and not existing.closed:
             return existing
-        ep = SqsEndpoint(mgr)
+        ep = SqsEndpoint(mgr, port=port)
         ep.service = QueueService(mgr, ep)
         mgr.__dict__["_sqs_endpoint"] = ep
     mgr.service_env[ENV_VAR] = ep.url
@@ -200,3 +201,57 @@ def sqs_url(mgr: ContainerManager) -> str:
 def queue_service(mgr: ContainerManager) -> QueueService:
     """``mgr``'s event source mappings and their pollers (the SQS endpoint starts with them)."""
     return endpoint(mgr).service
+
+
+# ---------------------------------------------------------------------- SAM templates
+QUEUE_ATTRIBUTES = ("DelaySeconds", "MaximumMessageSize", "MessageRetentionPeriod", "ReceiveMessageWaitTimeSeconds",
+                    "VisibilityTimeout", "FifoQueue", "ContentBasedDeduplication", "DeduplicationScope",
+                    "FifoThroughputLimit")
+
+
+def queue_from_sam(mgr: ContainerManager, logical_id: str, properties: dict[str, Any] | None = None) -> str:
+    """Create the queue of a template's ``AWS::SQS::Queue`` resource (its intrinsics already resolved) and
+    return its ARN, which an SQS event's ``Queue`` names (``!GetAtt Id.Arn``). ``QueueName`` defaults to the
+    logical id (a FIFO queue's to ``<id>.fifo``); ``RedrivePolicy`` is kept as SQS takes it."""
+    import boto3
+
+    properties = dict(properties or {})
+    fifo = str(properties.get("FifoQueue", "false")).lower() == "true"
+    name = properties.get("QueueName") or (f"{logical_id}.fifo" if fifo else logical_id)
+    attributes = {key: str(properties[key]).lower() if isinstance(properties[key], bool) else str(properties[key])
+                  for key in QUEUE_ATTRIBUTES if key in properties}
+    if properties.get("RedrivePolicy"):
+        policy = properties["RedrivePolicy"]
+        attributes["RedrivePolicy"] = policy if isinstance(policy, str) else json.dumps(policy)
+    sqs = boto3.client("sqs", endpoint_url=sqs_url(mgr), region_name=mgr.region, aws_access_key_id="local",
+                       aws_secret_access_key="local")
+    url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
+    return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def event_source_from_sam(mgr: ContainerManager, function: str, properties: dict[str, Any]):
+    """Create the mapping of a function's ``Events: {Type: SQS, Properties: ...}`` (intrinsics resolved:
+    ``Queue`` an ARN, a URL or a queue's name). ``BatchSize``, ``MaximumBatchingWindowInSeconds``,
+    ``Enabled``, ``FilterCriteria``, ``FunctionResponseTypes`` and ``ScalingConfig`` are AWS's; the rest of
+    what SAM allows (``KmsKeyArn``, ``MetricsConfig``, ``ProvisionedPollerConfig``) is refused with a clear
+    message. Returns the EventSourceMapping; errors are ``MappingConfigError`` with AWS's messages."""
+    from lambda_widget.placement.esm import REPORT_BATCH_ITEM_FAILURES, MappingConfigError
+
+    known = {"Queue", "BatchSize", "MaximumBatchingWindowInSeconds", "Enabled", "FilterCriteria",
+             "FunctionResponseTypes", "ScalingConfig"}
+    unknown = sorted(set(properties) - known)
+    if unknown:
+        raise MappingConfigError("InvalidParameterValueException",
+                                 f"lambda_widget does not model {', '.join(unknown)} of an SQS event")
+    if "Queue" not in properties:
+        raise MappingConfigError("InvalidParameterValueException", "Unrecognized event source.",
+                                 hint=f"the SQS event of {function} has no Queue")
+    scaling = properties.get("ScalingConfig") or {}
+    mapping = queue_service(mgr).create(
+        properties["Queue"], function, batch_size=properties.get("BatchSize"),
+        window=properties.get("MaximumBatchingWindowInSeconds", 0),
+        maximum_concurrency=scaling.get("MaximumConcurrency"),
+        report_failures=REPORT_BATCH_ITEM_FAILURES in (properties.get("FunctionResponseTypes") or []),
+        filters=properties.get("FilterCriteria"), enabled=properties.get("Enabled", True))
+    queue_service(mgr).settle_if_virtual()
+    return mapping
