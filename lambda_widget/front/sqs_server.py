@@ -3,7 +3,7 @@
 ``lambda_widget.front.sqs`` starts it as ``python -m lambda_widget.front.sqs_server CONFIG`` (CONFIG is
 JSON: ``host``, ``port``, ``account``, ``region``, ``uids`` (ranges of user ids it serves besides its own),
 ``seed``). Once it listens it prints ``{"port": N}``; then it answers one JSON line for each command line on
-its stdin (``{"op": "clock", "now": s, "virtual": b, "epoch": s}``, ``{"op": "reset"}``, ``{"op": "stats"}``).
+its stdin (``clock``, ``reset``, ``stats``, and the pollers' ``receive``, ``delete`` and ``visible``).
 It exits when its stdin closes, which happens however the kernel ends.
 
 What it adds to moto:
@@ -22,6 +22,7 @@ What it adds to moto:
 
 from __future__ import annotations
 
+import base64
 import datetime
 import functools
 import json
@@ -61,6 +62,25 @@ class ManagerClock:
 
 CLOCK = ManagerClock()
 _quiet = threading.local()  # set while a send runs: it never reads the queue's message counts
+# moto's models are not thread-safe: one request or command at a time (a long poll lets go while it waits).
+BACKEND = threading.RLock()
+
+
+def _wait_unlocked(condition: threading.Condition, timeout: float) -> None:
+    """Wait on ``condition`` without holding :data:`BACKEND` (others go on meanwhile)."""
+    depth = 0
+    while True:
+        try:
+            BACKEND.release()
+        except RuntimeError:  # not (or no longer) held by this thread
+            break
+        depth += 1
+    try:
+        with condition:
+            condition.wait(timeout=timeout)
+    finally:
+        for _ in range(depth):
+            BACKEND.acquire()
 
 
 def install() -> None:
@@ -169,18 +189,15 @@ def install() -> None:
     def receive_message(self: Any, queue_name: str, count: int, wait_seconds_timeout: int,
                         visibility_timeout: int, message_attribute_names: list[str] | None = None) -> list[Any]:
         queue = self.get_queue(queue_name)
-        if CLOCK.virtual and wait_seconds_timeout:
-            deadline = time.monotonic() + wait_seconds_timeout
-            while True:
-                result = plain_receive(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
-                left = deadline - time.monotonic()
-                if result or left <= 0:
-                    break
-                with queue._messages_lock:  # a send notifies it
-                    queue._messages_lock.wait(timeout=min(0.05, left))
-        else:
-            result = plain_receive(self, queue_name, count, wait_seconds_timeout, visibility_timeout,
-                                   message_attribute_names)
+        # A long poll ends after WaitTimeSeconds of real time (a virtual clock may never get there by
+        # itself); between looks it lets other requests in.
+        deadline = time.monotonic() + wait_seconds_timeout
+        while True:
+            result = plain_receive(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+            left = deadline - time.monotonic()
+            if result or left <= 0:
+                break
+            _wait_unlocked(queue._messages_lock, min(0.05, left))  # a send notifies it
         by_id = getattr(queue, "lw_by_id", None)
         if by_id is not None:
             for copy in result:  # the results are copies; the index points at the queue's own messages
@@ -264,7 +281,8 @@ class Guard:
         if not self.allowed(environ.get("lw.peer_uid")):
             return _error(environ, start_response, "403 Forbidden", "AccessDenied",
                           "This endpoint serves its own user's processes and its execution environments only")
-        return self.app(environ, start_response)
+        with BACKEND:
+            return list(self.app(environ, start_response))
 
 
 class _Server(ThreadingMixIn, WSGIServer):
@@ -285,16 +303,64 @@ class _Handler(WSGIRequestHandler):
         pass
 
 
+def _received(messages: list[Any]) -> list[dict[str, Any]]:
+    """Messages as ReceiveMessage answers them with every attribute (binary values in base64)."""
+    out = []
+    for m in messages:
+        attributes = {"SenderId": m.sender_id, "SentTimestamp": str(m.sent_timestamp),
+                      "ApproximateReceiveCount": str(m.approximate_receive_count),
+                      "ApproximateFirstReceiveTimestamp": str(m.approximate_first_receive_timestamp)}
+        for key, value in (("MessageDeduplicationId", m.deduplication_id), ("MessageGroupId", m.group_id),
+                           ("SequenceNumber", m.sequence_number),
+                           ("AWSTraceHeader", (m.system_attributes.get("AWSTraceHeader") or {}).get("StringValue"))):
+            if value is not None:
+                attributes[key] = value
+        msg: dict[str, Any] = {"MessageId": m.id, "ReceiptHandle": m.receipt_handle, "MD5OfBody": m.body_md5,
+                               "Body": m.body, "Attributes": attributes}
+        if m.message_attributes:
+            msg["MessageAttributes"] = {
+                name: {k: base64.b64encode(v).decode() if isinstance(v, bytes) else v for k, v in value.items()}
+                for name, value in m.message_attributes.items()}
+            msg["MD5OfMessageAttributes"] = m.attribute_md5
+        out.append(msg)
+    return out
+
+
 def _answer(command: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """One command of the kernel's (the clock, a reset, statistics, and its pollers' receives and deletes:
+    the same backend calls as the API's, without HTTP)."""
+    from moto.sqs.exceptions import QueueDoesNotExist, ReceiptHandleIsInvalid
+    from moto.sqs.models import sqs_backends
+
     op = command.get("op")
     if op == "clock":
         CLOCK.set(command["now"], command["virtual"], command["epoch"])
         return {"ok": True}
-    if op == "reset":
-        reset()
-        return {"ok": True}
-    if op == "stats":
-        return {"ok": True, "queues": stats(config["account"], config["region"]), "now": CLOCK.seconds()}
+    backend = sqs_backends[config["account"]][config["region"]]
+    with BACKEND:
+        if op == "reset":
+            reset()
+            return {"ok": True}
+        if op == "stats":
+            return {"ok": True, "queues": stats(config["account"], config["region"]), "now": CLOCK.seconds()}
+        try:
+            queue = backend.get_queue(command["queue"])
+        except QueueDoesNotExist:
+            return {"ok": False, "code": "QueueDoesNotExist", "error": "The specified queue does not exist."}
+        if op == "receive":
+            messages = backend.receive_message(queue.name, int(command["count"]), 0,
+                                               queue.visibility_timeout, ["All"])
+            return {"ok": True, "messages": _received(messages)}
+        if op == "delete":
+            refused = 0
+            for handle in command["handles"]:
+                try:
+                    backend.delete_message(queue.name, handle)
+                except ReceiptHandleIsInvalid:
+                    refused += 1
+            return {"ok": True, "refused": refused}
+        if op == "visible":
+            return {"ok": True, "visible": queue.approximate_number_of_messages}
     return {"ok": False, "error": f"unknown command {op!r}"}
 
 

@@ -248,7 +248,7 @@ class EventSourceMapping:
             return
         self._last_backlog_check = now
         try:
-            waiting = self.service.visible(self.queue_url)
+            waiting = self.service.visible(self)
         except Exception:  # noqa: BLE001 - e.g. the queue was deleted: no backlog to see
             return
         if waiting:

@@ -42,6 +42,12 @@ class SqsBackend(Protocol):
 
     def reset(self) -> None: ...
 
+    def receive(self, queue: str, count: int) -> list[dict[str, Any]]: ...
+
+    def delete(self, queue: str, handles: list[str]) -> int: ...
+
+    def visible(self, queue: str) -> int: ...
+
 
 class QueueService(HasTraits):
     """The event source mappings of one manager, their pollers, and the SQS client they share.
@@ -200,37 +206,23 @@ class QueueService(HasTraits):
 
     def receive(self, mapping: EventSourceMapping, count: int) -> list[dict[str, Any]] | None:
         """Up to ``count`` messages (a short poll, the queue's visibility timeout); None if the queue is gone."""
-        from botocore.exceptions import ClientError
-
         try:
-            reply = self.client.receive_message(
-                QueueUrl=mapping.queue_url, MaxNumberOfMessages=count, WaitTimeSeconds=0,
-                AttributeNames=["All"], MessageAttributeNames=["All"])
-        except ClientError as exc:
-            mapping.problem = f"cannot receive from {mapping.queue_name}: {exc.response['Error'].get('Message')}"
+            messages = self.sqs.receive(mapping.queue_name, count)
+        except Exception as exc:  # noqa: BLE001 - the queue was deleted, or the endpoint is closing
+            mapping.problem = f"cannot receive from {mapping.queue_name}: {exc}"
             return None
         mapping.problem = ""
-        return reply.get("Messages", [])
+        return messages
 
     def delete_messages(self, mapping: EventSourceMapping, messages: list[dict[str, Any]]) -> int:
-        """Delete messages (10 a call); returns how many SQS refused (e.g. received again meanwhile)."""
-        from botocore.exceptions import ClientError
+        """Delete messages; returns how many SQS refused (e.g. received again meanwhile)."""
+        try:
+            return self.sqs.delete(mapping.queue_name, [m["ReceiptHandle"] for m in messages])
+        except Exception:  # noqa: BLE001 - the queue was deleted: nothing left to delete
+            return len(messages)
 
-        refused = 0
-        for i in range(0, len(messages), 10):
-            chunk = messages[i:i + 10]
-            entries = [{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(chunk)]
-            try:
-                reply = self.client.delete_message_batch(QueueUrl=mapping.queue_url, Entries=entries)
-            except ClientError:
-                refused += len(chunk)
-                continue
-            refused += len(reply.get("Failed", []))
-        return refused
-
-    def visible(self, url: str) -> int:
-        attrs = self.client.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
-        return int(attrs["Attributes"]["ApproximateNumberOfMessages"])
+    def visible(self, mapping: EventSourceMapping) -> int:
+        return self.sqs.visible(mapping.queue_name)
 
     # ------------------------------------------------------------------ the clock
     def settle(self, invocations: bool = True) -> None:
