@@ -82,7 +82,7 @@ def recorded_error(test: str, key: str) -> dict:
 
 def test_the_lifecycle_has_the_recorded_shapes_and_states(mgr, lam, sqs):
     arn = queue_arn(sqs, "lifecycle")
-    mgr.register("echo", ECHO)
+    mgr.register("echo", ECHO, timeout=30)
     created = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="echo")
     expected = recorded("TestSQSEventSourceMapping::test_event_source_mapping_default_batch_size",
                         "create-event-source-mapping")
@@ -107,7 +107,7 @@ def test_the_lifecycle_has_the_recorded_shapes_and_states(mgr, lam, sqs):
 
 def test_disabled_then_enabled_as_recorded(mgr, lam, sqs):
     arn = queue_arn(sqs, "switched.fifo", FifoQueue="true", ContentBasedDeduplication="true")
-    mgr.register("echo", ECHO)
+    mgr.register("echo", ECHO, timeout=30)
     test = "test_fifo_message_group_parallelism"
     created = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="echo", Enabled=False, BatchSize=1)
     assert (created["ResponseMetadata"]["HTTPStatusCode"], created["State"]) == (202, recorded(test, "create_esm_disabled")["State"])
@@ -118,7 +118,7 @@ def test_disabled_then_enabled_as_recorded(mgr, lam, sqs):
 
 def test_scaling_config_and_filter_criteria_come_back_as_recorded(mgr, lam, sqs):
     arn = queue_arn(sqs, "configured")
-    mgr.register("echo", ECHO)
+    mgr.register("echo", ECHO, timeout=30)
     pattern = json.dumps({"body": {"my-number": [{"numeric": [">=", 100, "<", 200]}]}})
     created = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="echo", BatchSize=20,
                                               MaximumBatchingWindowInSeconds=1,
@@ -138,7 +138,7 @@ def test_scaling_config_and_filter_criteria_come_back_as_recorded(mgr, lam, sqs)
 
 def test_a_qualified_function_name_shows_in_the_function_arn(mgr, lam, sqs):
     arn = queue_arn(sqs, "qualified")
-    mgr.register("echo", ECHO)
+    mgr.register("echo", ECHO, timeout=30)
     partial = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=f"{mgr.account_id}:function:echo:$LATEST")
     recorded_arn = recorded("TestLambdaEventSourceMappings::test_function_name_variations",
                             "partial_arn_latest_create_esm")["FunctionArn"]
@@ -146,7 +146,7 @@ def test_a_qualified_function_name_shows_in_the_function_arn(mgr, lam, sqs):
 
 
 def test_list_filters_by_queue_and_function_and_pages(mgr, lam, sqs):
-    mgr.register("echo", ECHO)
+    mgr.register("echo", ECHO, timeout=30)
     mgr.register("other", ECHO)
     arns = [queue_arn(sqs, f"listed-{i}") for i in range(3)]
     for arn in arns:
@@ -161,7 +161,7 @@ def test_list_filters_by_queue_and_function_and_pages(mgr, lam, sqs):
 
 
 def test_errors_are_the_recorded_ones(mgr, lam, sqs):
-    mgr.register("echo", ECHO)
+    mgr.register("echo", ECHO, timeout=30)
     arn = queue_arn(sqs, "errors")
     api = "TestLambdaEventSourceMappings::test_event_source_mapping_exceptions"
     unknown = "00000000-0000-4000-8000-000000000000"
@@ -200,7 +200,7 @@ def test_errors_are_the_recorded_ones(mgr, lam, sqs):
                                            ("invalid_filter2", {"eventSource": "aws:sqs"}),
                                            ("invalid_filter3", {"eventSource": []})])
 def test_invalid_filters_are_refused_as_recorded(mgr, lam, sqs, case, pattern):
-    mgr.register("echo", ECHO)
+    mgr.register("echo", ECHO, timeout=30)
     arn = queue_arn(sqs, "filters")
     text = pattern if isinstance(pattern, str) else json.dumps(pattern)
     assert error_of(lambda: lam.create_event_source_mapping(
@@ -211,7 +211,7 @@ def test_invalid_filters_are_refused_as_recorded(mgr, lam, sqs, case, pattern):
 
 
 def test_a_window_on_a_fifo_queue_and_stream_parameters_are_refused(mgr, lam, sqs):
-    mgr.register("echo", ECHO)
+    mgr.register("echo", ECHO, timeout=30)
     fifo = queue_arn(sqs, "windowed.fifo", FifoQueue="true")
     refused = error_of(lambda: lam.create_event_source_mapping(EventSourceArn=fifo, FunctionName="echo",
                                                                MaximumBatchingWindowInSeconds=5))
@@ -225,7 +225,7 @@ def test_a_window_on_a_fifo_queue_and_stream_parameters_are_refused(mgr, lam, sq
 def test_a_mapping_made_through_the_api_delivers_the_recorded_event(mgr, lam, sqs):
     url = sqs.create_queue(QueueName="delivered")["QueueUrl"]
     arn = queue_arn(sqs, "delivered")
-    mgr.register("echo", ECHO)
+    mgr.register("echo", ECHO, timeout=30)
     lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="echo", MaximumBatchingWindowInSeconds=1)
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"foo": "bar"}))
     mgr.advance(1)  # a virtual clock: the pollers work when it moves; the 1 s window closes
@@ -240,7 +240,7 @@ def test_a_mapping_made_through_the_api_delivers_the_recorded_event(mgr, lam, sq
 
 def test_the_aws_cli_lists_and_creates_mappings(mgr, lam, sqs, world):
     endpoint = world[1]
-    mgr.register("echo", ECHO)
+    mgr.register("echo", ECHO, timeout=30)
     arn = queue_arn(sqs, "from-the-cli")
     env = {**os.environ, "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
            "AWS_DEFAULT_REGION": mgr.region}

@@ -82,7 +82,7 @@ def bodies_of(inv) -> list[str]:
 def test_batches_are_up_to_batch_size_and_every_message_is_deleted(mgr, sqs):
     url = make_queue(sqs, "orders")
     send(sqs, url, [f"m{i}" for i in range(25)])
-    mgr.register("worker", COUNT)
+    mgr.register("worker", COUNT, timeout=30)  # generous: a loaded machine
     view = lw.event_source("orders", "worker", batch_size=10)  # polls once before it returns
     sizes = sorted(len(inv.event["Records"]) for inv in mgr.history)
     assert sizes == [5, 10, 10]
@@ -94,7 +94,7 @@ def test_batches_are_up_to_batch_size_and_every_message_is_deleted(mgr, sqs):
 
 def test_a_batching_window_gathers_messages_until_it_closes(mgr, sqs):
     url = make_queue(sqs, "gathered")
-    mgr.register("worker", COUNT)
+    mgr.register("worker", COUNT, timeout=30)  # generous: a loaded machine
     send(sqs, url, ["a", "b", "c"])
     lw.event_source("gathered", "worker", batch_size=100, batching_window=20)
     assert mgr.history == []          # the window opened at clock 0 with 3 messages
@@ -107,7 +107,7 @@ def test_a_batching_window_gathers_messages_until_it_closes(mgr, sqs):
 
 def test_a_full_batch_does_not_wait_for_the_window(mgr, sqs):
     url = make_queue(sqs, "full", VisibilityTimeout="400")  # AWS: longer than the window and the timeout
-    mgr.register("worker", COUNT)
+    mgr.register("worker", COUNT, timeout=30)  # generous: a loaded machine
     send(sqs, url, [f"m{i}" for i in range(45)])
     lw.event_source("full", "worker", batch_size=20, batching_window=300)
     assert sorted(len(inv.event["Records"]) for inv in mgr.history) == [20, 20]
@@ -117,7 +117,7 @@ def test_a_full_batch_does_not_wait_for_the_window(mgr, sqs):
 
 def test_a_batch_stays_under_the_6_mb_payload(mgr, sqs):
     url = make_queue(sqs, "large")
-    mgr.register("worker", "def lambda_handler(event, context):\n    return len(event['Records'])\n")
+    mgr.register("worker", "def lambda_handler(event, context):\n    return len(event['Records'])\n", timeout=30)
     for i in range(8):  # 8 MB in 1 MB messages
         sqs.send_message(QueueUrl=url, MessageBody=chr(97 + i) * 1_000_000)
     lw.event_source("large", "worker", batch_size=10)
@@ -132,7 +132,7 @@ def test_a_failed_batch_comes_back_after_the_visibility_timeout_then_goes_to_the
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     url = make_queue(sqs, "poison", VisibilityTimeout="10",
                      RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 3}))
-    mgr.register("fragile", FAIL_ALWAYS)
+    mgr.register("fragile", FAIL_ALWAYS, timeout=10)
     send(sqs, url, ["poison"])
     mapping = lw.event_source("poison", "fragile", batch_size=1)
     for _ in range(4):
@@ -147,7 +147,7 @@ def test_a_failed_batch_comes_back_after_the_visibility_timeout_then_goes_to_the
 
 def test_a_partial_batch_response_returns_only_the_failed_messages(mgr, sqs):
     url = make_queue(sqs, "partial", VisibilityTimeout="10")
-    mgr.register("picky", PARTIAL)
+    mgr.register("picky", PARTIAL, timeout=10)
     send(sqs, url, ["ok-1", "bad", "ok-2"])
     mapping = lw.event_source("partial", "picky", batch_size=10, report_batch_item_failures=True)
     assert [sorted(bodies_of(inv)) for inv in mgr.history] == [["bad", "ok-1", "ok-2"]]
@@ -159,7 +159,7 @@ def test_a_partial_batch_response_returns_only_the_failed_messages(mgr, sqs):
 
 def test_without_report_batch_item_failures_a_response_deletes_the_whole_batch(mgr, sqs):
     url = make_queue(sqs, "ignored")
-    mgr.register("picky", PARTIAL)
+    mgr.register("picky", PARTIAL, timeout=10)
     send(sqs, url, ["ok", "bad"])
     lw.event_source("ignored", "picky")
     assert depth(sqs, url) == 0
@@ -167,7 +167,7 @@ def test_without_report_batch_item_failures_a_response_deletes_the_whole_batch(m
 
 def test_a_malformed_batch_item_failures_fails_the_whole_batch_and_loses_nothing(mgr, sqs):
     url = make_queue(sqs, "malformed", VisibilityTimeout="10")
-    mgr.register("broken", MALFORMED)
+    mgr.register("broken", MALFORMED, timeout=10)
     send(sqs, url, ["one", "two"])
     mapping = lw.event_source("malformed", "broken", report_batch_item_failures=True)
     batch = mapping.batches[-1]
@@ -180,7 +180,7 @@ def test_a_malformed_batch_item_failures_fails_the_whole_batch_and_loses_nothing
 
 def test_messages_that_no_filter_matches_are_deleted(mgr, sqs):
     url = make_queue(sqs, "filtered")
-    mgr.register("worker", COUNT)
+    mgr.register("worker", COUNT, timeout=30)  # generous: a loaded machine
     send(sqs, url, [json.dumps({"kind": "order", "n": 1}), json.dumps({"kind": "refund"}), "plain text",
                     json.dumps({"kind": "order", "n": 2})])
     mapping = lw.event_source("filtered", "worker", filters=[{"body": {"kind": ["order"]}}])
@@ -193,7 +193,7 @@ def test_messages_that_no_filter_matches_are_deleted(mgr, sqs):
 def test_fifo_order_within_a_group_and_the_group_waits_for_its_retry(mgr, sqs):
     url = make_queue(sqs, "orders.fifo", FifoQueue="true", ContentBasedDeduplication="true",
                      VisibilityTimeout="20")
-    mgr.register("ordered", FIFO)
+    mgr.register("ordered", FIFO, timeout=20)
     for body, group in [("a1", "A"), ("a2", "A"), ("b1", "B"), ("a3", "A")]:
         sqs.send_message(QueueUrl=url, MessageBody=body, MessageGroupId=group)
     lw.event_source("orders.fifo", "ordered", batch_size=1)
@@ -207,7 +207,7 @@ def test_fifo_order_within_a_group_and_the_group_waits_for_its_retry(mgr, sqs):
 
 def test_maximum_concurrency_caps_the_concurrent_batches(mgr, sqs):
     url = make_queue(sqs, "capped")
-    mgr.register("worker", COUNT)
+    mgr.register("worker", COUNT, timeout=30)  # generous: a loaded machine
     send(sqs, url, [f"m{i}" for i in range(40)])
     mapping = lw.event_source("capped", "worker", batch_size=1, maximum_concurrency=2)
     assert mapping.scaling.target == 2
@@ -217,7 +217,7 @@ def test_maximum_concurrency_caps_the_concurrent_batches(mgr, sqs):
 
 def test_events_have_the_shape_of_the_sample_event(mgr, sqs):
     url = make_queue(sqs, "shapes")
-    mgr.register("worker", COUNT)
+    mgr.register("worker", COUNT, timeout=30)  # generous: a loaded machine
     attributes = {"Author": {"DataType": "String", "StringValue": "John Grisham"},
                   "WeeksOn": {"DataType": "Number", "StringValue": "6"}}
     sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"order": 7}), MessageAttributes=attributes)
@@ -244,7 +244,7 @@ def test_bad_input_is_refused_with_awss_message_and_loses_no_message(mgr, sqs):
     url = make_queue(sqs, "kept")
     fifo = make_queue(sqs, "kept.fifo", FifoQueue="true", ContentBasedDeduplication="true")
     send(sqs, url, ["one", "two"])
-    mgr.register("worker", COUNT)
+    mgr.register("worker", COUNT, timeout=30)  # generous: a loaded machine
     mgr.register("slow", COUNT, timeout=60)
     cases = [
         (dict(queue="missing"), "InvalidParameterValueException", "AWS.SimpleQueueService.NonExistentQueue"),
@@ -277,7 +277,7 @@ def test_bad_input_is_refused_with_awss_message_and_loses_no_message(mgr, sqs):
 
 def test_a_disabled_mapping_does_not_poll_and_a_deleted_one_stops(mgr, sqs):
     url = make_queue(sqs, "switch")
-    mgr.register("worker", COUNT)
+    mgr.register("worker", COUNT, timeout=30)  # generous: a loaded machine
     send(sqs, url, ["one"])
     mapping = lw.event_source("switch", "worker", enabled=False)
     assert mgr.history == [] and depth(sqs, url) == 1
@@ -297,7 +297,7 @@ def test_a_sam_templates_queue_and_sqs_event(mgr, sqs):
     arn = queue_from_sam(mgr, "Jobs", {"VisibilityTimeout": 60,
                                        "RedrivePolicy": {"deadLetterTargetArn": dlq, "maxReceiveCount": 3}})
     assert arn == f"arn:aws:sqs:{mgr.region}:{mgr.account_id}:Jobs"
-    mgr.register("worker", COUNT)
+    mgr.register("worker", COUNT, timeout=30)  # generous: a loaded machine
     url = sqs.get_queue_url(QueueName="Jobs")["QueueUrl"]
     send(sqs, url, ["a", "b", "c"])
     mapping = event_source_from_sam(mgr, "worker", {"Queue": arn, "BatchSize": 2,

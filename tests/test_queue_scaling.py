@@ -137,7 +137,8 @@ def test_reserved_concurrency_throttles_and_throttled_messages_come_back_to_the_
 def test_maximum_concurrency_below_reserved_concurrency_avoids_throttles() -> None:
     with lw.ContainerManager(seed=9, virtual_clock=True) as mgr:
         sqs, url = queue(mgr, "calm", 30)
-        mgr.register("worker", "def lambda_handler(event, context):\n    return 1\n", reserved_concurrency=2)
+        mgr.register("worker", "def lambda_handler(event, context):\n    return 1\n", reserved_concurrency=2,
+                     timeout=30)
         mapping = queue_service(mgr).create("calm", "worker", batch_size=1, maximum_concurrency=2)
         mgr.advance(0)
         assert mapping.counters["deleted"] == 30 and mapping.counters["throttles"] == 0

@@ -44,7 +44,7 @@ def engine(mgr, arrivals: list[tuple[float, str]], *, until: float, step: float 
         arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": arn, "maxReceiveCount": max_receive})
     url = sqs.create_queue(QueueName="scenario", Attributes=attributes)["QueueUrl"]
-    mgr.register("worker", f"REPORT = {report}\n" + HANDLER)
+    mgr.register("worker", f"REPORT = {report}\n" + HANDLER, timeout=visibility)  # generous: a loaded machine
     service = queue_service(mgr)
     if "batching_window" in mapping:
         mapping["window"] = mapping.pop("batching_window")

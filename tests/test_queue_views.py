@@ -39,7 +39,7 @@ def orders(mgr):
     url = sqs.create_queue(QueueName="orders", Attributes={"VisibilityTimeout": "10"})["QueueUrl"]
     sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": json.dumps({"n": i})}
                                                   for i in range(10)])
-    mgr.register("worker", FAIL_ONCE)
+    mgr.register("worker", FAIL_ONCE, timeout=10)
     return sqs, url
 
 
