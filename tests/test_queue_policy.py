@@ -87,6 +87,7 @@ def test_partial_batch_responses_follow_awss_rules(result, deleted, retried, not
     outcome = batch_outcome("succeeded", result, ["a", "b", "c"], report_failures=True)
     assert (outcome.delete, outcome.retry) == (deleted, retried)
     assert note in outcome.note
+    assert outcome.reported == (note == "1 of 3 reported failed")  # a partial response, not an error
 
 
 def test_without_the_setting_a_response_is_not_read_and_a_failure_returns_everything():

@@ -229,6 +229,7 @@ class BatchOutcome:
     delete: list[str] = field(default_factory=list)   # message ids to delete
     retry: list[str] = field(default_factory=list)    # message ids left to come back after the timeout
     failed: bool = False                               # the batch (or part of it) failed
+    reported: bool = False                             # the function named the failures (a partial response)
     note: str = ""                                     # why, in words
 
 
@@ -275,7 +276,7 @@ def batch_outcome(status: str, result: Any, message_ids: list[str], *, report_fa
             failed.append(identifier)
     keep = set(failed)
     return BatchOutcome(delete=[m for m in ids if m not in keep], retry=[m for m in ids if m in keep],
-                        failed=True, note=f"{len(keep)} of {len(ids)} reported failed")
+                        failed=True, reported=True, note=f"{len(keep)} of {len(ids)} reported failed")
 
 
 def throttle_retry_at(now: float, attempt: int, deadline: float) -> float | None:

@@ -258,7 +258,7 @@ class EventSourceMapping:
     def _gather(self, now: float) -> bool:
         batch = self._gathering
         if batch is None:
-            batch = Batch(next(self._numbers), now, self.visibility_timeout,
+            batch = Batch(0, now, self.visibility_timeout,
                           window=BatchWindow(self.batch_size, self.window))
         progressed = False
         overflow = False
@@ -308,6 +308,7 @@ class EventSourceMapping:
         if reason is None:
             return progressed
         batch.closed = reason
+        batch.number = next(self._numbers)  # batches are numbered as they are sent
         self._gathering = None
         with self.service.cond:
             self.counters["batches"] += 1
@@ -387,7 +388,7 @@ class EventSourceMapping:
             outcome.note = f"not invoked: {error}"
         else:
             outcome = batch_outcome(inv.status, inv.result, batch.ids(), report_failures=self.report_failures)
-        if outcome.failed and not outcome.delete:
+        if outcome.failed and not outcome.reported:  # a function error (a partial response is not one)
             with self.service.cond:
                 self.scaling.saw("error", now)
                 self.counters["failed_batches"] += 1
@@ -395,7 +396,7 @@ class EventSourceMapping:
         by_id = {m["MessageId"]: m for m in batch.messages}
         if outcome.delete:
             self.service.delete_messages(self, [by_id[i] for i in outcome.delete])
-        status = "succeeded" if not outcome.failed else ("partial" if outcome.delete else "failed")
+        status = "succeeded" if not outcome.failed else ("partial" if outcome.reported else "failed")
         self._end(batch, status, outcome.delete, outcome.retry, now)
 
     def _end(self, batch: Batch, status: str, deleted: list[str], returned: list[str], now: float) -> None:

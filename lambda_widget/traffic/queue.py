@@ -40,6 +40,7 @@ from lambda_widget.traffic.workloads import Workload, parse_duration
 RETENTION = 345_600.0      # SQS keeps a message 4 days by default
 MAX_MESSAGES = 5_000_000
 MAX_SERIES = 2000
+SERIES_BINS = 300          # a long run's series: about 300 bins (five minutes each over a day)
 RECORD_OVERHEAD = 620      # bytes a record adds to the event besides its body (ids, attributes, ARNs)
 _WAITING, _IN_FLIGHT, _DELETED, _DEAD, _EXPIRED = range(5)
 
@@ -160,7 +161,7 @@ class _Simulation:
         self.peak_backlog = 0
         self.now = 0.0
         self.in_flight = 0
-        self.resolution = max(0.0, float(arrivals[-1]) / MAX_SERIES) if n else 0.0
+        self.resolution = max(0.0, float(arrivals[-1]) / SERIES_BINS) if n else 0.0
         self.step_at: float | None = None
         self.warm_pool: list[float] = []
         self.cold_pool: list[float] = []
@@ -187,8 +188,6 @@ class _Simulation:
                 getattr(self, "_on_" + kind)(t, data)
             self.poll(t)
             self.record(t)
-        if self.series and self.series[-1][0] == self.now:
-            self.series.pop()
         self.resolution = 0.0
         self.record(self.now)  # the end, always
 
@@ -327,7 +326,7 @@ class _Simulation:
             self._finish(int(i), _DELETED, t)
         if outcome.retry:
             self.push(max(t, batch.received_at + self.visibility), "visible", [int(i) for i in outcome.retry])
-        if outcome.failed and not outcome.delete:
+        if outcome.failed and not outcome.reported:  # a function error (a partial response is not one)
             self.scaling.saw("error", t)
 
     def _on_retry(self, t: float, batch: _Batch) -> None:
@@ -356,19 +355,29 @@ class _Simulation:
 
     # ------------------------------------------------------------------ the series
     def record(self, t: float) -> None:
-        """A point of the series (at most one per ``resolution`` seconds; the peak backlog at every event)."""
+        """The series: each point is the most of each count within its bin of ``resolution`` seconds (every
+        event when that is 0), so a day reads as its envelope; the peak backlog sees every event."""
         arrived = self.next_arrival
         finished = self.counts["deleted"] + self.counts["dead"] + self.counts["expired"]
         visible = arrived - finished - self.in_flight
         if visible > self.peak_backlog:
             self.peak_backlog = visible
-        if self.series and t - self.series[-1][0] < self.resolution:
-            return
         while self.oldest < arrived and self.state[self.oldest] >= _DELETED:
             self.oldest += 1
-        self.series.append((t, visible, self.in_flight, self.counts["dead"], self.scaling.target,
-                            self.running + self.waiting + (1 if self.gathering else 0),
-                            t - self.times[self.oldest] if self.oldest < arrived else None))
+        point = [t, visible, self.in_flight, self.counts["dead"], self.scaling.target,
+                 self.running + self.waiting + (1 if self.gathering else 0),
+                 t - self.times[self.oldest] if self.oldest < arrived else None]
+        last = self.series[-1] if self.series else None
+        if last is None or t >= last[0] + self.resolution and t != last[0]:
+            if last is not None and self.resolution:
+                point[0] = last[0] + self.resolution * ((t - last[0]) // self.resolution)
+            self.series.append(point)
+            return
+        for i in (1, 2, 4, 5):
+            last[i] = max(last[i], point[i])
+        last[3] = point[3]
+        if point[6] is not None and (last[6] is None or point[6] > last[6]):
+            last[6] = point[6]
 
 
 class QueueSimulation:
