@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from benchmarks.cases import cold, cpu, front, memory, scale, tracing, traffic, views, warm
+from benchmarks.cases import cold, cpu, front, memory, queue, scale, tracing, traffic, views, warm
 from benchmarks.sizes import Sizes
 from benchmarks.stats import CaseResult
 
@@ -18,4 +18,5 @@ CASES: dict[str, Callable[[Sizes], CaseResult]] = {
     "cpu": cpu.run,
     "front": front.run,
     "traffic": traffic.run,
+    "queue": queue.run,
 }

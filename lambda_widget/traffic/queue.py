@@ -161,6 +161,7 @@ class _Simulation:
         self.peak_backlog = 0
         self.now = 0.0
         self.in_flight = 0
+        self.finished = 0
         self.resolution = max(0.0, float(arrivals[-1]) / SERIES_BINS) if n else 0.0
         self.step_at: float | None = None
         self.warm_pool: list[float] = []
@@ -349,6 +350,7 @@ class _Simulation:
     def _finish(self, m: int, state: int, t: float) -> None:
         if self.state[m] == _IN_FLIGHT:
             self.in_flight -= 1
+        self.finished += 1
         self.state[m] = state
         self.done_at[m] = t
         self.counts[{_DELETED: "deleted", _DEAD: "dead", _EXPIRED: "expired"}[state]] += 1
@@ -358,26 +360,29 @@ class _Simulation:
         """The series: each point is the most of each count within its bin of ``resolution`` seconds (every
         event when that is 0), so a day reads as its envelope; the peak backlog sees every event."""
         arrived = self.next_arrival
-        finished = self.counts["deleted"] + self.counts["dead"] + self.counts["expired"]
-        visible = arrived - finished - self.in_flight
+        in_flight = self.in_flight
+        visible = arrived - self.finished - in_flight
         if visible > self.peak_backlog:
             self.peak_backlog = visible
+        batches = self.running + self.waiting + (1 if self.gathering else 0)
+        last = self.series[-1] if self.series else None
+        if last is not None and (t < last[0] + self.resolution or t == last[0]):  # the same bin: its maxima
+            if visible > last[1]:
+                last[1] = visible
+            if in_flight > last[2]:
+                last[2] = in_flight
+            last[3] = self.counts["dead"]
+            if self.scaling.target > last[4]:
+                last[4] = self.scaling.target
+            if batches > last[5]:
+                last[5] = batches
+            return
         while self.oldest < arrived and self.state[self.oldest] >= _DELETED:
             self.oldest += 1
-        point = [t, visible, self.in_flight, self.counts["dead"], self.scaling.target,
-                 self.running + self.waiting + (1 if self.gathering else 0),
-                 t - self.times[self.oldest] if self.oldest < arrived else None]
-        last = self.series[-1] if self.series else None
-        if last is None or t >= last[0] + self.resolution and t != last[0]:
-            if last is not None and self.resolution:
-                point[0] = last[0] + self.resolution * ((t - last[0]) // self.resolution)
-            self.series.append(point)
-            return
-        for i in (1, 2, 4, 5):
-            last[i] = max(last[i], point[i])
-        last[3] = point[3]
-        if point[6] is not None and (last[6] is None or point[6] > last[6]):
-            last[6] = point[6]
+        start = t if last is None or not self.resolution else \
+            last[0] + self.resolution * ((t - last[0]) // self.resolution)
+        self.series.append([start, visible, in_flight, self.counts["dead"], self.scaling.target, batches,
+                            t - self.times[self.oldest] if self.oldest < arrived else None])
 
 
 class QueueSimulation:
