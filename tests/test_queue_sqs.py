@@ -173,3 +173,19 @@ def test_handlers_reach_the_endpoint_through_aws_endpoint_url_sqs(isolation):
         assert [m["Body"] for m in receive(sqs, url)] == [f"sent in {isolation}"]
         fn_env = mgr.register("own", SENDER, env={"AWS_ENDPOINT_URL_SQS": "http://127.0.0.1:9"})
         assert fn_env.env["AWS_ENDPOINT_URL_SQS"] == "http://127.0.0.1:9"  # the function's own value wins
+
+
+def test_an_endpoint_whose_process_died_warns_and_is_replaced():
+    from lambda_widget.front.sqs import SqsWarning
+
+    with lw.ContainerManager(virtual_clock=True) as mgr:
+        mgr.sqs_url  # noqa: B018
+        endpoint = mgr.__dict__["_sqs_endpoint"]
+        endpoint._proc.kill()
+        endpoint._proc.wait()
+        with pytest.warns(SqsWarning, match="did not follow the clock"):
+            mgr.advance(1)                       # the manager goes on
+        with pytest.warns(SqsWarning, match="a new one starts"):
+            mgr.sqs_url  # noqa: B018
+        assert mgr.__dict__["_sqs_endpoint"] is not endpoint and mgr.__dict__["_sqs_endpoint"].alive
+        assert client(mgr).list_queues().get("QueueUrls", []) == []

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from typing import TYPE_CHECKING, Any
 
 from lambda_widget.events import DEFAULT_TIME
@@ -40,6 +41,10 @@ START_TIMEOUT = 120.0   # moto's imports take seconds on a loaded machine
 CALL_TIMEOUT = 60.0
 ENV_VAR = "AWS_ENDPOINT_URL_SQS"
 _lock = threading.Lock()
+
+
+class SqsWarning(UserWarning):
+    """The SQS endpoint's process went away; the manager goes on."""
 
 
 class SqsError(RuntimeError):
@@ -163,6 +168,11 @@ class SqsEndpoint:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def alive(self) -> bool:
+        """The server's process is running."""
+        return self._proc.poll() is None
+
     def close(self) -> None:
         """Stop the pollers, then the server. Idempotent."""
         if self.service is not None:
@@ -202,20 +212,32 @@ def endpoint(mgr: ContainerManager, port: int = 0) -> SqsEndpoint:
     with _lock:
         existing = mgr.__dict__.get("_sqs_endpoint")
         if existing is not None and not existing.closed:
-            return existing
+            if existing.alive:
+                return existing
+            code = existing._proc.returncode
+            warnings.warn(f"the SQS endpoint's process had ended (exit code {code}); a new one starts, "
+                          "without the queues and mappings of the old one", SqsWarning, stacklevel=2)
+            threading.Thread(target=existing.close, daemon=True).start()
+            mgr.__dict__.pop("_sqs_endpoint", None)
         ep = SqsEndpoint(mgr, port=port)
         ep.service = QueueService(mgr, ep)
         mgr.__dict__["_sqs_endpoint"] = ep
     mgr.service_env[ENV_VAR] = ep.url
-    mgr.on_advance(lambda: _if_open(ep, ep.service.advanced))
-    mgr.on_reset(lambda: _if_open(ep, ep.service.reset))
+    mgr.on_advance(lambda: _if_alive(ep, ep.service.advanced))
+    mgr.on_reset(lambda: _if_alive(ep, ep.service.reset))
     _track(mgr, ep)  # closed when the manager shuts down
     return ep
 
 
-def _if_open(ep: SqsEndpoint, action) -> None:
-    if not ep.closed:
+def _if_alive(ep: SqsEndpoint, action) -> None:
+    """Run a hook of the endpoint's, unless it is closed; an endpoint whose process has gone only warns:
+    the manager's own ``advance()`` and ``reset()`` must go on."""
+    if ep.closed:
+        return
+    try:
         action()
+    except SqsError as exc:
+        warnings.warn(f"the SQS endpoint did not follow the clock: {exc}", SqsWarning, stacklevel=3)
 
 
 def sqs_url(mgr: ContainerManager) -> str:

@@ -12,9 +12,10 @@ What it adds to moto:
   manager's clock, so visibility timeouts, delays, retention and timestamps follow ``advance()`` on a
   virtual clock. A long poll (``WaitTimeSeconds``) still ends after that many real seconds: a virtual clock
   may never get there by itself.
-- **Speed.** moto's queue scans all its messages, and asks the clock for each, on every send, receive and
-  delete. Here a queue keeps its messages indexed by id and receipt handle, reads the clock once a scan,
-  and skips the message counts a send never uses, so a queue of 10,000 messages stays quick.
+- **Speed and memory.** moto's queue scans all its messages, and asks the clock for each, on every send,
+  receive and delete. Here a queue keeps its messages indexed by id and receipt handle, reads the clock
+  once a scan, and skips the message counts a send never uses, so a queue of 10,000 messages stays quick;
+  and moto's registry of every message it ever made is turned off.
 - **Safety.** Requests must be signed for SQS (SigV4, any credentials), may not come from a web page
   (an ``Origin`` header; moto would answer CORS preflights), and, on Linux, must come from this user or
   the manager's sandboxed environments. moto's own control API (``/moto-api``) is not served.
@@ -183,6 +184,9 @@ def install() -> None:
                     "max_receive_count": redrive.get("maxReceiveCount")}
 
     sqs_models.Queue = IndexedQueue
+    # moto keeps every model it ever made in a list (for its /moto-api data pages, not served here):
+    # every message, and every copy a receive makes. A day of serving would keep them all.
+    sqs_models.Message.instances_tracked = _Untracked()
     backend_class = sqs_models.SQSBackend
     plain_receive = backend_class.receive_message
 
@@ -221,6 +225,13 @@ def install() -> None:
     backend_class.is_message_valid_based_on_retention_period = quietly(
         backend_class.is_message_valid_based_on_retention_period)
     backend_class.receive_message = receive_message
+
+
+class _Untracked(list):
+    """A list that keeps nothing."""
+
+    def append(self, item: Any) -> None:
+        pass
 
 
 def stats(account: str, region: str) -> list[dict[str, Any]]:
