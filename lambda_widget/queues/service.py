@@ -81,13 +81,16 @@ class QueueService(HasTraits):
                enabled: bool = True, function_arn: str | None = None) -> EventSourceMapping:
         """Create and start a mapping (AWS's checks, AWS's messages); see ``lw.event_source``."""
         self._check_open()
-        queue_info = self.resolve(queue)
         if batch_size is None:
             batch_size = DEFAULT_BATCH_SIZE
+        # In AWS's order: the settings (a FIFO queue is known by its name), the filters, the function, and
+        # only then the queue itself.
+        name, _ = _queue_name(queue, self.mgr.account_id) if isinstance(queue, str) else (None, None)
         check_mapping(batch_size=batch_size, window=window, maximum_concurrency=maximum_concurrency,
-                      fifo=queue_info["fifo"])
+                      fifo=bool(name) and name.endswith(".fifo"))
         texts, patterns = parse_filters(filters)
         fn = self._function(function)
+        queue_info = self.resolve(queue)
         check_mapping(batch_size=batch_size, window=window, maximum_concurrency=maximum_concurrency,
                       fifo=queue_info["fifo"], function_timeout=fn.timeout,
                       visibility_timeout=queue_info["visibility_timeout"])
