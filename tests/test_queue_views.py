@@ -55,6 +55,7 @@ def test_the_panel_is_a_snapshot_unless_live(mgr, orders):
     assert "live view" in live.static_html()
     assert isinstance(panel, QueueView) and panel.uuid == live.uuid  # attributes fall through to the mapping
     assert panel.counters["deleted"] == 10                          # ... and read the mapping as it is now
+    assert json.loads(json.dumps(panel.mapping.to_dict()))["counters"]["deleted"] == 10  # plain data
 
 
 def test_static_html_draws_charts_as_images_and_keeps_words_apart(mgr, orders):
