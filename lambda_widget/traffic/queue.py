@@ -431,16 +431,21 @@ class QueueSimulation:
     def to_json(self, **kwargs: Any) -> str:
         return json.dumps(self.to_dict(), **kwargs)
 
+    def drain_words(self) -> str:
+        """``66.3 s``, ``24.0 h``, or how many were still queued at the end."""
+        if self.time_to_drain is None:
+            return f"{self.left:,} still queued at the end"
+        return span_words(self.time_to_drain)
+
     def lines(self) -> list[str]:
-        drain = f"drained in {self.time_to_drain:,.1f} s" if self.time_to_drain is not None else \
-            f"{self.left:,} still queued at the end"
+        drain = f"drained in {self.drain_words()}" if self.time_to_drain is not None else self.drain_words()
         sizes = ", ".join(f"{size} × {n:,}" for size, n in sorted(self.batch_sizes.items(), key=lambda kv: -kv[1])[:4])
         return [f"{self.messages:,} messages: {self.deleted:,} deleted, {self.dead_lettered:,} to the dead-letter "
                 f"queue, {self.expired:,} expired; {drain}",
                 f"{self.batches:,} batches ({sizes}), {self.invocations:,} invocations, {self.throttles:,} throttled, "
                 f"{self.cold_starts:,} cold starts",
                 f"at most {self.peak_pollers:,} concurrent batches allowed, {self.peak_concurrent_batches:,} at once; "
-                f"oldest message at most {self.max_oldest_age_s:,.1f} s old"]
+                f"oldest message at most {span_words(self.max_oldest_age_s)} old"]
 
     def __repr__(self) -> str:
         return "<QueueSimulation: " + "; ".join(self.lines()[:1]) + ">"
@@ -459,6 +464,13 @@ class QueueSimulation:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
         return {"text/html": self._html(False), "text/plain": str(self)}
+
+
+def span_words(seconds: float) -> str:
+    """Seconds in the unit that reads best: ``66.3 s``, ``12.5 min``, ``24.0 h``."""
+    if seconds >= 7200:
+        return f"{seconds / 3600:,.1f} h"
+    return f"{seconds / 60:,.1f} min" if seconds >= 600 else f"{seconds:,.1f} s"
 
 
 def _thin(points: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -138,15 +138,9 @@ def queue_html(snap: dict[str, Any], static: bool = False) -> str:
     return root("lw-queue", parts)
 
 
-def _span(seconds: float) -> str:
-    if seconds >= 7200:
-        return f"{seconds / 3600:,.1f} h"
-    return f"{seconds / 60:,.1f} min" if seconds >= 600 else f"{seconds:,.1f} s"
-
-
 def simulation_html(result: Any, static: bool = False) -> str:
     """A simulated queue (``traffic.simulate_queue``): its numbers and the same charts as the panel's."""
-    drain = _span(result.time_to_drain) if result.time_to_drain is not None else f"{result.left:,} left"
+    drain = result.drain_words()
     c = result.config
     config = [("Batch size", c["batch_size"]), ("Window", f'{c["batching_window"]} s'),
               ("Maximum concurrency", c["maximum_concurrency"] or "none"),
@@ -156,7 +150,7 @@ def simulation_html(result: Any, static: bool = False) -> str:
               ("Dead-letter queue", f"{result.dead_lettered:,}"), ("Time to drain", drain),
               ("Batches", f"{result.batches:,}"), ("Invocations", f"{result.invocations:,}"),
               ("Throttles", f"{result.throttles:,}"), ("Cold starts", f"{result.cold_starts:,}"),
-              ("Oldest message", f"{_span(result.max_oldest_age_s)} at most")]
+              ("Oldest message", f"{result.max_oldest_age_s:,.1f} s at most")]
     head = (f'<div class="lw-title"><b>Queue simulation</b> <span class="lw-muted">'
             f'{esc(c["workload"].get("kind", ""))}</span></div>{fact_list(config)}{fact_list(counts)}')
     parts = sec("lw-header", "", head)
