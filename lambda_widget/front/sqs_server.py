@@ -305,6 +305,8 @@ class _Handler(WSGIRequestHandler):
     """The standard library's WSGI handler (werkzeug's development server waits 10 ms after every
     request), quiet, and knowing who is at the other end of the connection."""
 
+    timeout = 30  # seconds a client may take to send its request: a silent connection is let go
+
     def get_environ(self) -> dict[str, Any]:
         environ = super().get_environ()
         environ["lw.peer_uid"] = peer_uid(self.client_address, self.connection.getsockname())
