@@ -143,7 +143,7 @@ def sqs_url() -> str:
 
 def event_source(queue: str, function: str, batch_size: int = 10, batching_window: int = 0,
                  maximum_concurrency: int | None = None, report_batch_item_failures: bool = False,
-                 filters: Any = None, *, enabled: bool = True, live: bool = False):
+                 filters: Any = None, *, enabled: bool = True, live: bool = False, **template: Any):
     """Wire an SQS queue (name, URL or ARN) to ``function``, as CreateEventSourceMapping does; returns the
     queue panel (QueueView), whose attributes fall through to the mapping (``.uuid``, ``.batches``,
     ``.counters``, ``.update(...)``, ``.delete()``).
@@ -153,13 +153,22 @@ def event_source(queue: str, function: str, batch_size: int = 10, batching_windo
     batch responses, ``filters`` a list of event patterns (dicts) or ``{"Filters": [{"Pattern": "..."}]}``.
     Bad input is refused with AWS's message before anything is polled. On a virtual clock the pollers work
     when the clock moves (``lw.wait``) and once now, before this returns; ``live=True`` keeps the panel current.
-    """
-    from lambda_widget.front.sqs import queue_service
 
-    service = queue_service(get_manager())
-    mapping = service.create(queue, function, batch_size=batch_size, window=batching_window,
-                             maximum_concurrency=maximum_concurrency,
-                             report_failures=report_batch_item_failures, filters=filters, enabled=enabled)
+    ``**template``: a SAM template's SQS event as the template loader describes it (``BatchSize``,
+    ``MaximumBatchingWindowInSeconds``, ``Enabled``, ``FilterCriteria``, ``FunctionResponseTypes``,
+    ``ScalingConfig``, and ``queue_properties``), so ``lw.event_source(**spec.to_dict())`` works; ``queue``
+    is then the template's queue (created first) or an ARN.
+    """
+    from lambda_widget.front.sqs import queue_service, template_options
+
+    mgr = get_manager()
+    service = queue_service(mgr)
+    if template:
+        queue, options = template_options(mgr, queue, template)
+    else:
+        options = {"batch_size": batch_size, "window": batching_window, "maximum_concurrency": maximum_concurrency,
+                   "report_failures": report_batch_item_failures, "filters": filters, "enabled": enabled}
+    mapping = service.create(queue, function, **options)
     service.settle_if_virtual()
     return queue_view(mapping, live=live)
 

@@ -307,3 +307,19 @@ def test_a_sam_templates_queue_and_sqs_event(mgr, sqs):
     assert sorted(len(inv.event["Records"]) for inv in mgr.history) == [1, 2]
     with pytest.raises(MappingConfigError, match="does not model KmsKeyArn"):
         event_source_from_sam(mgr, "worker", {"Queue": arn, "KmsKeyArn": "arn:aws:kms:..."})
+
+
+def test_lw_event_source_takes_a_templates_sqs_event_as_the_loader_describes_it(mgr, sqs):
+    """``lw.event_source(**spec.to_dict())``, with the SAM loader's EventSourceSpec.to_dict() keys."""
+    mgr.register("worker", COUNT, timeout=30)
+    described = {"function": "worker", "queue": "JobsQueue", "BatchSize": 5, "MaximumBatchingWindowInSeconds": 0,
+                 "Enabled": True, "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                 "queue_properties": {"VisibilityTimeout": 60}}
+    panel = lw.event_source(**described)
+    assert (panel.batch_size, panel.report_failures, panel.visibility_timeout) == (5, True, 60.0)
+    url = sqs.get_queue_url(QueueName="JobsQueue")["QueueUrl"]
+    send(sqs, url, [f"m{i}" for i in range(7)])
+    mgr.advance(0)
+    assert sorted(len(inv.event["Records"]) for inv in mgr.history) == [2, 5]
+    with pytest.raises(MappingConfigError, match="does not model ProvisionedPollerConfig"):
+        lw.event_source("JobsQueue", "worker", ProvisionedPollerConfig={"MinimumPollers": 2})

@@ -276,29 +276,43 @@ def queue_from_sam(mgr: ContainerManager, logical_id: str, properties: dict[str,
     return sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
 
 
-def event_source_from_sam(mgr: ContainerManager, function: str, properties: dict[str, Any]):
-    """Create the mapping of a function's ``Events: {Type: SQS, Properties: ...}`` (intrinsics resolved:
-    ``Queue`` an ARN, a URL or a queue's name). ``BatchSize``, ``MaximumBatchingWindowInSeconds``,
-    ``Enabled``, ``FilterCriteria``, ``FunctionResponseTypes`` and ``ScalingConfig`` are AWS's; the rest of
-    what SAM allows (``KmsKeyArn``, ``MetricsConfig``, ``ProvisionedPollerConfig``) is refused with a clear
-    message. Returns the EventSourceMapping; errors are ``MappingConfigError`` with AWS's messages."""
+TEMPLATE_KEYS = {"Queue", "BatchSize", "MaximumBatchingWindowInSeconds", "Enabled", "FilterCriteria",
+                 "FunctionResponseTypes", "ScalingConfig", "queue_properties"}
+
+
+def template_options(mgr: ContainerManager, queue: str, properties: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(the queue, ``QueueService.create`` options) from a template's SQS event properties, as SAM names them
+    (``BatchSize``, ``MaximumBatchingWindowInSeconds``, ``Enabled``, ``FilterCriteria``,
+    ``FunctionResponseTypes``, ``ScalingConfig``). A ``queue`` that is not an ARN or a URL is the template's
+    ``AWS::SQS::Queue`` (its logical id): it is created first, with ``queue_properties``."""
     from lambda_widget.placement.esm import REPORT_BATCH_ITEM_FAILURES, MappingConfigError
 
-    known = {"Queue", "BatchSize", "MaximumBatchingWindowInSeconds", "Enabled", "FilterCriteria",
-             "FunctionResponseTypes", "ScalingConfig"}
-    unknown = sorted(set(properties) - known)
+    unknown = sorted(set(properties) - TEMPLATE_KEYS)
     if unknown:
         raise MappingConfigError("InvalidParameterValueException",
                                  f"lambda_widget does not model {', '.join(unknown)} of an SQS event")
-    if "Queue" not in properties:
+    if not queue.startswith("arn:") and "://" not in queue:
+        queue = queue_from_sam(mgr, queue, properties.get("queue_properties"))
+    scaling = properties.get("ScalingConfig") or {}
+    return queue, {"batch_size": properties.get("BatchSize"),
+                   "window": properties.get("MaximumBatchingWindowInSeconds", 0),
+                   "maximum_concurrency": scaling.get("MaximumConcurrency") if isinstance(scaling, dict) else None,
+                   "report_failures": REPORT_BATCH_ITEM_FAILURES in (properties.get("FunctionResponseTypes") or []),
+                   "filters": properties.get("FilterCriteria"), "enabled": properties.get("Enabled", True) is not False}
+
+
+def event_source_from_sam(mgr: ContainerManager, function: str, properties: dict[str, Any]):
+    """Create the mapping of a function's ``Events: {Type: SQS, Properties: ...}`` (intrinsics resolved:
+    ``Queue`` an ARN, a URL, or the template's queue's logical id, created with ``queue_properties``); see
+    :func:`template_options`. What else SAM allows (``KmsKeyArn``, ``MetricsConfig``,
+    ``ProvisionedPollerConfig``) is refused with a clear message. Returns the EventSourceMapping; errors are
+    ``MappingConfigError`` with AWS's messages."""
+    from lambda_widget.placement.esm import MappingConfigError
+
+    if not isinstance(properties.get("Queue"), str):
         raise MappingConfigError("InvalidParameterValueException", "Unrecognized event source.",
                                  hint=f"the SQS event of {function} has no Queue")
-    scaling = properties.get("ScalingConfig") or {}
-    mapping = queue_service(mgr).create(
-        properties["Queue"], function, batch_size=properties.get("BatchSize"),
-        window=properties.get("MaximumBatchingWindowInSeconds", 0),
-        maximum_concurrency=scaling.get("MaximumConcurrency"),
-        report_failures=REPORT_BATCH_ITEM_FAILURES in (properties.get("FunctionResponseTypes") or []),
-        filters=properties.get("FilterCriteria"), enabled=properties.get("Enabled", True))
+    queue, options = template_options(mgr, properties["Queue"], properties)
+    mapping = queue_service(mgr).create(queue, function, **options)
     queue_service(mgr).settle_if_virtual()
     return mapping
