@@ -150,7 +150,7 @@ def _config(req: dict[str, Any], creating: bool) -> dict[str, Any]:
 
 
 @_answering
-def create(handler: Any) -> None:
+def _create(handler: Any) -> None:
     """CreateEventSourceMapping: 202 and the new mapping, ``State: Creating`` (``Disabled`` if not enabled)."""
     mgr = handler.server.manager
     req = handler._json_body(MAX_REQUEST, "CreateEventSourceMapping")
@@ -168,14 +168,14 @@ def create(handler: Any) -> None:
 
 
 @_answering
-def get(handler: Any, uuid: str) -> None:
+def _get(handler: Any, uuid: str) -> None:
     """GetEventSourceMapping."""
     mgr = handler.server.manager
     handler._send_json(200, configuration(_service(handler).get(uuid), mgr.region, mgr.account_id))
 
 
 @_answering
-def update(handler: Any, uuid: str) -> None:
+def _update(handler: Any, uuid: str) -> None:
     """UpdateEventSourceMapping: 202, ``State: Updating`` (``Enabling`` / ``Disabling`` when that changes)."""
     mgr = handler.server.manager
     req = handler._json_body(MAX_REQUEST, "UpdateEventSourceMapping")  # read first: the connection goes on
@@ -193,7 +193,7 @@ def update(handler: Any, uuid: str) -> None:
 
 
 @_answering
-def delete(handler: Any, uuid: str) -> None:
+def _delete(handler: Any, uuid: str) -> None:
     """DeleteEventSourceMapping: 202 and the mapping as it was, ``State: Deleting``."""
     mgr = handler.server.manager
     mapping = _service(handler).remove(uuid)
@@ -201,7 +201,7 @@ def delete(handler: Any, uuid: str) -> None:
 
 
 @_answering
-def list_all(handler: Any) -> None:
+def _list(handler: Any) -> None:
     """ListEventSourceMappings, by ``EventSourceArn`` and ``FunctionName``, ``MaxItems`` a page."""
     mgr = handler.server.manager
     function = handler.query.get("FunctionName")
@@ -223,6 +223,12 @@ def list_all(handler: Any) -> None:
     handler._send_json(200, data)
 
 
-OPERATIONS = {"CreateEventSourceMapping": create, "GetEventSourceMapping": get,
-              "UpdateEventSourceMapping": update, "DeleteEventSourceMapping": delete,
-              "ListEventSourceMappings": list_all}
+
+class EventSourceOps:
+    """Part of ``LambdaApiHandler``: the SQS event source mapping operations (``ROUTES``)."""
+
+    _op_CreateEventSourceMapping = _create
+    _op_GetEventSourceMapping = _get
+    _op_UpdateEventSourceMapping = _update
+    _op_DeleteEventSourceMapping = _delete
+    _op_ListEventSourceMappings = _list

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import inspect
 import json
 import os
@@ -27,7 +26,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from lambda_widget.engine.asyncq import MAX_ASYNC_REQUEST
 from lambda_widget.engine.errors import LambdaApiError
 from lambda_widget.engine.validation import MAX_SYNC_REQUEST
-from lambda_widget.front import event_sources
+from lambda_widget.front.event_sources import ROUTES as EVENT_SOURCE_ROUTES
+from lambda_widget.front.event_sources import EventSourceOps
 from lambda_widget.front.server import BoundedHandler, is_loopback, peer_uid
 from lambda_widget.front.shapes import (
     ApiError,
@@ -49,13 +49,12 @@ _ROUTES = [
     ("GET", re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/configuration/?$"), "GetFunctionConfiguration"),
     ("GET", re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/?$"), "GetFunction"),
     ("PUT", re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/code/?$"), "UpdateFunctionCode"),
-    *event_sources.ROUTES,  # the SQS event source mapping operations
-]
+] + EVENT_SOURCE_ROUTES  # the SQS event source mapping operations: front/event_sources.py
 SERVED = [op for _, _, op in _ROUTES]
 _DEPLOY_LOCK = threading.Lock()  # one deploy at a time: unzip and pip are not cheap
 
 
-class LambdaApiHandler(BoundedHandler):
+class LambdaApiHandler(EventSourceOps, BoundedHandler):
     """Answers Lambda API calls from the manager on ``server.manager``."""
 
     _peer_uid: int | None = None  # of this connection's client, looked up once
@@ -80,7 +79,7 @@ class LambdaApiHandler(BoundedHandler):
             self.query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
             op, params = self._route(self.command, path)
             self._check_client(op)
-            handler = getattr(self, "_op_" + op, None) or functools.partial(event_sources.OPERATIONS[op], self)
+            handler = getattr(self, "_op_" + op)
             handler(**params)
         except Exception as exc:  # noqa: BLE001 - every failure is an AWS-shaped answer
             if not isinstance(exc, LambdaApiError):
