@@ -260,11 +260,13 @@ def test_lambda_widget_serve_serves_sqs_and_mappings(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "lambda_widget.cli", "serve", str(handler), "--port", "0",
                              "--sqs-port", "0"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        lines = []
-        while not lines or not lines[-1].startswith("Ctrl-C stops."):
-            line = proc.stdout.readline()
-            assert line, "".join(lines)
+        lines: list[str] = []
+        for line in proc.stdout:  # what serve prints before it waits
             lines.append(line)
+            if line.startswith("Ctrl-C stops."):
+                break
+        else:
+            raise AssertionError("serve ended early:\n" + "".join(lines))
         invoke_url = next(line.split()[2] for line in lines if line.startswith("Invoke API:"))
         sqs_endpoint = next(line.split()[1] for line in lines if line.startswith("SQS:"))
         keys = dict(region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local")
