@@ -26,15 +26,18 @@ class Sizes:
     cpu_spin_s: float = 1.0  # wall seconds of one spin
     traffic_rounds: int = 3  # simulator runs per workload and contender
     traffic_scale: float = 1.0  # share of the simulated durations (1 day, 1 hour) actually simulated
+    queue_messages: int = 10_000  # messages drained by an SQS mapping (batch size 10)
+    queue_rounds: int = 3
 
 
 FULL = Sizes()
 QUICK = Sizes(warm_rounds=5, warm_per_round=10, direct_batch=500, local_per_round=1,
               cold_rounds=5, loop_iterations=1000, trace_rounds=3, burst=100, burst_rounds=1,
               memory_envs=2, scale_envs=10, scale_rounds=1, scale_burst=100,
-              scale_burst_rounds=1, cpu_rounds=1, cpu_spin_s=0.5, traffic_rounds=1)
+              scale_burst_rounds=1, cpu_rounds=1, cpu_spin_s=0.5, traffic_rounds=1, queue_messages=2000,
+              queue_rounds=1)
 TINY = Sizes(warm_rounds=1, warm_per_round=2, direct_batch=10, local_per_round=1, cold_rounds=1,
              loop_iterations=20, trace_rounds=1, burst=4, burst_rounds=1, memory_envs=1,
              scale_envs=3, scale_rounds=1, scale_burst=6, scale_burst_rounds=1, cpu_rounds=1,
              cpu_spin_s=0.1, traffic_rounds=1,
-             traffic_scale=0.01)
+             traffic_scale=0.01, queue_messages=50, queue_rounds=1)

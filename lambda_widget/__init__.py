@@ -17,7 +17,8 @@ _ENGINE = {"ContainerManager", "get_manager", "Invocation", "Step", "Function", 
 
 
 _API = {"register", "publish", "alias", "invoke", "burst", "wait", "containers", "monitor", "history", "reset",
-        "quiz", "serve", "function_url", "load_template", "simulate", "keep_alive_sweep", "power_tune"}
+        "quiz", "serve", "function_url", "load_template", "simulate", "keep_alive_sweep", "power_tune",
+        "sqs_url", "event_source", "queue", "simulate_queue"}
 _MODULES = {"events", "traffic", "pricing", "tuning"}
 
 

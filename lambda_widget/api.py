@@ -20,8 +20,9 @@ from lambda_widget import events as _events
 from lambda_widget.engine import get_manager
 from lambda_widget.engine.validation import check_seconds
 
-__all__ = ["alias", "burst", "containers", "function_url", "history", "invoke", "keep_alive_sweep", "load_template",
-           "monitor", "power_tune", "publish", "quiz", "register", "reset", "serve", "simulate", "wait"]
+__all__ = ["alias", "burst", "containers", "event_source", "function_url", "history", "invoke", "keep_alive_sweep",
+           "load_template", "monitor", "power_tune", "publish", "queue", "quiz", "register", "reset", "serve",
+           "simulate", "simulate_queue", "sqs_url", "wait"]
 
 MAX_BURST = 1000
 _DEFAULT: Any = object()  # no event given: send ``{}``, as the Lambda console's empty test event
@@ -156,6 +157,67 @@ def serve(port: int = 0, host: str = "127.0.0.1"):
 def function_url(name: str) -> str:
     """The function URL of ``name``: any HTTP request to it is an event in payload format 2.0."""
     return get_manager().function_url(name)
+
+
+def sqs_url() -> str:
+    """The URL of the kernel's SQS endpoint (moto's SQS server on the manager's clock), started on first use:
+    ``boto3.client("sqs", endpoint_url=lw.sqs_url(), region_name="us-east-1", aws_access_key_id="local",
+    aws_secret_access_key="local")``. Handlers reach it through ``AWS_ENDPOINT_URL_SQS``."""
+    return get_manager().sqs_url
+
+
+def event_source(queue: str, function: str, batch_size: int = 10, batching_window: int = 0,
+                 maximum_concurrency: int | None = None, report_batch_item_failures: bool = False,
+                 filters: Any = None, *, enabled: bool = True, live: bool = False, **template: Any):
+    """Wire an SQS queue (name, URL or ARN) to ``function``, as CreateEventSourceMapping does; returns the
+    queue panel (QueueView), whose attributes fall through to the mapping (``.uuid``, ``.batches``,
+    ``.counters``, ``.update(...)``, ``.delete()``).
+
+    ``batch_size`` 1-10,000 (10 for FIFO queues; over 10 needs ``batching_window``), ``batching_window``
+    0-300 s, ``maximum_concurrency`` 2-1,000 concurrent batches, ``report_batch_item_failures`` for partial
+    batch responses, ``filters`` a list of event patterns (dicts) or ``{"Filters": [{"Pattern": "..."}]}``.
+    Bad input is refused with AWS's message before anything is polled. On a virtual clock the pollers work
+    when the clock moves (``lw.wait``) and once now, before this returns; ``live=True`` keeps the panel current.
+
+    ``**template``: a SAM template's SQS event as the template loader describes it (``BatchSize``,
+    ``MaximumBatchingWindowInSeconds``, ``Enabled``, ``FilterCriteria``, ``FunctionResponseTypes``,
+    ``ScalingConfig``, and ``queue_properties``), so ``lw.event_source(**spec.to_dict())`` works; ``queue``
+    is then the template's queue (created first) or an ARN.
+    """
+    from lambda_widget.front.sqs import queue_service, template_options
+
+    mgr = get_manager()
+    service = queue_service(mgr)
+    if template:
+        queue, options = template_options(mgr, queue, template)
+    else:
+        options = {"batch_size": batch_size, "window": batching_window, "maximum_concurrency": maximum_concurrency,
+                   "report_failures": report_batch_item_failures, "filters": filters, "enabled": enabled}
+    mapping = service.create(queue, function, **options)
+    service.settle_if_virtual()
+    return queue_view(mapping, live=live)
+
+
+def queue(name: str, live: bool = False):
+    """The panel of the event source mapping that polls queue ``name`` (its name, URL, ARN, or the
+    mapping's UUID): a snapshot of now, or ``live=True``."""
+    from lambda_widget.front.sqs import queue_service
+
+    service = queue_service(get_manager())
+    found = [m for m in service.list() if name == m.uuid] or service.list(queue=name)
+    if not found:
+        known = ", ".join(sorted({m.queue_name for m in service.list()})) or "none yet"
+        raise ValueError(f"no event source mapping polls {name!r} (mapped queues: {known})")
+    return queue_view(found[0], live=live)
+
+
+def simulate_queue(workload: Any, duration: float | str | None = None, **options: Any):
+    """Simulate a queue drained by an event source mapping (arrivals, pollers, batches, visibility timeouts,
+    retries, the dead-letter queue) by the same rules as the engine's pollers; see
+    :func:`lambda_widget.traffic.simulate_queue`. Returns a QueueSimulation that displays with charts."""
+    from lambda_widget.traffic import simulate_queue as run
+
+    return run(workload, duration, **options)
 
 
 def load_template(path: str, parameters: dict[str, Any] | None = None, *, logical_ids: bool = False,
@@ -343,6 +405,12 @@ def burst_view(invocations: list, mgr, live: bool = False):
     from lambda_widget.views import BurstView
 
     return _make(_list_handle(BurstView, "invocations"), lambda: list(invocations), invocations, mgr, live=live)
+
+
+def queue_view(mapping, live: bool = False):
+    from lambda_widget.views.queue import QueueView
+
+    return _make(_record_handle(QueueView, "mapping"), mapping, mapping, live=live)
 
 
 def pool_view(mgr, live: bool = False, function_name: str | None = None):

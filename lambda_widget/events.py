@@ -30,10 +30,12 @@ __all__ = [
     "apigateway_rest",
     "dynamodb_stream",
     "eventbridge_schedule",
+    "message_attributes_md5",
     "s3_put",
     "sample",
     "sns",
     "sqs",
+    "sqs_record",
     "to_dynamodb_json",
 ]
 
@@ -337,42 +339,102 @@ def s3_put(bucket: str = "amzn-s3-demo-bucket", key: str = "uploads/photo.jpg", 
 
 
 # ---------------------------------------------------------------------- SQS, SNS, EventBridge
+def message_attributes_md5(attributes: Mapping[str, Mapping[str, Any]]) -> str:
+    """SQS's MD5 of message attributes (``MD5OfMessageAttributes``), from attributes in the API's shape
+    (``{"DataType": "String", "StringValue": "7"}`` or ``BinaryValue`` bytes): for each name in order, the
+    length-prefixed name, data type, a transport byte (1 text, 2 binary) and the length-prefixed value."""
+    digest = hashlib.md5()
+
+    def field_(data: bytes) -> None:
+        digest.update(len(data).to_bytes(4, "big"))
+        digest.update(data)
+
+    for name in sorted(attributes):
+        value = attributes[name]
+        field_(name.encode())
+        field_(str(value["DataType"]).encode())
+        if value.get("BinaryValue") is not None:
+            digest.update(b"\x02")
+            field_(bytes(value["BinaryValue"]))
+        else:
+            digest.update(b"\x01")
+            field_(str(value.get("StringValue", "")).encode())
+    return digest.hexdigest()
+
+
+def sqs_record(*, message_id: str, receipt_handle: str, body: str, attributes: Mapping[str, str],
+               message_attributes: Mapping[str, Mapping[str, Any]] | None, queue_arn: str,
+               md5_of_body: str | None = None, md5_of_message_attributes: str | None = None,
+               null_md5: bool = False) -> dict[str, Any]:
+    """One record of an SQS event, as Lambda builds it from a received message.
+
+    ``message_attributes`` are in the SQS API's shape (as ``ReceiveMessage`` returns them); the record
+    carries them in the event's shape (``stringValue`` / ``binaryValue`` base64, the empty list fields,
+    ``dataType``). ``md5OfMessageAttributes`` is there when the message has attributes; without any, AWS's
+    recordings show no key from a mapping with no batching window and ``null`` from one with a window
+    (``null_md5``).
+    """
+    region = queue_arn.split(":")[3]
+    record: dict[str, Any] = {
+        "messageId": message_id,
+        "receiptHandle": receipt_handle,
+        "body": body,
+        "attributes": dict(attributes),
+        "messageAttributes": {},
+    }
+    for name, value in (message_attributes or {}).items():
+        out: dict[str, Any] = {}
+        if value.get("BinaryValue") is not None:
+            out["binaryValue"] = base64.b64encode(bytes(value["BinaryValue"])).decode("ascii")
+        else:
+            out["stringValue"] = value.get("StringValue")
+        out.update({"stringListValues": [], "binaryListValues": [], "dataType": value["DataType"]})
+        record["messageAttributes"][name] = out
+    if message_attributes:
+        record["md5OfMessageAttributes"] = md5_of_message_attributes or message_attributes_md5(message_attributes)
+    elif null_md5:
+        record["md5OfMessageAttributes"] = None
+    record.update({
+        "md5OfBody": md5_of_body or hashlib.md5(body.encode()).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    })
+    return record
+
+
 def sqs(messages: Iterable[Any] | None = None, *, queue: str = "orders-queue",
         time: Time = None, attributes: Mapping[str, Any] | None = None,
         region: str = REGION, account_id: str = ACCOUNT_ID) -> dict[str, Any]:
-    """A batch of SQS messages (``Records``), one record per message body.
+    """A batch of SQS messages (``Records``), one record per message body, shaped as an event source
+    mapping delivers them (the same builder: :func:`sqs_record`).
 
-    Non-string messages are sent as JSON text, as a producer calling
-    ``json.dumps`` would; ``attributes`` become ``messageAttributes`` of every record.
+    Non-string messages are sent as JSON text, as a producer calling ``json.dumps`` would;
+    ``attributes`` become the ``messageAttributes`` of every record (numbers as ``Number``).
     """
     t = _time(time)
     bodies = [_message_text(m) for m in (messages if messages is not None else ["Hello from SQS!"])]
     sent = _epoch_ms(t)
     message_attributes = {
-        name: ({"stringValue": str(v), "stringListValues": [], "binaryListValues": [],
-                "dataType": "Number" if isinstance(v, (int, float)) and not isinstance(v, bool)
-                else "String"})
+        name: {"DataType": "Number" if isinstance(v, (int, float)) and not isinstance(v, bool) else "String",
+               "StringValue": str(v)}
         for name, v in (attributes or {}).items()
     }
+    arn = f"arn:aws:sqs:{region}:{account_id}:{queue}"
     records = []
     for i, text in enumerate(bodies):
         mid = _uuid("sqs", queue, i, text)
-        records.append({
-            "messageId": mid,
-            "receiptHandle": base64.b64encode(f"{queue}:{mid}:{i}".encode()).decode(),
-            "body": text,
-            "attributes": {
+        records.append(sqs_record(
+            message_id=mid,
+            receipt_handle=base64.b64encode(f"{queue}:{mid}:{i}".encode()).decode(),
+            body=text,
+            attributes={
                 "ApproximateReceiveCount": "1",
                 "SentTimestamp": str(sent + i),
                 "SenderId": "AIDAEXAMPLESENDER",
                 "ApproximateFirstReceiveTimestamp": str(sent + i + 5),
             },
-            "messageAttributes": dict(message_attributes),
-            "md5OfBody": hashlib.md5(text.encode()).hexdigest(),
-            "eventSource": "aws:sqs",
-            "eventSourceARN": f"arn:aws:sqs:{region}:{account_id}:{queue}",
-            "awsRegion": region,
-        })
+            message_attributes=message_attributes, queue_arn=arn))
     return {"Records": records}
 
 

@@ -21,7 +21,7 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 EXPECTED = ["01_execution_model", "02_cold_and_warm", "03_idle_time", "04_concurrency",
             "05_failures", "06_cost", "07_traffic", "08_keep_alive", "09_your_own_function",
-            "10_versions_snapstart"]
+            "10_versions_snapstart", "11_queues"]
 CHECK = "# NBVAL_CHECK_OUTPUT"
 KERNEL = "lambda-widget-lesson"
 # What must never appear in a stored output: machine paths, request ids, memory addresses.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from benchmarks.cases import cold, cpu, front, memory, scale, snapstart, tracing, traffic, views, warm
+from benchmarks.cases import cold, cpu, front, memory, queue, scale, snapstart, tracing, traffic, views, warm
 from benchmarks.sizes import Sizes
 from benchmarks.stats import CaseResult
 
@@ -19,4 +19,5 @@ CASES: dict[str, Callable[[Sizes], CaseResult]] = {
     "front": front.run,
     "traffic": traffic.run,
     "snapstart": snapstart.run,
+    "queue": queue.run,
 }

@@ -46,8 +46,9 @@ class ExecutionMixin:
         self._changed(env)
         self._arm_extensions(env)
         t0 = time.perf_counter()
-        env.spawn(env.environ(self._server.address, self.region, self.account_id), self._launcher,
-                  self._zygote, self._server.preconnect)
+        # Services' variables (AWS_ENDPOINT_URL_SQS, ...) first: the function's own env wins.
+        env.spawn({**self.service_env, **env.environ(self._server.address, self.region, self.account_id)},
+                  self._launcher, self._zygote, self._server.preconnect)
         with self._lock, env.lock:
             ended = env.state == "terminated"
         if ended:  # terminated while it was being started: nothing of it may stay

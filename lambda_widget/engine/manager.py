@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,11 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
         self._counters = {"env": 0, "inv": 0}
         self._generation = 0  # reset() moves it on: work admitted before then never runs
         self._closed = False
+        # Services built on the engine (lambda_widget.front.sqs: the SQS endpoint and its pollers)
+        # follow the clock and reset() through these, and give new environments their variables.
+        self._advance_hooks: list[Callable[[], None]] = []
+        self._reset_hooks: list[Callable[[], None]] = []
+        self.service_env: dict[str, str] = {}
         sweep_stale()  # directories of managers whose process died without shutting down
         self._root = make_root()
         self._sentinel = Sentinel(self._root)
@@ -421,6 +427,16 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
 
         return front.function_url(self, name, port=port, host=host).url
 
+    @property
+    def sqs_url(self) -> str:
+        """The URL of this manager's SQS endpoint (moto's SQS server on this manager's clock), started on
+        first use and closed with the manager; environments initialised after that reach it through
+        ``AWS_ENDPOINT_URL_SQS``. (A service built on the engine: it moves to the composed manager with
+        ``serve`` and ``function_url``.)"""
+        from lambda_widget.front import sqs
+
+        return sqs.sqs_url(self)
+
     # ------------------------------------------------------------------ invoke
     def invoke(self, name: str, event: Any = None, *, qualifier: str | None = None,
                invocation_type: str = "RequestResponse", client_context: dict | None = None) -> Invocation:
@@ -590,6 +606,8 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
         reaped = self._reap()
         self._run_due()
         self._wait_async()  # retries that came due run now, and advance() waits for them
+        for hook in list(self._advance_hooks):
+            hook()  # e.g. the queue pollers do what came due, and advance() waits for them
         self._changed()
         return reaped
 
@@ -693,6 +711,8 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
                 self.seed = seed
             self._rng = random.Random(self.seed) if self.seed is not None else random.Random()
             self.clock = Clock(virtual=self.clock.virtual if virtual_clock is None else virtual_clock)
+        for hook in list(self._reset_hooks):
+            hook()  # e.g. the event source mappings and queues are forgotten too
         self._changed()
 
     def shutdown(self) -> None:
@@ -717,6 +737,16 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
         shutil.rmtree(self._root, ignore_errors=True)
         self._sentinel.stop()
         self._changed()
+
+    def on_advance(self, hook: Callable[[], None]) -> None:
+        """Call ``hook()`` at the end of every ``advance()``, after the clock moved and what came due ran."""
+        self._check_open()
+        self._advance_hooks.append(hook)
+
+    def on_reset(self, hook: Callable[[], None]) -> None:
+        """Call ``hook()`` at the end of every ``reset()``, once the new clock is in place."""
+        self._check_open()
+        self._reset_hooks.append(hook)
 
     def _check_open(self) -> None:
         if self._closed:

@@ -2,7 +2,8 @@
 
 Served: ``Invoke``, ``ListFunctions``, ``GetFunction``, ``GetFunctionConfiguration``,
 ``CreateFunction`` and ``UpdateFunctionCode`` (zip files); versions, aliases and provisioned
-concurrency come from ``front/versions.py``. Requests must be signed the way
+concurrency come from ``front/versions.py``, the SQS event source mapping operations from
+``front/event_sources.py``. Requests must be signed the way
 AWS clients sign them (SigV4, any credentials: the signature is not checked), so a web page
 in your browser cannot deploy code here. Other hosts get ``Invoke`` only.
 
@@ -39,6 +40,8 @@ from lambda_widget.engine.errors import (
     ResourceNotFoundException,
 )
 from lambda_widget.engine.validation import MAX_SYNC_REQUEST
+from lambda_widget.front.event_sources import ROUTES as EVENT_SOURCE_ROUTES
+from lambda_widget.front.event_sources import EventSourceOps
 from lambda_widget.front.payload import check_payload, describe
 from lambda_widget.front.server import BoundedHandler, MalformedRequest, host_name, is_loopback, peer_uid
 from lambda_widget.front.shapes import (
@@ -70,7 +73,8 @@ _ROUTES = [
     ("GET", re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/configuration/?$"), "GetFunctionConfiguration"),
     ("GET", re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/?$"), "GetFunction"),
     ("PUT", re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/code/?$"), "UpdateFunctionCode"),
-] + VERSION_ROUTES  # versions, aliases, provisioned concurrency: front/versions.py
+] + VERSION_ROUTES + EVENT_SOURCE_ROUTES  # versions, aliases, provisioned concurrency: front/versions.py;
+# the SQS event source mapping operations: front/event_sources.py
 # GetFunction's Code.Location: the code as a zip, like AWS's presigned S3 URL (a token, no signature).
 _CODE_ROUTE = re.compile(r"^/lambda-widget/code/(?P<name>[^/]+)/(?P<version>[^/]+)\.zip$")
 SERVED = [op for _, _, op in _ROUTES]
@@ -89,7 +93,7 @@ _MEMBERS: dict[str, tuple[type | tuple[type, ...], str]] = {
 }
 
 
-class LambdaApiHandler(VersionOps, BoundedHandler):
+class LambdaApiHandler(EventSourceOps, VersionOps, BoundedHandler):
     """Answers Lambda API calls from the manager on ``server.manager``."""
 
     _peer_uid: int | None = None  # of this connection's client, looked up once
@@ -192,6 +196,14 @@ class LambdaApiHandler(VersionOps, BoundedHandler):
             raise ApiError("InvalidRequestContentException",
                            "Could not parse request body into json: the request body must be a JSON object")
         return data
+
+    def resolve_qualifier(self, fn, qualifier: str | None) -> str:
+        """The version ``qualifier`` names for ``fn`` (ApiError if none): for the operations served elsewhere."""
+        mgr = self.server.manager
+        try:
+            return mgr.function(fn.name, qualifier).version
+        except ResourceNotFoundException:
+            raise not_found(mgr.region, mgr.account_id, fn.name, qualifier) from None
 
     def _send_json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
         headers = dict(headers or {})

@@ -16,14 +16,16 @@ from lambda_widget.views.words import version_tag
 def add_parser(sub) -> None:
     p = sub.add_parser("serve", help="serve a SAM template or a handler file to boto3, the AWS CLI and HTTP",
                        description="Serve Lambda's Invoke API (boto3, aws lambda invoke --endpoint-url), "
-                                   "function URLs and a template's Api/HttpApi routes, printing a line "
-                                   "per invocation. Ctrl-C stops.")
+                                   "function URLs, a template's Api/HttpApi routes and SQS (with event "
+                                   "source mappings), printing a line per invocation. Ctrl-C stops.")
     p.add_argument("path", nargs="?", type=Path, default=None,
                    help="template.yaml (default: ./template.yaml) or a handler .py file")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1; other hosts get Invoke only)")
     p.add_argument("--port", type=int, default=3001, help="Invoke API port (default 3001, as sam local start-lambda)")
     p.add_argument("--api-port", type=int, default=3000, help="port of the template's routes (default 3000)")
+    p.add_argument("--sqs-port", type=int, default=9324,
+                   help="port of the SQS endpoint (default 9324, as ElasticMQ; 0 picks a free one)")
     p.add_argument("--handler", default="lambda_handler", help="handler function of a .py file")
     p.add_argument("--name", default=None, help="function name of a .py file (default: the file's stem)")
     p.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
@@ -50,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     from lambda_widget.engine import ContainerManager
     from lambda_widget.engine.errors import LambdaApiError
     from lambda_widget.front import FrontWarning, function_url, serve, serve_api
+    from lambda_widget.front.sqs import SqsError
+    from lambda_widget.front.sqs import endpoint as sqs_endpoint
     from lambda_widget.project.sam import TemplateError, load
 
     for flag, port in (("--port", args.port), ("--api-port", args.api_port)):
@@ -71,6 +75,15 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught, ContainerManager() as mgr:
         warnings.simplefilter("always", FrontWarning)
         try:
+            # First, so that every environment gets AWS_ENDPOINT_URL_SQS (an SQS event of the template
+            # makes its mapping there).
+            try:
+                queues = sqs_endpoint(mgr, port=args.sqs_port)
+            except SqsError:
+                if not args.sqs_port:
+                    raise
+                print(f"warning: port {args.sqs_port} is taken; SQS goes on a free port", file=sys.stderr)
+                queues = sqs_endpoint(mgr, port=0)
             urls = []
             cors: dict = {}
             routes_ep = None
@@ -88,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
                 if project.routes:
                     routes_ep = serve_api(mgr, project.routes, port=args.api_port, host=args.host)
             endpoint = serve(mgr, port=args.port, host=args.host)
-        except (TemplateError, LambdaApiError, OSError, UnicodeDecodeError) as exc:
+        except (TemplateError, LambdaApiError, OSError, UnicodeDecodeError, SqsError) as exc:
             print(f"lambda-widget: {exc}", file=sys.stderr)
             return 2
         for w in caught:
@@ -97,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
               f"--function-name NAME out.json)")
         if routes_ep is not None:
             print(f"API routes: {routes_ep.url}")
+        print(f"SQS: {queues.url}  (aws sqs --endpoint-url {queues.url} ...; handlers get AWS_ENDPOINT_URL_SQS)")
         for name in urls:
             print(f"Function URL of {name}: {function_url(mgr, name, host=args.host, cors=cors.get(name)).url}")
         print("Ctrl-C stops.", flush=True)

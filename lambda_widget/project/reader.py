@@ -277,6 +277,14 @@ def read(path: str | os.PathLike, parameters: dict[str, Any] | None = None, regi
         which = names[0] if len(names) == 1 else f"{len(names)} functions"
         project.notes.append(f"Runtime {runtime} ({which}) runs on this kernel's Python {_OWN_RUNTIME[6:]}")
     queues = {m.queue for m in project.event_sources}
+    if project.event_sources:  # every queue of the template is made with the mappings: a DLQ is a queue too
+        for logical_id, resource in resources.items():
+            if isinstance(resource, dict) and resource.get("Type") == "AWS::SQS::Queue" \
+                    and reader.included(logical_id, resource):
+                props = resolver.resolve(dict(resource.get("Properties") or {}), f"{logical_id}.Properties",
+                                         reader.line(logical_id))
+                project.queues[logical_id] = props if isinstance(props, dict) else {}
+                queues.add(logical_id)
     project.unsupported = [u for u in project.unsupported if u.split(" ", 1)[0] not in queues]
     for m in project.event_sources:
         if m.queue in resources:

@@ -85,10 +85,52 @@ def load(mgr, path: str | os.PathLike, parameters: dict[str, Any] | None = None,
         project.functions.clear()
         raise TemplateError(f"{project.path}, line {spec.line}: {spec.logical_id}: "
                             f"{exc.args[0] if exc.args else exc} (nothing was registered)") from None
+    if project.event_sources:
+        _map_queues(mgr, project, before)
     for s in project.schedules:
         if s.enabled:
             schedules.add(mgr, s.function, s.expression, s.input, name=s.name, kind=s.kind)
     return project
+
+
+def _map_queues(mgr, project: Project, before: set[str]) -> None:
+    """Create the template's queues and the event source mapping of every ``SQS`` event, as a deploy
+    does; a failure undoes the queues, the mappings and the functions: nothing stays registered."""
+    from botocore.exceptions import ClientError
+
+    from lambda_widget.engine.errors import LambdaApiError
+    from lambda_widget.front.sqs import delete_queue, event_source_from_sam, queue_from_sam, queue_service
+    from lambda_widget.placement.esm import MappingConfigError
+
+    made: list = []
+    arns: dict[str, str] = {}
+    m = None
+    try:
+        # Dead-letter queues first: a redrive policy names a queue that must exist.
+        for logical_id in sorted(project.queues, key=lambda q: "RedrivePolicy" in project.queues[q]):
+            arns[logical_id] = queue_from_sam(mgr, logical_id, project.queues[logical_id])
+        for m in project.event_sources:
+            props = m.to_dict()
+            function = props.pop("function")
+            props.pop("queue_properties", None)
+            props.pop("queue")
+            props["Queue"] = arns.get(m.queue, m.queue)
+            made.append(event_source_from_sam(mgr, function, props))
+    except (MappingConfigError, LambdaApiError, ValueError, ClientError) as exc:
+        for mapping in made:
+            queue_service(mgr).remove(mapping.uuid)
+        for arn in arns.values():
+            delete_queue(mgr, arn)
+        for name in set(project.functions) - before:
+            try:
+                mgr.delete_function(name)
+            except LambdaApiError:
+                pass
+        project.functions.clear()
+        where = f"line {m.line}: {m.function}'s SQS event {m.event_id}" if m is not None else "its queues"
+        raise TemplateError(f"{project.path}, {where}: {exc.args[0] if exc.args else exc} "
+                            f"(nothing was registered)") from None
+    project.mappings = made
 
 
 def _cache() -> Path:

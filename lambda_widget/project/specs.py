@@ -101,7 +101,9 @@ class Project:
     layers: list[LayerSpec] = field(default_factory=list)
     schedules: list[ScheduleSpec] = field(default_factory=list)
     event_sources: list[EventSourceSpec] = field(default_factory=list)
+    queues: dict[str, dict] = field(default_factory=dict)  # the template's AWS::SQS::Queue properties, by id
     functions: dict[str, Any] = field(default_factory=dict)  # name -> registered Function
+    mappings: list[Any] = field(default_factory=list)  # the SQS events' EventSourceMappings, once loaded
     manager: Any = field(default=None, repr=False)
     api: Any = field(default=None, repr=False)  # the Endpoint of the routes, once started
 
@@ -146,8 +148,8 @@ class Project:
             state = "" if s.enabled else ", disabled"
             out.append(f"  schedule {s.expression} -> {s.function} ({s.kind} {s.event_id}{state})")
         for m in self.event_sources:
-            out.append(f"  event source SQS {m.queue} -> {m.function} (BatchSize {m.batch_size}): "
-                       f"lw.event_source(**mapping.to_dict()) serves it")
+            state = "mapped" if self.mappings else "mapped when loaded"
+            out.append(f"  event source SQS {m.queue} -> {m.function} (BatchSize {m.batch_size}, {state})")
         for item in self.unsupported:
             out.append(f"  not served: {item}")
         for warning in self.warnings:

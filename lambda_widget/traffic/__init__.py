@@ -6,8 +6,12 @@ policy as the real engine (``lambda_widget.placement``)::
     from lambda_widget import traffic
     r = lw.simulate(traffic.poisson(rate=0.1), duration=86_400, warm_ms=1972.6, cold_ms=2310.1)
     r.cold_start_ratio, r.mean_environments, r.cost_usd
+
+``simulate_queue`` does the same for a queue drained by an SQS event source mapping, by the mapping's
+rules (``lambda_widget.placement.esm``).
 """
 
+from lambda_widget.traffic.queue import QueueSimulation, simulate_queue
 from lambda_widget.traffic.service import (
     Empirical,
     Exponential,
@@ -39,6 +43,7 @@ __all__ = [
     "KeepAliveSweep",
     "LogNormal",
     "MeasurementFailed",
+    "QueueSimulation",
     "ServiceTime",
     "Workload",
     "bursts",
@@ -54,5 +59,6 @@ __all__ = [
     "poisson",
     "replay",
     "simulate",
+    "simulate_queue",
     "sweep",
 ]
