@@ -276,7 +276,7 @@ def test_lambda_widget_serve_serves_sqs_and_mappings(tmp_path):
         lam = boto3.client("lambda", endpoint_url=invoke_url, **keys)
         lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="worker")
         sqs.send_message(QueueUrl=url, MessageBody="hello")  # a real clock: the pollers find it themselves
-        assert "#1 worker v1 RequestResponse cold (first-invocation)" in proc.stdout.readline()
+        assert "#1 worker $LATEST RequestResponse cold (first-invocation)" in proc.stdout.readline()
     finally:
         proc.terminate()
         proc.communicate(timeout=30)
