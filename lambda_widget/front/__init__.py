@@ -26,9 +26,16 @@ _lock = threading.Lock()
 
 
 def _track(mgr: ContainerManager, endpoint: Endpoint) -> Endpoint:
+    """Keep ``endpoint`` with its manager, so that it closes when the manager shuts down."""
     with _lock:
-        fronts = mgr.__dict__.setdefault("_fronts", [])
-        fronts.append(endpoint)
+        first = "_fronts" not in mgr.__dict__
+        mgr.__dict__.setdefault("_fronts", []).append(endpoint)
+    if first:
+        try:
+            mgr.on_shutdown(lambda: close_all(mgr))
+        except RuntimeError:  # the manager shut down meanwhile
+            endpoint.close()
+            raise
     return endpoint
 
 
@@ -93,7 +100,7 @@ def serve_api(mgr: ContainerManager, routes: list[Route], port: int = 0, host: s
 
 
 def close_all(mgr: ContainerManager) -> None:
-    """Close every endpoint of ``mgr`` (the manager calls this when it shuts down)."""
+    """Close every endpoint of ``mgr`` (a hook of ``mgr.on_shutdown``: it runs when the manager shuts down)."""
     with _lock:
         fronts = list(mgr.__dict__.get("_fronts", []))
     for endpoint in fronts:

@@ -270,7 +270,7 @@ class LambdaApiHandler(BoundedHandler):
         self._send_json(200, self._config(fn))
 
     def _deploy(self, name: str, data: bytes, config: dict[str, Any]):
-        from lambda_widget.project.package import unzip
+        from lambda_widget.engine.package import unzip
 
         with _DEPLOY_LOCK:
             staging = Path(tempfile.mkdtemp(prefix="lambda-widget-upload-"))

@@ -149,14 +149,18 @@ def measure(function: str, *, event: Any = None, cold_runs: int = 3, warm_runs: 
     """Run registered ``function`` for real, ``cold_runs`` times cold and ``warm_runs`` times warm.
 
     The runs happen in a private manager on a virtual clock (your pool is left alone), with the
-    function's source and configuration taken from ``manager`` (default: the kernel's). A cold time
-    is init plus the handler's duration; a warm one the handler's duration.
+    function's source and configuration taken from ``manager`` (``lw.simulate`` passes the kernel's,
+    ``mgr.simulate`` its own). A cold time is init plus the handler's duration; a warm one the
+    handler's duration.
     """
-    from lambda_widget.engine import ContainerManager, get_manager
+    from lambda_widget.engine import ContainerManager
 
     if cold_runs < 1 or warm_runs < 1:
         raise ValueError("measure needs at least one cold and one warm run")
-    fn = (manager or get_manager()).function(function)
+    if manager is None:
+        raise ValueError(f"function={function!r} names a registered function: say whose, with manager= "
+                         f"(lw.simulate and mgr.simulate do)")
+    fn = manager.function(function)
     cold, warm, failed = [], [], 0
     with ContainerManager(seed=0, virtual_clock=True) as private:
         private.register(fn.name, fn.source, handler=fn.handler, timeout=fn.timeout, memory_mb=fn.memory_mb,
