@@ -123,8 +123,9 @@ def test_a_destination_gets_the_whole_event_after_the_history_truncated_it(small
                    on_failure=failures)
     small.register("echo", ECHO)
     event = {"data": "q" * 20_000}
-    first = small.invoke("fails", event, invocation_type="Event")
-    small.advance(0)
+    attempt = small.submit("fails", event, invocation_type="Event")
+    first = attempt.invocation
+    attempt.result(timeout=60)  # the first attempt ran and failed: its record is counted
     for _ in range(4):
         small.invoke("echo", {"data": "w" * 30_000})
     assert is_truncated(first.event)
