@@ -12,13 +12,13 @@ from typing import Any
 __version__ = "0.1.0"
 
 _MANAGER = {"ContainerManager", "get_manager"}  # the engine's, with the services built on it
-_ENGINE = {"Invocation", "Step", "Function", "LifecycleEvent",
+_ENGINE = {"Invocation", "Step", "Function", "Alias", "LifecycleEvent",
            "ResourceNotFoundException", "InvalidParameterValueException",
-           "InvalidRequestContentException", "RequestTooLargeException"}
+           "InvalidRequestContentException", "RequestTooLargeException", "ResourceConflictException"}
 
 
-_API = {"register", "invoke", "burst", "wait", "containers", "monitor", "history", "reset", "quiz",
-        "serve", "function_url", "load_template", "simulate", "keep_alive_sweep", "power_tune"}
+_API = {"register", "publish", "alias", "invoke", "burst", "wait", "containers", "monitor", "history", "reset",
+        "quiz", "serve", "function_url", "load_template", "simulate", "keep_alive_sweep", "power_tune"}
 _MODULES = {"events", "traffic", "pricing", "tuning"}
 
 

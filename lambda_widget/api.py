@@ -20,8 +20,8 @@ from lambda_widget import events as _events
 from lambda_widget.engine.validation import check_seconds
 from lambda_widget.manager import get_manager
 
-__all__ = ["burst", "containers", "function_url", "history", "invoke", "keep_alive_sweep", "load_template",
-           "monitor", "power_tune", "quiz", "register", "reset", "serve", "simulate", "wait"]
+__all__ = ["alias", "burst", "containers", "function_url", "history", "invoke", "keep_alive_sweep", "load_template",
+           "monitor", "power_tune", "publish", "quiz", "register", "reset", "serve", "simulate", "wait"]
 
 MAX_BURST = 1000
 _DEFAULT: Any = object()  # no event given: send ``{}``, as the Lambda console's empty test event
@@ -29,45 +29,69 @@ _DEFAULT: Any = object()  # no event given: send ``{}``, as the Lambda console's
 
 # ---------------------------------------------------------------------- the functions
 def register(name: str, source: str | None = None, **config: Any):
-    """Register ``source`` as function ``name`` (again: publish a new version); returns its FunctionCard.
+    """Register ``source`` as function ``name``'s ``$LATEST`` (again: update it; its warm environments
+    retire); returns its FunctionCard. ``lw.publish(name)`` makes an immutable numbered version.
 
     ``path="src/"`` (with ``handler="app.handlers.main"``) instead of ``source`` runs a code directory.
 
     ``config`` takes the engine's options: ``handler``, ``timeout``, ``memory_mb``,
     ``idle_timeout``, ``env``, ``track``, ``trace``, ``reserved_concurrency``,
     ``provisioned_concurrency``, ``runtime``, ``max_steps``, ``architecture`` (``"x86_64"`` or
-    ``"arm64"``: it only sets the price here).
+    ``"arm64"``: it only sets the price here), ``layers`` (up to 5 directories or zip files, at ``/opt``).
     """
     mgr = get_manager()
     fn = mgr.register(name, source, **config)
     return function_card(fn, mgr)
 
 
-def invoke(name: str, event: Any = _DEFAULT, *, sample: str | None = None):
+def invoke(name: str, event: Any = _DEFAULT, *, sample: str | None = None, qualifier: str | None = None):
     """Invoke ``name`` once and wait; returns the InvocationView (``.result``, ``.status``, ``.steps``...).
 
     ``sample`` names a sample event (``lw.events.SAMPLES``) instead of ``event``;
-    with neither, the event is ``{}``. Ctrl-C cancels the invocation.
+    with neither, the event is ``{}``. ``qualifier`` (or ``"name:qualifier"``) runs a published
+    version (``"1"``) or an alias (``"live"``) instead of ``$LATEST``. Ctrl-C cancels the invocation.
     """
-    future = submit(name, event, sample=sample)
+    future = submit(name, event, sample=sample, qualifier=qualifier)
     wait_for([future])
     return settle(invocation_view(future.invocation, get_manager()))
 
 
 def burst(name: str, n: int, event: Any = _DEFAULT, *, sample: str | None = None, wait: bool = True,
-          live: bool = False):
-    """Submit ``n`` concurrent invocations of ``name``; returns the BurstView.
+          live: bool = False, qualifier: str | None = None):
+    """Submit ``n`` concurrent invocations of ``name`` (or of a version or alias: ``qualifier``);
+    returns the BurstView.
 
     The view keeps the pool as it stood when the burst ended (``live=True``: it keeps
     following the pool). With ``wait=False`` it returns at once and the view fills in
     as invocations finish; iterate it for the Invocation records.
     """
-    futures = submit_many(name, n, event, sample=sample)
+    futures = submit_many(name, n, event, sample=sample, qualifier=qualifier)
     view = burst_view([f.invocation for f in futures], get_manager(), live=live)
     if wait:
         wait_for(futures)
         settle(view)
     return view
+
+
+def publish(name: str, description: str | None = None):
+    """Publish ``name``'s ``$LATEST`` as an immutable numbered version ("1", "2", ...); returns its
+    FunctionCard (``.version``). Publishing an unchanged ``$LATEST`` again returns the same version,
+    as on Lambda. Each version then runs side by side, with environments of its own."""
+    mgr = get_manager()
+    return function_card(mgr.publish(name, description), mgr)
+
+
+def alias(name: str, alias_name: str, version: str | int | None = None, *,
+          weights: dict[str, float] | None = None, description: str | None = None):
+    """Create or update alias ``alias_name`` of ``name``, pointing at ``version`` (a published
+    version's number, or ``"$LATEST"``). ``weights={"2": 0.1}`` sends 10 % of the alias's events to
+    version 2 (a canary; the pick uses the manager's seeded random numbers). Returns the function's
+    card, whose attributes fall through to the Alias record (``.function_version``, ``.routing``)."""
+    mgr = get_manager()
+    record = mgr.alias(name, alias_name, None if version is None else str(version), description=description,
+                       routing=None if weights is None else {str(k): v for k, v in weights.items()})
+    return _make(_record_handle(_function_card_class(), "alias"), record, mgr.function(name, alias_name),
+                 manager=mgr, alias=record)
 
 
 def wait(seconds: float) -> WaitResult:
@@ -133,12 +157,18 @@ def function_url(name: str) -> str:
     return get_manager().function_url(name)
 
 
-def load_template(path: str, parameters: dict[str, Any] | None = None):
-    """Register every ``AWS::Serverless::Function`` of a SAM template; returns the Project
-    (``.functions``, ``.routes``, ``.unsupported``, ``.start_api()``, ``.function_url(name)``)."""
+def load_template(path: str, parameters: dict[str, Any] | None = None, *, logical_ids: bool = False,
+                  allow_outside_code: bool = False):
+    """Check a SAM template whole, as ``sam local`` loads it, then register its functions (with their
+    layers and schedules); returns the Project (``.functions``, ``.routes``, ``.schedules``,
+    ``.event_sources``, ``.warnings``, ``.unsupported``, ``.start_api()``, ``.function_url(name)``).
+
+    ``parameters`` override the template's defaults and sam local's pseudo parameters;
+    ``logical_ids=True`` names functions by logical ID; ``allow_outside_code=True`` accepts code
+    outside the template's directory. A ``TemplateError`` lists every problem with its line."""
     from lambda_widget.project.sam import load
 
-    return load(get_manager(), path, parameters)
+    return load(get_manager(), path, parameters, logical_ids=logical_ids, allow_outside_code=allow_outside_code)
 
 
 def power_tune(name: str, event: Any = _DEFAULT, *, memory_sizes=(128, 256, 512, 1024, 1769, 3008),
@@ -197,19 +227,21 @@ def resolve_event(event: Any = _DEFAULT, sample: str | None = None) -> Any:
     return {} if event is _DEFAULT else event
 
 
-def submit(name: str, event: Any = _DEFAULT, *, sample: str | None = None) -> Future:
+def submit(name: str, event: Any = _DEFAULT, *, sample: str | None = None,
+           qualifier: str | None = None) -> Future:
     """Queue one invocation; ``future.invocation`` is its record at once."""
-    return get_manager().submit(name, resolve_event(event, sample))
+    return get_manager().submit(name, resolve_event(event, sample), qualifier=qualifier)
 
 
-def submit_many(name: str, n: int, event: Any = _DEFAULT, *, sample: str | None = None) -> list[Future]:
+def submit_many(name: str, n: int, event: Any = _DEFAULT, *, sample: str | None = None,
+                qualifier: str | None = None) -> list[Future]:
     """Queue ``n`` invocations of one event; nothing is queued if the input is bad."""
     if not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= MAX_BURST:
         raise ValueError(f"n must be a whole number from 1 to {MAX_BURST}, not {n!r}")
     mgr = get_manager()
-    mgr.function(name)  # raises ResourceNotFoundException before anything is queued
+    mgr.function(name, qualifier)  # raises ResourceNotFoundException before anything is queued
     payload = resolve_event(event, sample)
-    return [mgr.submit(name, payload) for _ in range(n)]
+    return [mgr.submit(name, payload, qualifier=qualifier) for _ in range(n)]
 
 
 def wait_for(futures: list[Future], on_done: Callable[[Future], None] | None = None) -> None:
@@ -248,12 +280,14 @@ class WaitResult(list):
         return list(self)
 
     def lines(self) -> list[str]:
+        from lambda_widget.views.words import version_tag
+
         out = [f"Clock moved {_secs(self.seconds)} forward (now {_secs(self.now)})."]
         if self:
             out.append(f"Reaped {_count(len(self), 'environment')}:")
             for env in self:
                 idle = (env.ended_at or self.now) - env.last_used_at
-                out.append(f"  {env.id} ({env.function_name} v{env.version}): idle {_secs(idle)}, "
+                out.append(f"  {env.id} ({env.function_name} {version_tag(env.version)}): idle {_secs(idle)}, "
                            f"idle timeout {_secs(env.function.idle_timeout)} -> terminated")
         else:
             out.append("No environment was reaped.")
@@ -265,7 +299,7 @@ class WaitResult(list):
                         f"{_secs(env.function.idle_timeout)}")
             else:
                 note = env.state
-            out.append(f"  {env.id} ({env.function_name} v{env.version}) stays: {note}")
+            out.append(f"  {env.id} ({env.function_name} {version_tag(env.version)}) stays: {note}")
         return out
 
     def __str__(self) -> str:
@@ -296,9 +330,13 @@ def invocation_view(inv, mgr):
 
 
 def function_card(fn, mgr):
+    return _make(_record_handle(_function_card_class(), "function"), fn, fn, manager=mgr)
+
+
+def _function_card_class() -> type:
     from lambda_widget.views import FunctionCard
 
-    return _make(_record_handle(FunctionCard, "function"), fn, fn, manager=mgr)
+    return FunctionCard
 
 
 def tuning_view(result):

@@ -235,12 +235,15 @@ def apigateway_http(method: str = "GET", path: str = "/hello", *, body: Any = No
         body=text, is_base64=b64, user_agent=head.get("user-agent", USER_AGENT))
 
 
+_OMIT: Any = object()
+
+
 def http_event_v2(*, route_key: str, raw_path: str, raw_query: str, headers: dict[str, str],
                   queries: Mapping[str, list[str]], cookies: list[str], method: str, protocol: str,
                   source_ip: str, domain: str, api_id: str, account_id: str, request_id: str,
                   stage: str, time: datetime.datetime, path_parameters: Mapping[str, str] | None,
                   stage_variables: Mapping[str, str] | None, body: str | None,
-                  is_base64: bool, user_agent: str) -> dict[str, Any]:
+                  is_base64: bool, user_agent: str, authentication: Any = _OMIT) -> dict[str, Any]:
     """Assemble a payload-2.0 event, key by key in API Gateway's order; optional keys left out when empty.
 
     Both the ``apigateway_http`` sample and the HTTP front (function URLs, HttpApi routes) build their
@@ -260,6 +263,10 @@ def http_event_v2(*, route_key: str, raw_path: str, raw_query: str, headers: dic
     event["requestContext"] = {
         "accountId": account_id,
         "apiId": api_id,
+    }
+    if authentication is not _OMIT:  # an HTTP API route's event carries it (null without mTLS)
+        event["requestContext"]["authentication"] = authentication
+    event["requestContext"].update({
         "domainName": domain,
         "domainPrefix": api_id,
         "http": {
@@ -274,7 +281,7 @@ def http_event_v2(*, route_key: str, raw_path: str, raw_query: str, headers: dic
         "stage": stage,
         "time": _clf(time),
         "timeEpoch": _epoch_ms(time),
-    }
+    })
     if path_parameters:
         event["pathParameters"] = dict(path_parameters)
     if stage_variables:

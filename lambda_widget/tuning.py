@@ -163,7 +163,7 @@ class PowerTuneResult:
                     self.architecture], "price_source": pricing.SOURCE}
 
     def __repr__(self) -> str:
-        return (f"<PowerTuneResult {self.function_name} v{self.version} {self.strategy}: "
+        return (f"<PowerTuneResult {self.function_name}:{self.version} {self.strategy}: "
                 f"best {self.best.memory_mb} MB of {len(self.rows)} sizes>")
 
 
@@ -220,7 +220,7 @@ def power_tune(mgr: Any, name: str, event: Any = None, *, memory_sizes: Iterable
     try:
         for size in sizes:
             copies[size] = _copy_name(mgr, name, size)
-            mgr.register(copies[size], **_copy_config(mgr, fn, size))
+            mgr.register(copies[size], **copy_config(mgr, fn, memory_mb=size))
         for done in range(len(sizes) * num):  # in rounds: one run of every size, then the next round
             size = sizes[done % len(sizes)]
             inv = mgr.invoke(copies[size], event)
@@ -256,16 +256,19 @@ def _copy_name(mgr: Any, name: str, size: int) -> str:
     return candidate
 
 
-def _copy_config(mgr: Any, fn: Any, size: int) -> dict[str, Any]:
-    """The function's configuration for ``mgr.register``, at ``size`` MB, untraced, without
-    concurrency settings or destinations."""
+def copy_config(mgr: Any, fn: Any, **overrides: Any) -> dict[str, Any]:
+    """``fn``'s configuration for ``mgr.register``: its code (the source, or the code directory of a
+    package, which stays as long as the function), untraced, without concurrency settings or
+    destinations; ``overrides`` last (``memory_mb=256``)."""
     accepted = inspect.signature(mgr.register).parameters
     config = {f.name: getattr(fn, f.name) for f in dataclasses.fields(fn)
               if f.name in accepted and f.name != "name"}
-    config.update(memory_mb=size, trace=False, track=(), reserved_concurrency=None,
+    config.update(trace=False, track=(), reserved_concurrency=None,
                   provisioned_concurrency=0, on_success=None, on_failure=None)
     if config.get("path") is not None:  # a code directory: the copy runs the same directory
         del config["source"]
+        config["handler"] = fn.handler_spec
+    config.update(overrides)
     return config
 
 

@@ -152,9 +152,12 @@ def report_line(inv: lw.Invocation) -> str:
 
 
 def report_fields(inv: lw.Invocation) -> dict[str, str]:
-    """The REPORT line's tab-separated fields as ``{name: value}`` (the RequestId included)."""
+    """The REPORT line's tab-separated fields as ``{name: value}`` (the RequestId included);
+    the line ends with a tab after its last field, as AWS writes it."""
     fields: dict[str, str] = {}
-    for part in report_line(inv).split("\t"):
+    line = report_line(inv)
+    assert line.endswith("\t") and not line.endswith("\t\t"), f"REPORT must end with one tab: {line!r}"
+    for part in line[:-1].split("\t"):
         match = _REPORT_FIELD.match(part)
         assert match, f"malformed REPORT field {part!r}"
         key = match["key"].removeprefix("REPORT ")

@@ -47,8 +47,9 @@ def test_register_returns_a_function_card_that_falls_through() -> None:
     card = lw.register("double", SEED, timeout=5, track=["event['value']"])
     assert isinstance(card, FunctionCard)
     assert card.function is lw.get_manager().function("double")
-    assert (card.name, card.version, card.timeout, card.track) == ("double", 1, 5.0, ("event['value']",))
-    assert lw.register("double", SEED).version == 2
+    assert (card.name, card.version, card.timeout, card.track) == ("double", "$LATEST", 5.0, ("event['value']",))
+    again = lw.register("double", SEED)
+    assert (again.version, again.revision, card.revision) == ("$LATEST", 2, 1)
     assert "version" in dir(card) and "function" in dir(card)
     with pytest.raises(AttributeError, match="has an attribute 'nonsense'"):
         card.nonsense  # noqa: B018
@@ -135,7 +136,7 @@ def test_wait_reaps_and_reports() -> None:
     inv = lw.invoke("echo")
     nothing = lw.wait(5)
     assert isinstance(nothing, WaitResult) and len(nothing) == 0
-    assert "No environment was reaped." in str(nothing) and f"{inv.container_id} (echo v1) stays: idle" in str(nothing)
+    assert "No environment was reaped." in str(nothing) and f"{inv.container_id} (echo $LATEST) stays: idle" in str(nothing)
     reaped = lw.wait(60)
     assert [env.id for env in reaped] == [inv.container_id] and reaped.reaped[0].state == "terminated"
     assert "Reaped 1 environment:" in str(reaped) and "idle timeout 60 s -> terminated" in str(reaped)

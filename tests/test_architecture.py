@@ -15,8 +15,8 @@ import pytest
 import lambda_widget as lw
 
 PACKAGE = "lambda_widget"
-# What the engine may import from the package, besides itself.
-BELOW_THE_ENGINE = {"placement", "pricing", "runtime"}
+# What the engine may import from the package, besides itself: plain rooms that import no room above.
+BELOW_THE_ENGINE = {"events", "placement", "pricing", "runtime"}
 # Circles that a helper is removing on another branch (see issue 17); each entry must still exist.
 KNOWN_CIRCLES: list[set[str]] = [
     {"lambda_widget.engine.environment", "lambda_widget.engine.isolation"},

@@ -67,8 +67,8 @@ def test_wait_prints_only_what_changed():
     text = run("demo", "--seed", "1", "--times", "2", "--wait", "600").stdout
     before, after = text.split("=== 10 min later: 1 environment reaped ===")
     assert before.count("| Step | Action") == 2 and "Logs:" not in after, "no invocation is printed again"
-    assert "env-1    double v1  reaped after 10 min idle (idle timeout 10 min); it served 2 invocations" in after
-    assert "Invocation #2 (double v1): step added" in after
+    assert "env-1    double $LATEST  reaped after 10 min idle (idle timeout 10 min); it served 2 invocations" in after
+    assert "Invocation #2 (double $LATEST): step added" in after
     added = [line for line in after.splitlines() if line.startswith("|    ")]
     assert len(added) == 1 and "No new event arrives" in added[0] and added[0].startswith("|    8 |")
     quiet = run("demo", "--seed", "1", "--wait", "5").stdout.split("=== 5 s later")[1]

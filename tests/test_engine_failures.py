@@ -62,7 +62,7 @@ def test_manager_survives_a_process_exit_and_resets_the_environment(module_mgr, 
     assert inv.status == "crashed"
     assert inv.error == {"errorMessage": message, "errorType": "Runtime.ExitError"}
     assert inv.result is None
-    assert report_line(inv).endswith("\tStatus: error\tError Type: Runtime.ExitError")
+    assert report_line(inv).endswith("\tStatus: error\tError Type: Runtime.ExitError\t")
     assert inv.logs[-4:-2] == [message, "Runtime.ExitError"]
     assert inv.steps[-1].kind == "stop"
     assert not old.is_running()
@@ -86,7 +86,7 @@ def test_infinite_loop_times_out_and_resets_the_environment(module_mgr):
     assert inv.error == {
         "errorMessage": f"RequestId: {inv.request_id} Error: Task timed out after 1.00 seconds",
         "errorType": "Sandbox.Timedout"}
-    assert report_line(inv).endswith("\tStatus: timeout")
+    assert report_line(inv).endswith("\tStatus: timeout\t")
     assert inv.duration_ms == 1000.0
     assert inv.steps[-1].kind == "stop"
     assert not old.is_running()
@@ -164,7 +164,7 @@ def test_init_failures_are_reported_with_lambdas_messages(module_mgr, kind):
     assert inv.logs[0].startswith("INIT_START ")
     assert [line.split("\t")[1] for line in inv.logs if line.startswith("INIT_REPORT ")] == \
         ["Phase: init", "Phase: invoke"]
-    assert report_line(inv).endswith(f"\tStatus: error\tError Type: {error_type}")
+    assert report_line(inv).endswith(f"\tStatus: error\tError Type: {error_type}\t")
     assert inv.steps[1].container_state == "Init failed"
 
     again = module_mgr.invoke(name, {})

@@ -162,7 +162,7 @@ def test_environment_states_and_records(mgr):
     env = env_of(mgr, inv)
 
     assert mgr.containers == [env]
-    assert (env.state, env.function_name, env.version) == ("idle", "seed", 1)
+    assert (env.state, env.function_name, env.version) == ("idle", "seed", "$LATEST")
     assert (env.invocations, env.inits, env.create_reason) == (1, 1, "first-invocation")
     assert (env.provisioned, env.init_type) == (False, "on-demand")
     assert env.pid == psutil.Process(env.pid).pid

@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import sys
+import sysconfig
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -128,12 +129,21 @@ _BILLED = re.compile(r"Billed Duration: \d+ ms")
 _MAX_USED = re.compile(r"Max Memory Used: \d+ MB")
 
 
+_LANG = f"/var/lang/lib/python{sys.version_info.major}.{sys.version_info.minor}"
+_PYTHON_PATHS = [(sysconfig.get_paths()["purelib"], _LANG + "/site-packages"),
+                 (os.path.dirname(os.__file__), _LANG)]
+
+
 def normalise(text: str, inv: lw.Invocation, root: str) -> str:
     """``text`` with what differs between two runs replaced: ids, paths, times, measurements."""
     text = text.replace(inv.request_id, "<request-id>")
     # Where the code is: /var/task in a sandbox, the environment's own copy in the fallback.
     text = re.sub(re.escape(root) + r"/(envs/env-\d+/task\d+|functions/[^/\"]+/v\d+)|/var/task", "<task-root>", text)
     text = text.replace(root, "<root>")
+    # Python's own files: where Lambda has them (the bundled runtime says so; awslambdaric,
+    # run here, shows this machine's paths).
+    for prefix, there in _PYTHON_PATHS:
+        text = text.replace(prefix, there)
     text = _TIMESTAMP.sub("<ts>", text)
     text = _MS.sub("<n> ms", text)
     text = _BILLED.sub("Billed Duration: <n> ms", text)

@@ -90,9 +90,9 @@ def test_warm_invocations_and_cold_starts_keep_the_kernel_bounded():
         mgr.register("reaped", ECHO_SOURCE, trace=False, idle_timeout=1)
         for i in range(COLD):
             if i % 2:
-                mgr.register("cold", ECHO_SOURCE, trace=False)  # a new version: a new environment
+                mgr.register("cold", ECHO_SOURCE, trace=False)  # $LATEST updated: a new environment
                 inv = mgr.invoke("cold", i)
-                expected = "first-invocation" if i == 1 else "new-version"
+                expected = "first-invocation" if i == 1 else "function-updated"
             else:
                 inv = mgr.invoke("reaped", i)
                 expected = "first-invocation" if i == 0 else "idle-expired"

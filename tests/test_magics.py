@@ -150,22 +150,61 @@ def test_cell_registers_and_invokes_the_seed(ip, capsys) -> None:
     out = capsys.readouterr().out
     mgr = lw.get_manager()
     fn = mgr.function("double")
-    assert fn.version == 1 and fn.track == ("event['value']",)
+    assert fn.version == "$LATEST" and fn.track == ("event['value']",)
     (inv,) = mgr.history
     assert inv.result == 10 and inv.cold is True and inv.event == {"value": 5}
     assert [s.action for s in inv.steps[:2]] == ["Event triggers Lambda", "Create new container (init)"]
-    assert "Function double v1" in out and "Create new container (init)" in out
+    assert "Function double $LATEST" in out and "Create new container (init)" in out
     assert "result = event['value'] * 2" in out
 
 
-def test_running_the_cell_again_publishes_a_new_version(ip) -> None:
-    ip.run_cell_magic("lambda", "double", SEED)
+def test_running_the_cell_again_updates_latest(ip) -> None:
+    ip.run_cell_magic("lambda", "double --invoke {\"value\":1}", SEED)
     ip.run_cell_magic("lambda", "double", SEED.replace("* 2", "* 3"))
     mgr = lw.get_manager()
-    assert mgr.function("double").version == 2
-    assert [f.version for f in mgr.versions("double")] == [1, 2]
+    assert (mgr.function("double").version, mgr.function("double").revision) == ("$LATEST", 2)
+    assert [f.version for f in mgr.versions("double")] == ["$LATEST"]
     ip.run_line_magic("lambda", 'invoke double {"value": 5}')
-    assert mgr.history[-1].result == 15 and mgr.history[-1].version == 2
+    assert mgr.history[-1].result == 15 and mgr.history[-1].version == "$LATEST"
+    assert mgr.history[-1].cold_reason == "function-updated"
+
+
+def test_publish_alias_and_qualified_invokes(ip, capsys) -> None:
+    ip.run_cell_magic("lambda", "double", SEED)
+    ip.run_line_magic("lambda", "publish double --description first")
+    ip.run_cell_magic("lambda", "double", SEED.replace("* 2", "* 3"))
+    ip.run_line_magic("lambda", "publish double")
+    mgr = lw.get_manager()
+    assert [(f.version, f.description) for f in mgr.versions("double")] == [
+        ("$LATEST", ""), ("1", "first"), ("2", "")]
+    ip.run_line_magic("lambda", "alias double live 1 --weight 2=0.25 --description canary")
+    alias = mgr.get_alias("double", "live")
+    assert (alias.function_version, alias.routing, alias.description) == ("1", {"2": 0.25}, "canary")
+    out = capsys.readouterr().out
+    assert "Function double v1: first" in out and "Versions and aliases:" in out
+    assert "double v1: 0 environments; aliases: live 75 %" in out
+    ip.run_line_magic("lambda", 'invoke double:1 {"value": 5}')
+    assert (mgr.history[-1].result, mgr.history[-1].version) == (10, "1")
+    ip.run_line_magic("lambda", 'invoke double {"value": 5} --qualifier 2')
+    assert (mgr.history[-1].result, mgr.history[-1].version) == (15, "2")
+    ip.run_line_magic("lambda", 'invoke double:live {"value": 5}')
+    assert mgr.history[-1].version in ("1", "2") and mgr.history[-1].qualifier == "live"
+    assert "via alias live" in capsys.readouterr().out
+    assert "Function version 2 is already included in routing configuration" in usage(
+        ip.run_line_magic, "lambda", "alias double live 2")  # as UpdateAlias: the weights stay unless given
+    ip.run_line_magic("lambda", "alias double live 2 --weight 1=0.5")
+    assert (mgr.get_alias("double", "live").function_version, mgr.get_alias("double", "live").routing) == (
+        "2", {"1": 0.5})
+    message = usage(ip.run_line_magic, "lambda", "invoke double:9 {}")
+    assert "Function not found: arn:aws:lambda:us-east-1:123456789012:function:double:9" in message
+    assert "(versions: $LATEST, 1, 2; aliases: live)" in message
+    assert "does not exist yet: give the version" in usage(ip.run_line_magic, "lambda", "alias double beta")
+    assert "--weight expects VERSION=WEIGHT" in usage(ip.run_line_magic, "lambda", "alias double beta 1 --weight 2")
+    assert "Number of items in AdditionalVersionWeights" in usage(
+        ip.run_line_magic, "lambda", "alias double beta 1 --weight 2=0.1 --weight 3=0.1")
+    ip.run_line_magic("lambda", "alias double live --delete")
+    assert mgr.aliases("double") == []
+    assert "Cannot find alias arn" in usage(ip.run_line_magic, "lambda", "alias double live --delete")
 
 
 def test_cell_options_configure_the_function(ip) -> None:
@@ -226,7 +265,7 @@ def test_syntax_error_is_reported_at_init_like_lambda(ip, capsys) -> None:
     ip.run_cell_magic("lambda", "broken --invoke {}", "def lambda_handler(event, context:\n    return 1\n")
     err = capsys.readouterr().err
     assert "SyntaxError" in err and "Runtime.UserCodeSyntaxError" in err
-    assert lw.get_manager().function("broken").version == 1  # registered all the same
+    assert lw.get_manager().function("broken").version == "$LATEST"  # registered all the same
     inv = lw.get_manager().history[-1]
     assert inv.status == "failed" and inv.error["errorType"] == "Runtime.UserCodeSyntaxError"
 
@@ -331,7 +370,7 @@ def test_invalid_json_says_where_it_broke(ip) -> None:
     assert "(line 1, column 1)" in message and "NameError: name 'evnt' is not defined" in message
     message = usage(ip.run_cell_magic, "lambda", "double --invoke {value: 5}", SEED)
     assert "Expecting property name enclosed in double quotes (line 1, column 2)" in message
-    assert lw.get_manager().history == [] and lw.get_manager().function("double").version == 1
+    assert lw.get_manager().history == [] and lw.get_manager().function("double").revision == 1
 
 
 def test_event_that_is_not_json_serialisable(ip) -> None:
@@ -339,13 +378,13 @@ def test_event_that_is_not_json_serialisable(ip) -> None:
     assert "Could not parse request body into json" in usage(ip.run_line_magic, "lambda",
                                                              "invoke double object()")
     assert "Could not parse request body" in usage(ip.run_cell_magic, "lambda", "double --invoke {1, 2}", SEED)
-    assert lw.get_manager().history == [] and lw.get_manager().function("double").version == 1
+    assert lw.get_manager().history == [] and lw.get_manager().function("double").revision == 1
 
 
 def test_unknown_subcommand_lists_the_subcommands(ip) -> None:
     message = usage(ip.run_line_magic, "lambda", "invok double")
     assert "unknown subcommand 'invok'. Did you mean 'invoke'?" in message
-    assert "invoke, burst, wait, containers, history, reset, quiz, traffic, help" in message
+    assert "invoke, burst, publish, alias, wait, containers, history, reset, quiz, traffic, help" in message
     assert "no subcommand 'nope'" in usage(ip.run_line_magic, "lambda", "help nope")
 
 
@@ -415,7 +454,7 @@ def test_widget_mode_shows_card_and_invocation(ip, shown) -> None:
 
     ip.run_cell_magic("lambda", "double --invoke '{\"value\": 5}'", SEED)
     card, view = shown
-    assert isinstance(card, FunctionCard) and card.version == 1 and card.function.name == "double"
+    assert isinstance(card, FunctionCard) and card.version == "$LATEST" and card.function.name == "double"
     assert isinstance(view, InvocationView) and view.result == 10 and view.invocation.cold is True
 
 

@@ -33,7 +33,7 @@ def displays(cell: nbformat.NotebookNode) -> list[dict]:
 
 def test_cell_magic_shows_card_and_finished_invocation(executed) -> None:
     card, invocation = displays(executed.cells[1])
-    assert WIDGET in card.data and "Function double v1" in card.data["text/plain"]
+    assert WIDGET in card.data and "Function double $LATEST" in card.data["text/plain"]
     assert WIDGET in invocation.data
     assert "Result: 10" in invocation.data["text/plain"]  # updated in place once the run finished
     assert "lw-invocation" in invocation.data["text/html"]

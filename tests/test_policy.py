@@ -10,6 +10,7 @@ from lambda_widget.placement import (
     EnvView,
     FixedKeepAlive,
     HybridHistogramKeepAlive,
+    IdleSet,
     Limits,
     NoKeepAlive,
     Placement,
@@ -52,17 +53,64 @@ def test_other_versions_and_retiring_environments_do_not_serve():
     assert (d.kind, d.env, d.reason) == ("cold", None, "all-busy")
 
 
-@pytest.mark.parametrize("live, last_end, had_env, version, reason", [
-    (False, None, False, 1, "first-invocation"),
-    (True, None, True, 1, "all-busy"),
-    (False, "idle-timeout", True, 1, "idle-expired"),
-    (False, "new-version", False, 2, "new-version"),
-    (False, "shutdown", True, 1, "all-busy"),
+@pytest.mark.parametrize("live, last_end, had_env, first, reason", [
+    (False, None, False, "first-invocation", "first-invocation"),
+    (True, None, True, "first-invocation", "all-busy"),
+    (False, "idle-timeout", True, "first-invocation", "idle-expired"),
+    (False, "function-updated", False, "function-updated", "function-updated"),
+    (False, None, False, "new-version", "new-version"),
+    (False, "shutdown", True, "new-version", "all-busy"),
 ])
-def test_cold_reasons(live, last_end, had_env, version, reason):
-    envs = [busy(1, version=version)] if live else []
-    d = Placement().place(envs, "f", version, 0.0, last_end=last_end, had_env=had_env)
+def test_cold_reasons(live, last_end, had_env, first, reason):
+    envs = [busy(1)] if live else []
+    d = Placement().place(envs, "f", 1, 0.0, last_end=last_end, had_env=had_env, first=first)
     assert (d.kind, d.reason) == ("cold", reason)
+
+
+def test_versions_of_a_function_have_environments_of_their_own():
+    envs = [idle(1, version="1"), idle(2, version="2"), idle(3, version="$LATEST")]
+    assert [Placement().place(envs, "f", v, 0.0).env for v in ("1", "2", "$LATEST")] == [1, 2, 3]
+    d = Placement().place(envs, "f", "3", 0.0, first="new-version")
+    assert (d.kind, d.env, d.reason) == ("cold", None, "new-version")
+
+
+def test_idle_set_takes_the_policy_s_first_without_scanning():
+    p = Placement()
+    s = IdleSet()
+    for seq in (3, 1, 7, 5):
+        s.add(seq, p.rank_key(False, True, seq))
+    s.add(2, p.rank_key(True, True, 2))  # provisioned: first whatever its age
+    assert len(s) == 5 and 7 in s
+    assert s.take() == 2
+    s.discard(7)
+    assert s.take() == 5
+    # a process that died while idle ranks after the live ones: the top is re-checked, not trusted
+    dead = {3}
+    assert s.take(lambda seq: p.rank_key(False, seq not in dead, seq)) == 1
+    assert s.take(lambda seq: p.rank_key(False, seq not in dead, seq)) == 3
+    assert s.take() is None and len(s) == 0
+
+
+def test_idle_set_drops_members_that_can_no_longer_serve_and_stays_small():
+    p = Placement()
+    s = IdleSet()
+    for seq in range(1, 101):
+        s.add(seq, p.rank_key(False, True, seq))
+    assert s.take(lambda seq: None if seq > 50 else p.rank_key(False, True, seq)) == 50
+    for seq in range(1, 50):
+        s.discard(seq)
+    assert len(s) == 0 and len(s._heap) <= 32  # lazy deletion compacts what it left
+    for _ in range(10_000):  # one environment reused over and over: the heap does not grow
+        s.add(1, p.rank_key(False, True, 1))
+        assert s.take() == 1
+    assert len(s._heap) == 0
+
+
+def test_the_simulator_ranks_environments_as_the_engine_does():
+    p = Placement()
+    ranked = sorted([(False, 3), (True, 1), (False, 9), (True, 4)], key=lambda e: p.rank_key(e[0], True, e[1]))
+    assert ranked == sorted([(False, 3), (True, 1), (False, 9), (True, 4)], key=lambda e: p.rank(e[0], True, e[1]))
+    assert p.rank_key(False, True, 5) > p.rank_key(False, False, 9)  # a live one before a reset one
 
 
 def test_reserved_concurrency_caps_the_function():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from conftest import SLEEPER_SOURCE
 
 import lambda_widget as lw
@@ -45,3 +47,38 @@ def test_views_say_which_limit_throttled():
     assert "1,000 new environments" in throttle_reason(throttled("FunctionInvocationRateLimitExceeded"))
     assert key_moments(throttled("ConcurrentInvocationLimitExceeded"))[0].startswith(
         "Throttled: the account's concurrency")
+
+
+def test_routing_an_event_reads_the_placement_index_not_the_pool(mgr):
+    """Placement is O(1) per event: routing never walks the list of live environments (at 1,000
+    alive a scan cost ~2 ms under the engine's lock). Each version's idle environments are a heap
+    ordered as the policy ranks them, and running counts are kept as environments change."""
+    mgr.register("many", SLEEPER_SOURCE, trace=False)
+    [f.result() for f in [mgr.submit("many", {"sleep": 0.2}) for _ in range(8)]]
+    mgr.publish("many")
+    routing = threading.local()
+    scans: list[str] = []
+
+    class Watched(list):
+        def __iter__(self):
+            if getattr(routing, "on", False):
+                scans.append("scan")
+            return super().__iter__()
+
+    original = mgr._acquire
+
+    def acquire(inv):
+        routing.on = True
+        try:
+            return original(inv)
+        finally:
+            routing.on = False
+
+    with mgr._lock:
+        mgr._envs = Watched(mgr._envs)
+    mgr._acquire = acquire
+    newest = max(mgr.containers, key=lambda e: int(e.id.split("-")[1]))
+    assert [mgr.invoke("many", {}).container_id for _ in range(3)] == [newest.id] * 3  # warm, newest first
+    assert mgr.invoke("many", {}, qualifier="1").cold_reason == "new-version"  # a new environment
+    assert mgr.invoke("many", {}, qualifier="1").cold is False
+    assert scans == []

@@ -158,8 +158,9 @@ def test_what_is_not_served_is_listed(project):
     _, proj = project
     text = str(proj)
     assert any(u.startswith("Table (AWS::DynamoDB::Table, line 61)") for u in proj.unsupported)
-    assert any("Nightly (Schedule)" in u for u in proj.unsupported)
-    assert "not served: Table" in text and "route GET /hello/{name} -> HelloFunction" in text
+    assert [(s.function, s.expression) for s in proj.schedules] == [("counter", "rate(1 day)")]
+    assert "not served: Table" in text and "route GET /hello/{name} -> HelloFunction (HttpApi" in text
+    assert "schedule rate(1 day) -> counter (Schedule Nightly)" in text
 
 
 def test_two_functions_share_a_module_and_the_tracer_follows_it(project):
@@ -193,7 +194,8 @@ def test_routes_are_served_as_sam_local_start_api(project):
     assert list(event["requestContext"]["identity"]) == list(sample["requestContext"]["identity"])
     with pytest.raises(urllib.error.HTTPError) as exc:
         urllib.request.urlopen(api.url + "count", timeout=30)  # GET: no such route
-    assert exc.value.code == 404
+    assert exc.value.code == 403  # as API Gateway and sam local answer it
+    assert json.loads(exc.value.read()) == {"message": "Missing Authentication Token"}
 
 
 def test_boto3_and_the_function_url_reach_the_project(project):
@@ -233,8 +235,10 @@ def test_parameters_override_defaults(tmp_path):
         load(mgr, write_project(tmp_path), {"Greeting": "Bonjour", "Stage": "prod"})
         assert mgr.function("HelloFunction").env == {"GREETING": "Bonjour"}
         assert mgr.function("counter").env["STAGE"] == "prod-us-east-1"
-        with pytest.raises(TemplateError, match="no such parameter"):
-            load(mgr, tmp_path / "template.yaml", {"Nope": "x"})
+        project = load(mgr, tmp_path / "template.yaml", {"Nope": "x"})  # ignored, as sam local ignores it
+        assert any("parameters: 'Nope' is no parameter" in note for note in project.notes)
+        project = load(mgr, tmp_path / "template.yaml", {"AWS::Region": "eu-west-1"})  # pseudo parameters too
+        assert mgr.function("counter").env["STAGE"] == "dev-eu-west-1"
 
 
 def test_resources_can_be_given_values_and_unused_intrinsics_do_not_matter(tmp_path):
@@ -242,7 +246,6 @@ def test_resources_can_be_given_values_and_unused_intrinsics_do_not_matter(tmp_p
                                 "      Handler: hello.handler\n      Environment:\n        Variables:\n"
                                 "          TABLE: !Ref Table\n          ARN: !GetAtt Table.Arn\n"
                                 "      Policies:\n        - DynamoDBCrudPolicy:\n            TableName: !Ref Table\n")
-    template = template.replace("            Method: get\n", "            Method: get\n            ApiId: !Ref Api\n")
     path = write_project(tmp_path, template)
     project = read(path, {"Table": "visits", "Table.Arn": "arn:aws:dynamodb:local:table/visits"})
     spec = next(s for s in project.specs if s.name == "HelloFunction")
@@ -253,15 +256,16 @@ def test_resources_can_be_given_values_and_unused_intrinsics_do_not_matter(tmp_p
 
 
 @pytest.mark.parametrize("value, message", [
-    ("!GetAtt Table.Arn", "line 26: Fn::GetAtt Table.Arn cannot be resolved locally; pass parameters="),
-    ("!Ref Table", "line 26: !Ref Table names a resource, which has no value in a local run; pass"),
-    ("!Ref Missing", "line 26: !Ref Missing: no such parameter or resource"),
-    ('!Sub "${Table.Arn}/x"', "line 26: !Sub ${Table.Arn}: attributes of resources"),
+    ("!GetAtt Missing.Arn", "line 28: HelloFunction.Properties.Environment.Variables.TABLE: !GetAtt Missing.Arn: no such"),
+    ("!Ref Missing", "line 28: HelloFunction.Properties.Environment.Variables.TABLE: !Ref Missing: no such parameter"),
+    ('!Sub "${Missing.Arn}/x"', "line 28: HelloFunction.Properties.Environment.Variables.TABLE: !Sub ${Missing.Arn}: no such"),
+    ("!Ref NoDefault", "line 28: HelloFunction.Properties.Environment.Variables.TABLE: !Ref NoDefault: the parameter has no Default"),
 ])
 def test_an_unresolvable_intrinsic_names_its_line(tmp_path, value, message):
     template = TEMPLATE.replace("      Handler: hello.handler\n",
                                 "      Handler: hello.handler\n      Environment:\n        Variables:\n"
                                 f"          TABLE: {value}\n")
+    template = template.replace("Parameters:\n", "Parameters:\n  NoDefault:\n    Type: String\n")
     path = write_project(tmp_path, template)
     with pytest.raises(TemplateError) as exc:
         read(path)
@@ -276,10 +280,11 @@ def test_bad_templates_get_clear_messages(tmp_path):
     with pytest.raises(TemplateError, match="cannot read"):
         read(tmp_path / "missing.yaml")
     path = write_project(tmp_path, TEMPLATE.replace("CodeUri: src/\n      Handler: hello", "CodeUri: nowhere/\n      Handler: hello"))
-    with pytest.raises(TemplateError, match=r"line 19: HelloFunction: CodeUri 'nowhere/' is not a directory"):
+    with pytest.raises(TemplateError, match=r"line 22: HelloFunction: CodeUri 'nowhere/' does not exist"):
         read(path)
     path = write_project(tmp_path, TEMPLATE.replace("Type: String\n    Default: dev", "Type: String"))
-    with pytest.raises(TemplateError, match=r"parameter has no Default; pass parameters="):
+    with pytest.raises(TemplateError, match=r"line 49: CountFunction.Properties.Environment.Variables.STAGE: .*the "
+                                            r"parameter has no Default; pass parameters="):
         read(path)
 
 
@@ -300,9 +305,9 @@ def test_lambda_widget_serve_template_prints_a_line_per_invocation(tmp_path):
         c.invoke(FunctionName="HelloFunction", Payload=b"{}")
         c.invoke(FunctionName="HelloFunction", Payload=b"{}")
         live = [proc.stdout.readline(), proc.stdout.readline()]
-        assert "#1 HelloFunction v1 RequestResponse cold (first-invocation) env-" in live[0]
+        assert "#1 HelloFunction $LATEST RequestResponse cold (first-invocation) env-" in live[0]
         assert "succeeded" in live[0]
-        assert "#2 HelloFunction v1 RequestResponse warm" in live[1]
+        assert "#2 HelloFunction $LATEST RequestResponse warm" in live[1]
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=30)

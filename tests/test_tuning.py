@@ -55,7 +55,7 @@ HAND = [
 
 def hand_result(strategy: str = "cost", weight: float = 0.5, arch: str = "x86_64") -> PowerTuneResult:
     rows = [TuningRow(m, d, b, [True, False, False, False, False], architecture=arch) for m, d, b, *_ in HAND]
-    return PowerTuneResult("fn", 1, arch, strategy, weight, 5, rows)
+    return PowerTuneResult("fn", "$LATEST", arch, strategy, weight, 5, rows)
 
 
 def test_rows_reproduce_the_hand_computed_table() -> None:
@@ -126,7 +126,7 @@ def test_bad_options_are_named(options, message) -> None:
 # ---------------------------------------------------------------------- through the real engine
 def test_power_tune_leaves_the_function_as_it_was(mgr) -> None:
     mgr.register("counter", COUNTER_SOURCE)
-    mgr.register("counter", COUNTER_SOURCE, idle_timeout=900)   # v2
+    mgr.register("counter", COUNTER_SOURCE, idle_timeout=900)   # $LATEST updated
     warm = mgr.invoke("counter", {})
     before = (mgr.function("counter"), [e.id for e in mgr.containers], len(mgr.versions("counter")))
     done: list[tuple[int, int]] = []
@@ -137,7 +137,7 @@ def test_power_tune_leaves_the_function_as_it_was(mgr) -> None:
     assert mgr.invoke("counter", {}).cold is False and mgr.history[-1].result == warm.result + 1
     assert done[-1] == (10, 10) and len(done) == 10
     assert [r.memory_mb for r in result.rows] == [256, 128]         # in the order asked
-    assert result.function_name == "counter" and result.version == 2 and result.architecture == "x86_64"
+    assert result.function_name == "counter" and result.version == "$LATEST" and result.architecture == "x86_64"
     tuned = [i for i in mgr.history if i.function_name.startswith("counter-RAM")]
     assert [i.function_name for i in tuned] == ["counter-RAM256", "counter-RAM128"] * 5   # in rounds
     for row in result.rows:
@@ -195,7 +195,7 @@ def test_copy_names_avoid_the_users_functions(mgr) -> None:
     mgr.power_tune("g", {}, memory_sizes=(128,), num=5)
     names = {i.function_name for i in mgr.history}
     assert names == {"f" * 57 + "-RAM128", "g-RAM128-2"}
-    assert mgr.function("g-RAM128").version == 1 and mgr.versions("g-RAM128")[0].source == COUNTER_SOURCE
+    assert mgr.function("g-RAM128").revision == 1 and mgr.versions("g-RAM128")[0].source == COUNTER_SOURCE
 
 
 def test_a_code_directory_function_is_tuned_from_its_directory(mgr, tmp_path) -> None:
@@ -226,7 +226,7 @@ def test_view_chart_table_and_text() -> None:
     bundle = view._repr_mimebundle_()
     static, plain = bundle["text/html"], bundle["text/plain"]
     assert plain == tuning_text(hand_result().to_dict()) == (
-        "Power tuning fn v1 (x86_64, 5 runs per size, strategy cost): best 128 MB\n"
+        "Power tuning fn $LATEST (x86_64, 5 runs per size, strategy cost): best 128 MB\n"
         "    128 MB      100.3 ms  $   0.2121 per 1M  <- best\n"
         "   1024 MB       12.9 ms  $   0.2352 per 1M")
     assert '<img src="data:image/svg+xml;base64,' in static and "var(--jp" not in static.split("<style>")[0]

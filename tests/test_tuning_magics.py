@@ -19,7 +19,7 @@ def test_tune_prints_the_table_in_a_terminal(ip, capsys) -> None:
     capsys.readouterr()
     ip.run_line_magic("lambda", 'tune double {"value": 5} --sizes 128,256 512 --num 5 --strategy speed')
     out = capsys.readouterr().out
-    assert out.startswith("Power tuning double v1 (x86_64, 5 runs per size, strategy speed): best ")
+    assert out.startswith("Power tuning double $LATEST (x86_64, 5 runs per size, strategy speed): best ")
     assert [line.split()[0] for line in out.splitlines()[1:4]] == ["128", "256", "512"]
     mgr = lw.get_manager()
     assert set(mgr.functions) == {"double"} and len(mgr.history) == 15
@@ -90,7 +90,7 @@ def test_tune_in_a_real_kernel_leaves_the_result_in_place_of_its_progress() -> N
     NotebookClient(nb, timeout=180, kernel_name="python3", allow_errors=True).execute()
     (shown,) = [o for o in nb.cells[2].outputs if o.output_type == "display_data"]
     assert "application/vnd.jupyter.widget-view+json" in shown.data       # the view replaced "n of 10 runs"
-    assert shown.data["text/plain"].startswith("Power tuning double v1 (x86_64, 5 runs per size")
+    assert shown.data["text/plain"].startswith("Power tuning double $LATEST (x86_64, 5 runs per size")
     assert '<img src="data:image/svg+xml;base64,' in shown.data["text/html"]
     bad = nb.cells[3].outputs
     assert not [o for o in bad if o.output_type in ("display_data", "error")]  # refused before any display

@@ -46,7 +46,7 @@ def test_seed_step_table_as_text(mgr):
     mgr.register("double", SEED, track=["event['value']"])
     inv = mgr.invoke("double", {"value": 5})
     out = text.plain_invocation(inv)
-    assert out.splitlines()[0] == ("double v1 #1: succeeded, cold start (first invocation: no execution "
+    assert out.splitlines()[0] == ("double $LATEST #1: succeeded, cold start (first invocation: no execution "
                                    "environment existed for this function yet)")
     assert "Result: 10" in out
     rows = [line for line in out.splitlines() if re.match(r"^\|\s+\d+ \|", line)]
@@ -212,7 +212,7 @@ def test_static_invocation_page(mgr):
     mgr.register("double", SEED, track=["event['value']"])
     data = mgr.invoke("double", {"value": 5}).to_dict()
     page = html.invocation_page(data, moments=key_moments(data))
-    assert page.count("<style>") == 1 and page.startswith('<div class="lw-root lw-invocation">')
+    assert page.count("<style>") == 1 and page.startswith('<div class="lw-root mathjax_ignore lw-invocation">')
     for cls in ("lw-header", "lw-badge lw-badge-cold", "lw-flow", "lw-step-table", "lw-tracker", "lw-code",
                 "lw-logs", "lw-result", "lw-key-moments"):
         assert cls in page, cls
@@ -241,7 +241,7 @@ def test_pool_timeline_and_history(mgr):
     rows = history_rows(mgr)
     assert [r["cold_reason"] for r in rows] == ["first-invocation", "idle-expired"]
     assert "cold (idle expired)" in text.history_text(rows)
-    assert text.render_function(mgr.function("double")).splitlines()[0] == "Function double v1"
+    assert text.render_function(mgr.function("double")).splitlines()[0] == "Function double $LATEST"
 
 
 def test_timeline_gap_labels_never_overlap():

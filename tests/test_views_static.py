@@ -54,13 +54,13 @@ def test_without_the_stylesheet_words_stay_apart(mgr):
     bare = without_style(html.invocation_page(inv)) + without_style(html.function_page(fn.to_dict()))
     bare += without_style(html.pool_page(pool_snapshot(mgr)))
     text = re.sub(r"<[^>]+>", "", bare)
-    for glued in ("doublev1", "v1function", "cold startsucceeded", "Request id", "env-1idle", "1def",
+    for glued in ("double$LATEST", "$LATESTfunction", "cold startsucceeded", "Request id", "env-1idle", "1def",
                   "initinvocation"):
         if glued == "Request id":
             assert re.search(r"Request id [0-9a-f-]{36} · Environment env-1", text)
         else:
             assert glued not in text, glued
-    assert "double v1 · function" in text and "cold start · succeeded" in text
+    assert "double $LATEST · function" in text and "cold start · succeeded" in text
     assert "1 def lambda_handler(event, context):" in text
 
 

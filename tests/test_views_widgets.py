@@ -182,7 +182,7 @@ def test_mime_bundle_and_deterministic_text(comms):
                 v.close()
     assert plains[0] == plains[1]
     text = plains[0][0]
-    assert text.startswith("double v1 #1: succeeded, cold start (first invocation")
+    assert text.startswith("double $LATEST #1: succeeded, cold start (first invocation")
     assert "| 8 | Next event arrives" in text.replace("|    8 |", "| 8 |")
     assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", text) and " ms" not in text
 

@@ -9,12 +9,14 @@ from lambda_widget.engine.errors import (
     InvalidParameterValueException,
     InvalidRequestContentException,
     RequestTooLargeException,
+    ResourceConflictException,
     ResourceNotFoundException,
 )
 from lambda_widget.engine.manager import ContainerManager
-from lambda_widget.engine.records import Function, Invocation, LifecycleEvent, Step
+from lambda_widget.engine.records import Alias, Function, Invocation, LifecycleEvent, Step
 
 __all__ = [
+    "Alias",
     "ContainerManager",
     "Function",
     "InvalidParameterValueException",
@@ -22,6 +24,7 @@ __all__ = [
     "Invocation",
     "LifecycleEvent",
     "RequestTooLargeException",
+    "ResourceConflictException",
     "ResourceNotFoundException",
     "Step",
 ]

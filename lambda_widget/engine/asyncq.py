@@ -39,17 +39,17 @@ def destination_record(fn: Function, first: Invocation, last: Invocation, condit
         "timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
         "requestContext": {
             "requestId": first.request_id,
-            "functionArn": f"{arn}:$LATEST",
+            "functionArn": f"{arn}:{first.qualifier or '$LATEST'}",
             "condition": condition,
             "approximateInvokeCount": attempts,
         },
         "requestPayload": json.loads(payload),
     }
     if condition == "Success":
-        record["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST"}
+        record["responseContext"] = {"statusCode": 200, "executedVersion": last.version}
         record["responsePayload"] = last.result
     elif attempts:
-        record["responseContext"] = {"statusCode": 200, "executedVersion": "$LATEST",
+        record["responseContext"] = {"statusCode": 200, "executedVersion": last.version,
                                      "functionError": "Unhandled"}
         record["responsePayload"] = last.error
     return record
@@ -121,9 +121,9 @@ class AsyncMixin:
     def _run_event(self, inv: Invocation, payload: bytes, first: Invocation, throttles: int) -> Invocation:
         self._run(inv, payload, None)
         with self._lock:
-            fn = self._functions.get(inv.function_name)
-        if fn is None:
-            return inv
+            if inv.function_name not in self._functions:
+                return inv  # deleted meanwhile
+        fn = inv.function  # the version that ran: its retry settings and destinations
         arn = fn.arn(self.region, self.account_id)
         if inv.status == "succeeded":
             deliver(fn.on_success, destination_record(fn, first, inv, "Success", inv.attempt, arn, payload))
@@ -148,7 +148,8 @@ class AsyncMixin:
             if generation != self._generation:
                 return  # the event was admitted before a reset(): no retry
             self._counters["inv"] += 1
-            nxt = Invocation(self._counters["inv"], first.request_id, fn, first.event, due, "Event")
+            nxt = Invocation(self._counters["inv"], first.request_id, fn, first.event, due, "Event",
+                             first.qualifier)  # the same version again
             nxt.attempt = attempt
             nxt._generation = generation
             self.history.append(nxt)

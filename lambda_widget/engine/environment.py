@@ -233,7 +233,7 @@ class ExecutionEnvironment(HasTraits):
             "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version.major}.{version.minor}",
             "AWS_LAMBDA_FUNCTION_NAME": fn.name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_VERSION": fn.version,
             "AWS_LAMBDA_INITIALIZATION_TYPE": self.init_type,
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{fn.name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream_name,
@@ -256,12 +256,24 @@ class ExecutionEnvironment(HasTraits):
         # The interpreter itself may need its library path to start at all.
         if os.environ.get("LD_LIBRARY_PATH"):
             env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
+        if fn.layers:  # as Lambda: /opt/python... on sys.path, /opt/bin on PATH, /opt/lib for libraries
+            from lambda_widget.engine.layers import python_paths
+
+            opt = self.opt_inside
+            env["PYTHONPATH"] = os.pathsep.join(python_paths(opt) + [PACKAGE_PARENT])
+            env["PATH"] += f"{os.pathsep}{opt}/bin"
+            env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (env.get("LD_LIBRARY_PATH"), f"{opt}/lib") if p)
         env.update(fn.env)
         return env
 
     @property
+    def opt_inside(self) -> str:
+        """Where the handler sees its layers: ``/opt`` in a sandbox, else this environment's own copy."""
+        return "/opt" if self.mode == "namespaces" else str(self.dir / "opt")
+
+    @property
     def master_task_root(self) -> Path:
-        return self.dir.parent.parent / "functions" / self.function_name / f"v{self.version}"
+        return self.dir.parent.parent / "functions" / self.function_name / f"v{self.function.code_revision}"
 
     @property
     def task_root(self) -> Path:
@@ -276,6 +288,9 @@ class ExecutionEnvironment(HasTraits):
 
     def _fresh_code(self) -> None:
         """Process mode: every process gets its own copy, so tampering dies with it."""
+        if self.function.layers and self.mode != "namespaces" and not (self.dir / "opt").exists():
+            # No /opt without a mount namespace: the environment's own copy of its layers.
+            shutil.copytree(self.master_task_root.with_suffix(".opt"), self.dir / "opt", symlinks=True)
         files = getattr(self.function, "task_files", None)
         if self.mode == "namespaces" or not files:
             return
@@ -291,7 +306,8 @@ class ExecutionEnvironment(HasTraits):
             return None
         return {"cgroups": self.cgroup.procs_files, "task_root": str(self.master_task_root),
                 "tmp": str(self.tmp), "uid": self.uid, "mounts": self.isolation.hidden,
-                "trace_file": str(self.trace_path) if self.function.trace else None}
+                "trace_file": str(self.trace_path) if self.function.trace else None,
+                "opt": str(self.master_task_root.with_suffix(".opt")) if self.function.layers else None}
 
     def runtime_options(self) -> dict[str, Any]:
         """Options of the bundled runtime (passed outside the environment, which stays Lambda's)."""
@@ -563,8 +579,8 @@ def _signal_group(pid: int, sig: int) -> None:
             pass
 
 
-def log_stream_name(now: datetime.datetime, hex32: str) -> str:
-    return f"{now:%Y/%m/%d}/[$LATEST]{hex32}"
+def log_stream_name(now: datetime.datetime, hex32: str, version: str = "$LATEST") -> str:
+    return f"{now:%Y/%m/%d}/[{version}]{hex32}"
 
 
 LAMBDA_TZ = ":UTC"  # Lambda's TZ

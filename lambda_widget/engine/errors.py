@@ -24,3 +24,19 @@ class InvalidRequestContentException(LambdaApiError, ValueError):
 
 class RequestTooLargeException(LambdaApiError, ValueError):
     code = "RequestTooLargeException"
+
+
+class ResourceConflictException(LambdaApiError):
+    code = "ResourceConflictException"
+
+
+class PreconditionFailedException(LambdaApiError):
+    code = "PreconditionFailedException"
+
+
+class ValidationException(LambdaApiError, ValueError):
+    code = "ValidationException"
+
+
+class ProvisionedConcurrencyConfigNotFoundException(LambdaApiError, LookupError):
+    code = "ProvisionedConcurrencyConfigNotFoundException"

@@ -94,7 +94,7 @@ class ExecutionMixin:
             self._changed(inv)
             suppressed = env.inits > 0
             if not suppressed:
-                log.append(logs.init_start())
+                log.append(logs.init_start(self.region))
             outcome, ms, detail = self._init_env(env, INIT_LIMIT if not suppressed else budget)
             lines, _ = env.take_output()
             init_output += lines
@@ -125,7 +125,8 @@ class ExecutionMixin:
         headers = {
             "Lambda-Runtime-Aws-Request-Id": rid,
             "Lambda-Runtime-Deadline-Ms": str(deadline_ms),
-            "Lambda-Runtime-Invoked-Function-Arn": fn.arn(self.region, self.account_id),
+            # With the qualifier the caller used, as on Lambda (an alias's name, not its version).
+            "Lambda-Runtime-Invoked-Function-Arn": fn.arn(self.region, self.account_id, inv.qualifier),
             "Lambda-Runtime-Trace-Id": _trace_id(self._rng),
             "Content-Type": "application/json",
         }
@@ -156,7 +157,7 @@ class ExecutionMixin:
             self._event(env, "thaw", request_id=rid)
             inv.status = "running"  # one notification: running, and where
         self._event(env, "invoke", request_id=rid)
-        log.append(logs.start(rid))
+        log.append(logs.start(rid, fn.version))
         self._changed(inv, env)
         try:
             item = _get(env.outcomes, budget_left - (time.perf_counter() - t0), rid, skip=("ready",))
@@ -185,10 +186,11 @@ class ExecutionMixin:
             # The runtime was told 413; awslambdaric exits on it. Reset, so the next event re-inits.
             status = "failed"
             env.kill()
-            error = {"errorMessage": f"Response payload size ({item[2]} bytes) exceeded maximum "
-                                     f"allowed payload size (6291556 bytes).",
+            # The response as recorded (2025-11); the log line names the size too.
+            error = {"errorMessage": "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
                      "errorType": "Function.ResponseSizeTooLarge"}
-            crash_msg = f"[ERROR] {error['errorType']}: {error['errorMessage']}"
+            crash_msg = (f"[ERROR] {error['errorType']}: Response payload size ({item[2]} bytes) exceeded "
+                         f"maximum allowed payload size (6291556 bytes).")
         elif kind == "timeout":
             status, duration = "timed-out", fn.timeout * 1000
             env.kill()
@@ -231,7 +233,7 @@ class ExecutionMixin:
         env.last_memory_mb = memory
         if status == "timed-out":
             report_status, report_type = "timeout", None
-        elif status != "succeeded":
+        elif status != "succeeded" and kind != "error":  # AWS writes no Status for a handled exception
             report_status, report_type = "error", error["errorType"]
         else:
             report_status = report_type = None
@@ -300,19 +302,20 @@ class ExecutionMixin:
                 self._event(env, "reset", env.reset_reason, inv.request_id)
             retire = self._settle(env, inv)
         if retire:
-            self._terminate(env, "new-version", already_marked=True)
+            self._terminate(env, retire, already_marked=True)
         self._changed(inv, env)
 
-    def _settle(self, env: ExecutionEnvironment, inv: Invocation) -> bool:
-        """After an invocation: back to the pool, or (already) gone. True if it must retire now."""
+    def _settle(self, env: ExecutionEnvironment, inv: Invocation) -> str | None:
+        """After an invocation: back to the pool, or (already) gone. The reason if it must retire now."""
         if env.state == "terminated":  # ended while this invocation ran (shutdown, reset)
             self._append_end(inv, env.end_reason or "shutdown")
-            return False
-        if env.retiring:
+            return None
+        if env.retiring:  # its version changed or went while it ran
             env.state = "terminated"
-            return True
+            self._pool.remove(env)
+            return getattr(env, "retire_reason", None) or "function-updated"
         self._release(env)
-        return False
+        return None
 
     def _release(self, env: ExecutionEnvironment) -> None:
         """Back to the pool: idle, and frozen once the runtime waits on ``/next``."""
@@ -321,11 +324,12 @@ class ExecutionMixin:
             env.current = None
             if env.polling and env.pending is None:
                 env.freeze()
+        self._pool.release(env, self.placement)
         self._event(env, "idle", env.reset_reason or "")
 
     def _finish_init_failure(self, inv, env, fn, log, init_output, error, extra_ms) -> None:
         rid = inv.request_id
-        log.append(logs.start(rid))
+        log.append(logs.start(rid, fn.version))
         log.append(logs.end(rid))
         duration = extra_ms
         billed = logs.billed(duration, inv.init_duration_ms)
@@ -353,7 +357,7 @@ class ExecutionMixin:
             self._event(env, "reset", env.reset_reason, rid)
             retire = self._settle(env, inv)
         if retire:
-            self._terminate(env, "new-version", already_marked=True)
+            self._terminate(env, retire, already_marked=True)
         self._changed(inv, env)
 
     def _throttle(self, inv: Invocation, fn: Function,
@@ -434,9 +438,9 @@ def _init_error_type(outcome: str, detail: Any) -> str:
 
 
 def _init_error_payload(outcome: str, detail: Any, rid: str, timeout: float) -> dict:
-    if outcome == "error":
+    if outcome == "error":  # an init error belongs to no request: requestId "" (recorded)
         return {"errorMessage": detail.get("errorMessage", ""), "errorType": detail.get("errorType", ""),
-                "requestId": rid, "stackTrace": detail.get("stackTrace", [])}
+                "requestId": "", "stackTrace": detail.get("stackTrace", [])}
     if outcome == "timeout":
         return {"errorMessage": f"RequestId: {rid} Error: Task timed out after {timeout:.2f} seconds",
                 "errorType": "Sandbox.Timedout"}

@@ -1,16 +1,24 @@
-"""CloudWatch text-format platform lines: INIT_START, START, END, REPORT, INIT_REPORT."""
+"""CloudWatch text-format platform lines: INIT_START, START, END, REPORT, INIT_REPORT, and the
+``LogType=Tail`` text, as AWS writes them (recorded: tests/data/aws_recorded/lambda.json).
+
+An invocation's ``logs`` are what CloudWatch shows for it (INIT_START included, as CloudWatch has
+it); the Tail is the same lines without INIT_START, which AWS's recorded tails never show.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import math
 import sys
 
-RUNTIME_VERSION = f"python:{sys.version_info.major}.{sys.version_info.minor}.lambda-widget"
+# AWS's shape, python:3.13.v14: this Python's version, its patch level as the runtime release.
+RUNTIME_VERSION = f"python:{sys.version_info.major}.{sys.version_info.minor}.v{sys.version_info.micro}"
+RUNTIME_VERSION_ID = hashlib.sha256(sys.version.encode()).hexdigest()  # 64 hex, as AWS's ids
 
 
-def init_start() -> str:
+def init_start(region: str = "us-east-1") -> str:
     return (f"INIT_START Runtime Version: {RUNTIME_VERSION}\tRuntime Version ARN: "
-            f"arn:aws:lambda:local::runtime:lambda-widget")
+            f"arn:aws:lambda:{region}::runtime:{RUNTIME_VERSION_ID}")
 
 
 def start(request_id: str, version: str = "$LATEST") -> str:
@@ -29,6 +37,9 @@ def billed(duration_ms: float, init_duration_ms: float | None) -> int:
 def report(request_id: str, duration_ms: float, billed_ms: int, memory_mb: int, max_used_mb: int,
            init_duration_ms: float | None = None, status: str | None = None,
            error_type: str | None = None) -> str:
+    """The REPORT line: tab-separated fields, and a tab after the last one (as AWS writes it).
+    ``status`` "timeout" or "error" (with ``error_type``) only for what AWS reports so: a
+    timeout, a crash, running out of memory, a failed init; never a handled exception."""
     fields = [f"REPORT RequestId: {request_id}", f"Duration: {duration_ms:.2f} ms",
               f"Billed Duration: {billed_ms} ms", f"Memory Size: {memory_mb} MB",
               f"Max Memory Used: {max_used_mb} MB"]
@@ -40,7 +51,21 @@ def report(request_id: str, duration_ms: float, billed_ms: int, memory_mb: int, 
         fields.append("Status: error")
         if error_type:
             fields.append(f"Error Type: {error_type}")
-    return "\t".join(fields)
+    return "\t".join(fields) + "\t"
+
+
+def tail(lines: list[str], limit: int = 4096) -> bytes:
+    """``X-Amz-Log-Result`` before base64: the invocation's log lines (no INIT_START, which
+    AWS's tails do not have), each ending in a newline, the last ``limit`` bytes. The runtime's
+    ``[ERROR]`` entry keeps its lines together with ``\\r`` in a pipe; AWS's log has ``\\n``."""
+    out = []
+    for line in lines:
+        if line.startswith("INIT_START "):
+            continue
+        if line.startswith("[ERROR]"):
+            line = line.replace("\r", "\n")
+        out.append(line + "\n")
+    return "".join(out).encode("utf-8", "replace")[-limit:]
 
 
 def init_report(init_duration_ms: float, phase: str, status: str, error_type: str) -> str:

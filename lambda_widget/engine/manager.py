@@ -1,4 +1,4 @@
-"""The container manager: functions and versions, the pool of environments, routing, the clock.
+"""The container manager: functions and their versions, the pool of environments, routing, the clock.
 
 This is the engine's manager. ``lambda_widget.ContainerManager`` (``lambda_widget.manager``) is this
 class with the services built on it (HTTP front, traffic simulation, power tuning); the kernel's one is
@@ -36,15 +36,15 @@ from lambda_widget.engine.environment import ExecutionEnvironment, Launcher, _si
 from lambda_widget.engine.errors import (
     InvalidParameterValueException,
     RequestTooLargeException,
-    ResourceNotFoundException,
 )
 from lambda_widget.engine.execution import INIT_LIMIT, ExecutionMixin
 from lambda_widget.engine.history import HISTORY_BYTES, PayloadBudget
 from lambda_widget.engine.isolation import Isolation, read_task_files
 from lambda_widget.engine.leftovers import Sentinel, make_root, sweep_stale
 from lambda_widget.engine.monitor import Monitor
-from lambda_widget.engine.records import Function, Invocation, LifecycleEvent, bump
-from lambda_widget.engine.routing import RoutingMixin
+from lambda_widget.engine.pool import EnvPool
+from lambda_widget.engine.records import LATEST, Function, Invocation, LifecycleEvent, bump
+from lambda_widget.engine.routing import RoutingMixin, split_qualifier
 from lambda_widget.engine.runtime_api import CLOSE, RuntimeApiServer
 from lambda_widget.engine.validation import (
     MAX_SYNC_REQUEST,
@@ -53,6 +53,7 @@ from lambda_widget.engine.validation import (
     validate_config,
     validate_track,
 )
+from lambda_widget.engine.versions import VersionsMixin, check_description, new_revision_id
 from lambda_widget.engine.watchdog import Watchdog
 from lambda_widget.engine.workers import Workers
 from lambda_widget.engine.zygote import Zygote
@@ -69,7 +70,7 @@ class StagedCode(NamedTuple):
     task_files: dict
 
 
-class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
+class ContainerManager(RoutingMixin, VersionsMixin, ExecutionMixin, AsyncMixin, HasTraits):
     """Runs Lambda functions in real execution environments (one OS process each).
 
     ``seed`` makes request ids reproducible; ``virtual_clock`` stops real time from
@@ -117,12 +118,15 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         self._payloads = PayloadBudget(max_history_bytes)  # see lambda_widget.engine.history
         self._rng = random.Random(seed) if seed is not None else random.Random()
         self._lock = threading.RLock()
-        self._functions: dict[str, Function] = {}
-        self._versions: dict[str, list[Function]] = {}
+        self._functions: dict[str, Function] = {}  # name -> $LATEST
+        self._init_versions()  # published versions, aliases, provisioned concurrency
         self._envs: list[ExecutionEnvironment] = []
+        self._pool = EnvPool()  # the live environments, indexed for placement
         self._ended: list[ExecutionEnvironment] = []
-        self._last_end: dict[tuple[str, int], str] = {}
-        self._had_env: set[tuple[str, int]] = set()
+        self._last_end: dict[tuple, str] = {}  # version key -> how its last environment ended
+        self._had_env: set[tuple] = set()  # version keys that ever had an environment
+        self._had_any: dict[str, set[str]] = {}  # function -> versions that ever had an environment
+        self._reserved: dict[str, int] = {}  # function -> its reserved concurrency
         self.history: list[Invocation] = []
         self.events: list[LifecycleEvent] = []
         self._counters = {"env": 0, "inv": 0}
@@ -166,6 +170,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
 
     @property
     def functions(self) -> dict[str, Function]:
+        """Every function's ``$LATEST``, by name."""
         with self._lock:
             return dict(self._functions)
 
@@ -173,15 +178,17 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
     def runtime_api(self) -> str:
         return self._server.address
 
-    def versions(self, name: str) -> list[Function]:
-        return list(self._versions.get(name, []))
-
-    def function(self, name: str) -> Function:
+    def function(self, name: str, qualifier: str | None = None) -> Function:
+        """Function ``name``: ``$LATEST``, or the version ``qualifier`` names (a number, or an alias:
+        its version). ``name`` may carry the qualifier: ``"double:live"``."""
+        name, qualifier = split_qualifier(name, qualifier)
         with self._lock:
-            fn = self._functions.get(name)
-            if fn is None:
-                raise ResourceNotFoundException(self._not_found(name))
-            return fn
+            target = self._target(name, qualifier)
+            return target if isinstance(target, Function) else self._version_record(name, target.function_version)
+
+    @property
+    def _reserved_total(self) -> int:
+        return sum(self._reserved.values())
 
     def _not_found(self, name: str) -> str:
         known = ", ".join(sorted(self._functions)) or "none yet"
@@ -192,6 +199,10 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         with self._lock:
             return {
                 "functions": {n: f.to_dict() for n, f in self._functions.items()},
+                "versions": {n: [f.to_dict() for f in sorted(v.values(), key=lambda f: int(f.version))]
+                             for n, v in self._published.items() if v},
+                "aliases": {n: [a.to_dict() for a in sorted(v.values(), key=lambda a: a.name)]
+                            for n, v in self._aliases.items() if v},
                 "containers": [e.to_dict() for e in self.all_containers],
                 "history": [i.to_dict() for i in self.history],
                 "events": [e.to_dict() for e in self.events],
@@ -228,14 +239,22 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                  provisioned_concurrency: int = 0, runtime: str = "bundled",
                  max_steps: int = 500, max_retry_attempts: int = 2, max_event_age: float = 21600.0,
                  on_success=None, on_failure=None, path: str | None = None,
-                 cpu_scaling: bool = True, architecture: str = "x86_64") -> Function:
-        """Register ``source`` as function ``name``; registering a name again publishes a new version.
+                 cpu_scaling: bool = True, architecture: str = "x86_64", description: str = "",
+                 layers=()) -> Function:
+        """Register ``source`` as function ``name`` (its ``$LATEST``); registering a name again updates
+        ``$LATEST``, whose warm environments then retire. ``publish(name)`` makes a numbered version.
 
         ``path`` instead of ``source``: a code directory (modules, packages, data files and a
         ``requirements.txt``), with ``handler`` as ``module.function`` (``"app.handlers.main"``).
         ``cpu_scaling=False``: the machine's CPUs instead of ``memory_mb / 1769`` of a vCPU.
+        ``layers``: up to 5 directories or zip files, merged in order at ``/opt`` (``/opt/python`` on
+        ``sys.path``), as Lambda extracts a function's layers.
         """
         self._check_open()
+        if layers:
+            from lambda_widget.engine.layers import check_layers
+
+            layers = check_layers(layers)
         if env is not None and not isinstance(env, dict):
             raise InvalidParameterValueException(f"env must be a dict of strings, not {type(env).__name__}")
         env = dict(env or {})
@@ -253,13 +272,16 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                         reserved_concurrency, provisioned_concurrency, runtime, max_steps,
                         max_retry_attempts, max_event_age, on_success, on_failure,
                         cpu_scaling=cpu_scaling, architecture=architecture)
+        check_description(description)
         # The copy, the bytecode and the modes are made before the lock: a 50,000-file package
         # takes seconds, and other functions' invocations must not wait for it.
         staged = self._stage_code(source, handler, path)
         with self._lock:
             previous = self._functions.get(name)
-            fn = Function(name=name, version=(previous.version + 1) if previous else 1,
-                          source=source, handler=handler, timeout=float(timeout),
+            revision = (previous.revision + 1) if previous else 1
+            fn = Function(name=name, version=LATEST, revision=revision, code_revision=revision,
+                          revision_id=new_revision_id(), description=description, source=source, handler=handler,
+                          timeout=float(timeout),
                           memory_mb=int(memory_mb), idle_timeout=float(idle_timeout), env=env,
                           track=tuple(track), trace=trace,
                           reserved_concurrency=reserved_concurrency,
@@ -268,38 +290,54 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                           max_retry_attempts=max_retry_attempts,
                           max_event_age=float(max_event_age), on_success=on_success,
                           on_failure=on_failure, path=path, cpu_scaling=cpu_scaling,
-                          cpu_mode=self._isolation.cpu_mode if cpu_scaling else "off", architecture=architecture)
+                          cpu_mode=self._isolation.cpu_mode if cpu_scaling else "off", architecture=architecture,
+                          layers=tuple(layers or ()))
             self._install_code(fn, staged)
-            self._functions[name] = fn
-            self._versions.setdefault(name, []).append(fn)
-            retire_now = []
-            for e in self._envs:
-                if e.function_name == name and e.version < fn.version:
-                    if e.state == "idle":
-                        retire_now.append(e)
-                        e.state = "terminated"
-                    else:
-                        e.retiring = True
-        for e in retire_now:
-            self._terminate(e, "new-version", already_marked=True)
+            if fn.layers:
+                self._write_layers(fn)
+        return self._install_latest(fn)
+
+    def _install_latest(self, fn: Function) -> Function:
+        """``fn`` becomes its function's $LATEST: the environments of the one before retire (idle ones
+        now, busy ones after their invocation), and its own provisioned ones start."""
+        with self._lock:
+            self._functions[fn.name] = fn
+            if fn.reserved_concurrency is None:
+                self._reserved.pop(fn.name, None)
+            else:
+                self._reserved[fn.name] = fn.reserved_concurrency
+            retire_now = self._mark_ended(lambda e: e.function_name == fn.name and e.version == LATEST
+                                          and e.function is not fn, "function-updated")
+        self._terminate_many(retire_now, "function-updated")
         if fn.provisioned_concurrency:
-            self._provision(fn)
+            self._provision(fn, fn.provisioned_concurrency)
         self._changed()
         return fn
 
-    def delete_function(self, name: str) -> None:
-        """Delete function ``name`` and all its versions, as DeleteFunction does: its environments
-        are terminated (reason ``function-deleted``); its invocations stay in the history."""
+    def delete_function(self, name: str, qualifier: str | None = None) -> None:
+        """Delete function ``name`` with all its versions and aliases, as DeleteFunction does: its
+        environments are terminated (reason ``function-deleted``); its invocations stay in the
+        history. With ``qualifier`` (a version number) only that version goes."""
         self._check_open()
+        name, qualifier = split_qualifier(name, qualifier)
+        if qualifier is not None:
+            self._delete_version(name, qualifier)
+            return
         with self._lock:
             self.function(name)  # ResourceNotFoundException names the registered ones
             doomed = [e for e in self._envs if e.function_name == name]
             for e in doomed:
                 e.state = "terminated"
+                self._pool.remove(e)
             del self._functions[name]
-            self._versions.pop(name, None)
-        for e in doomed:
-            self._terminate(e, "function-deleted", already_marked=True)
+            self._reserved.pop(name, None)
+            for table in (self._published, self._aliases, self._next_version, self._had_any):
+                table.pop(name, None)
+            for key in [k for k in self._provisioned if k[0] == name]:
+                del self._provisioned[key]
+            self._had_env = {k for k in self._had_env if k[0] != name}
+            self._last_end = {k: v for k, v in self._last_end.items() if k[0] != name}
+        self._terminate_many(doomed, "function-deleted")
         shutil.rmtree(self._root / "functions" / name, ignore_errors=True)
         self._changed()
 
@@ -334,19 +372,40 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         return StagedCode(root, task_files)
 
     def _install_code(self, fn: Function, staged: StagedCode) -> None:
-        """Under the lock: the staged task root becomes ``functions/<name>/v<version>`` (a rename)."""
-        root = self._root / "functions" / fn.name / f"v{fn.version}"
+        """Under the lock: the staged task root becomes the function's (a rename)."""
+        root = self._task_root(fn)
         root.parent.mkdir(parents=True, exist_ok=True)
         if root.exists():  # left by a deleted function of the same name: out of the way, deleted later
             root.rename(Path(tempfile.mkdtemp(dir=self._root / "staging")) / "stale")
         staged.root.rename(root)
         fn.task_files = staged.task_files
 
-    def _provision(self, fn: Function) -> None:
+    def _task_root(self, fn: Function) -> Path:
+        """A function's code as registered: one directory per update of $LATEST, which the versions
+        published from it share."""
+        return self._root / "functions" / fn.name / f"v{fn.code_revision}"
+
+    def _write_layers(self, fn: Function) -> None:
+        """The code's /opt: its layers merged in order, beside its task root (``v<code_revision>.opt``)."""
+        from lambda_widget.engine.layers import merge_layers, tree_size
+
+        root = self._task_root(fn)
+        try:
+            merge_layers(fn.layers, root.with_suffix(".opt"), tree_size(root))
+        except BaseException:
+            shutil.rmtree(root, ignore_errors=True)
+            raise
+        self._isolation.publish(root.with_suffix(".opt"))
+
+    def _provision(self, fn: Function, count: int, qualifier: str | None = None) -> None:
+        """Create and initialise ``count`` provisioned environments of version ``fn`` (for the
+        provisioned concurrency config of ``qualifier``, if any)."""
         created = []
         with self._lock:
-            for _ in range(fn.provisioned_concurrency):
-                created.append(self._new_env(fn, "provisioned", provisioned=True))
+            for _ in range(count):
+                env = self._new_env(fn, "provisioned", provisioned=True)
+                env.provisioned_for = qualifier
+                created.append(env)
         outcomes: dict[str, str] = {}
 
         def init(env: ExecutionEnvironment) -> None:
@@ -368,18 +427,19 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         self._changed()
 
     # ------------------------------------------------------------------ invoke
-    def invoke(self, name: str, event: Any = None, *, invocation_type: str = "RequestResponse",
-               client_context: dict | None = None) -> Invocation:
+    def invoke(self, name: str, event: Any = None, *, qualifier: str | None = None,
+               invocation_type: str = "RequestResponse", client_context: dict | None = None) -> Invocation:
         """Invoke and wait. Ctrl-C (KeyboardInterrupt) cancels the invocation and re-raises.
 
-        ``invocation_type="Event"`` queues the event and returns its record at once (status
-        ``queued``); ``"DryRun"`` only validates.
+        ``qualifier`` (or ``"name:qualifier"``) runs a published version or an alias instead of
+        ``$LATEST``. ``invocation_type="Event"`` queues the event and returns its record at once
+        (status ``queued``); ``"DryRun"`` only validates.
         """
         if invocation_type == "RequestResponse" and threading.current_thread() is threading.main_thread():
             context = encode_client_context(client_context)
-            inv, payload = self._admit(name, event, invocation_type)
+            inv, payload = self._admit(name, event, invocation_type, qualifier)
             return self._invoke_here(inv, payload, context)
-        future = self.submit(name, event, invocation_type=invocation_type,
+        future = self.submit(name, event, qualifier=qualifier, invocation_type=invocation_type,
                              client_context=client_context)
         if invocation_type == "Event":
             return future.invocation
@@ -390,11 +450,11 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
             _wait_through_interrupts(future)  # the environment is reset before we return
             raise
 
-    def submit(self, name: str, event: Any = None, *, invocation_type: str = "RequestResponse",
-               client_context: dict | None = None) -> Future:
+    def submit(self, name: str, event: Any = None, *, qualifier: str | None = None,
+               invocation_type: str = "RequestResponse", client_context: dict | None = None) -> Future:
         """Queue one invocation; returns a Future of its Invocation (``future.invocation`` at once)."""
         client_context = encode_client_context(client_context)
-        inv, payload = self._admit(name, event, invocation_type)
+        inv, payload = self._admit(name, event, invocation_type, qualifier)
         if invocation_type == "DryRun":
             future: Future = Future()
             future.set_result(inv)
@@ -405,14 +465,18 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
         future.invocation = inv  # type: ignore[attr-defined]
         return future
 
-    def _admit(self, name: str, event: Any, invocation_type: str) -> tuple[Invocation, bytes]:
-        """Validate a request as the Invoke API does and record it (status queued)."""
+    def _admit(self, name: str, event: Any, invocation_type: str,
+               qualifier: str | None = None) -> tuple[Invocation, bytes]:
+        """Validate a request as the Invoke API does and record it (status queued). The version
+        that runs it is chosen here (an alias's weighted pick), in the order requests arrive."""
         self._check_open()
         if invocation_type not in ("RequestResponse", "Event", "DryRun"):
             raise InvalidParameterValueException(
                 f"Unsupported invocation type {invocation_type!r}: use 'RequestResponse', "
                 f"'Event' or 'DryRun'")
-        fn = self.function(name)
+        name, qualifier = split_qualifier(name, qualifier)
+        with self._lock:
+            target = self._target(name, qualifier)
         payload = encode_event(event)
         limit = MAX_ASYNC_REQUEST if invocation_type == "Event" else MAX_SYNC_REQUEST
         if len(payload) > limit:
@@ -420,9 +484,10 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                 f"{len(payload)} byte payload is too large for the {invocation_type} invocation "
                 f"type (limit {limit} bytes)")
         with self._lock:
+            fn = self._pick(target)
             self._counters["inv"] += 1
             inv = Invocation(self._counters["inv"], self._request_id(), fn, json.loads(payload),
-                             self.clock.now(), invocation_type)
+                             self.clock.now(), invocation_type, qualifier)
             inv._generation = self._generation
             if invocation_type == "DryRun":
                 inv.status = "dry-run"
@@ -508,6 +573,7 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
                         idle.append(env)
                     else:
                         env.retiring = True
+                        env.retire_reason = "fork-server-lost"
         for env in idle:
             self._terminate(env, "fork-server-lost", already_marked=True)
 
@@ -570,7 +636,8 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
             if env in self._envs:
                 self._envs.remove(env)
                 self._ended.append(env)
-            self._last_end[(env.function_name, env.version)] = reason
+            self._pool.remove(env)
+            self._last_end[env.function.key] = reason
             if env.last_invocation is not None and env.current is None:
                 self._append_end(env.last_invocation, reason)
             self._event(env, "terminate", reason)
@@ -613,13 +680,16 @@ class ContainerManager(RoutingMixin, ExecutionMixin, AsyncMixin, HasTraits):
             shutil.rmtree(self._root / "functions", ignore_errors=True)
             (self._root / "functions").mkdir(exist_ok=True)
             self._functions.clear()
-            self._versions.clear()
+            self._init_versions()
+            self._pool.clear()
+            self._reserved.clear()
             self.history.clear()
             self._payloads.clear()
             self.events.clear()
             self._ended.clear()
             self._last_end.clear()
             self._had_env.clear()
+            self._had_any.clear()
             self._counters = {"env": 0, "inv": 0}
             if seed is not None:
                 self.seed = seed

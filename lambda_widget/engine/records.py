@@ -60,7 +60,7 @@ class LifecycleEvent:
     time: float
     container_id: str
     function_name: str
-    version: int
+    version: str  # "$LATEST" or a published version's number, as a string
     kind: str  # create | init-start | init-done | init-error | invoke | idle | freeze | thaw | reset | terminate
     reason: str = ""
     request_id: str = ""
@@ -71,12 +71,16 @@ class LifecycleEvent:
                 "request_id": self.request_id}
 
 
+LATEST = "$LATEST"
+
+
 @dataclass
 class Function:
-    """A registered function version and its configuration."""
+    """One version of a function and its configuration: ``$LATEST`` (updated in place by every
+    re-registration: a new ``revision``) or a published version (``"1"``, ``"2"``...), immutable."""
 
     name: str
-    version: int
+    version: str
     source: str
     handler: str = "lambda_handler"
     timeout: float = 3.0
@@ -99,6 +103,14 @@ class Function:
     cpu_mode: str = ""  # how the share is held: cgroup | throttle | off (set by the manager)
     task_files: dict = field(default_factory=dict, repr=False, compare=False)  # the code, as registered
     path: str | None = None  # a code directory (register(path=...)): the task root is a copy of it
+    description: str = ""
+    # Which update of $LATEST this is (1, 2, ...); a published version keeps the one it was made
+    # from. Environments, code directories and placement are keyed by it; users see ``version``.
+    revision: int = 1
+    code_revision: int = 1  # the update whose code this runs (a configuration update keeps the code)
+    revision_id: str = ""  # RevisionId: changes with every update of $LATEST (a uuid)
+    published_at: float | None = None  # clock time a numbered version was published
+    layers: tuple[str, ...] = ()  # directories or zip files merged in order at /opt (register(layers=...))
 
     @property
     def module(self) -> str:
@@ -113,8 +125,19 @@ class Function:
     def handler_name(self) -> str:
         return self.handler_spec.rsplit(".", 1)[1]
 
-    def arn(self, region: str, account: str) -> str:
-        return f"arn:aws:lambda:{region}:{account}:function:{self.name}"
+    @property
+    def published(self) -> bool:
+        return self.version != LATEST
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        """What environments are placed by: one function version (and update of $LATEST)."""
+        return self.name, self.version, self.revision
+
+    def arn(self, region: str, account: str, qualifier: str | None = None) -> str:
+        """The unqualified ARN, or with ``:qualifier`` (a version or an alias name)."""
+        base = f"arn:aws:lambda:{region}:{account}:function:{self.name}"
+        return f"{base}:{qualifier}" if qualifier else base
 
     def to_dict(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if k not in ("on_success", "on_failure", "task_files")}
@@ -129,6 +152,32 @@ class Function:
         return data
 
 
+@dataclass
+class Alias:
+    """A named pointer to a published version (or ``$LATEST``), optionally splitting traffic with a
+    second version: ``routing`` maps that version to its weight (0..1), as ``AdditionalVersionWeights``."""
+
+    name: str
+    function_name: str
+    function_version: str
+    description: str = ""
+    routing: dict[str, float] = field(default_factory=dict)
+    revision_id: str = ""
+
+    def arn(self, region: str, account: str) -> str:
+        return f"arn:aws:lambda:{region}:{account}:function:{self.function_name}:{self.name}"
+
+    def versions(self) -> list[tuple[str, float]]:
+        """(version, weight) pairs: the primary version takes what the others leave."""
+        extra = sorted(self.routing.items())
+        return [(self.function_version, 1.0 - sum(w for _, w in extra))] + extra
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "function_name": self.function_name,
+                "function_version": self.function_version, "description": self.description,
+                "routing": dict(self.routing), "revision_id": self.revision_id}
+
+
 class Invocation(HasTraits):
     """One event's journey: routing, the steps, the logs, the result or the error."""
 
@@ -138,13 +187,16 @@ class Invocation(HasTraits):
     revision = Int(0)
 
     def __init__(self, number: int, request_id: str, function: Function, event: Any,
-                 submitted_at: float, invocation_type: str = "RequestResponse") -> None:
+                 submitted_at: float, invocation_type: str = "RequestResponse",
+                 qualifier: str | None = None) -> None:
         super().__init__()
         self._lock = threading.RLock()
         self.number = number
         self.request_id = request_id
         self.function_name = function.name
-        self.version = function.version
+        self.version = function.version  # the version that runs it (ExecutedVersion)
+        self.qualifier = qualifier  # what the caller named: None, a version or an alias
+        self.function = function  # the version record it runs (not in to_dict: see ``version``)
         self.memory_size_mb = function.memory_mb
         self.timeout = function.timeout
         self.event = event
@@ -197,6 +249,7 @@ class Invocation(HasTraits):
                 "request_id": self.request_id,
                 "function_name": self.function_name,
                 "version": self.version,
+                "qualifier": self.qualifier,
                 "invocation_type": self.invocation_type,
                 "status": self.status,
                 "event": copy.deepcopy(self.event) if not isinstance(self.event, bytes) else self.event.decode("utf-8", "replace"),
@@ -228,4 +281,4 @@ class Invocation(HasTraits):
 
     def __repr__(self) -> str:
         kind = "throttled" if self.status == "throttled" else ("cold" if self.cold else "warm")
-        return f"<Invocation {self.function_name} v{self.version} #{self.number} {self.status} {kind}>"
+        return f"<Invocation {self.function_name}:{self.version} #{self.number} {self.status} {kind}>"

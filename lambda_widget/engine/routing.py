@@ -1,22 +1,35 @@
-"""Routing an event: a warm environment of the current version, a reset one, a new one, or a throttle."""
+"""Routing an event: which function version runs it, then a warm environment of that version, a
+reset one, a new one, or a throttle."""
 
 from __future__ import annotations
 
 import datetime
 
 from lambda_widget.engine.environment import ExecutionEnvironment, log_stream_name
+from lambda_widget.engine.errors import InvalidParameterValueException, ResourceNotFoundException
 from lambda_widget.engine.execution import StaleInvocation
-from lambda_widget.engine.records import Function, Invocation
-from lambda_widget.placement import EnvView, Limits, Placement
+from lambda_widget.engine.pool import env_seq
+from lambda_widget.engine.records import LATEST, Alias, Function, Invocation
+from lambda_widget.placement import Limits, Placement
+
+__all__ = ["RoutingMixin", "env_seq", "split_qualifier"]
 
 
-def env_seq(env: ExecutionEnvironment) -> int:
-    """An environment's creation order: ``env-7`` is the 7th."""
-    return int(env.id.split("-")[1])
+def split_qualifier(name: str, qualifier: str | None = None) -> tuple[str, str | None]:
+    """``"fn:live"`` -> ``("fn", "live")``; a qualifier given both ways must agree (as on Lambda)."""
+    if isinstance(name, str) and ":" in name:
+        name, derived = name.split(":", 1)
+        if qualifier not in (None, "", derived):
+            raise InvalidParameterValueException(
+                "The derived qualifier from the function name does not match the specified qualifier.")
+        qualifier = derived
+    if qualifier is not None and not isinstance(qualifier, str):
+        raise InvalidParameterValueException(f"qualifier must be a version or an alias name, not {qualifier!r}")
+    return name, qualifier or None
 
 
 class RoutingMixin:
-    """Part of ContainerManager: pick the environment an event runs in, and say why it is cold."""
+    """Part of ContainerManager: resolve a qualifier, pick the environment an event runs in, say why it is cold."""
 
     def _run(self, inv: Invocation, payload: bytes, client_context: str | None) -> Invocation:
         env = None
@@ -29,7 +42,7 @@ class RoutingMixin:
                 self._throttle(inv, fn, reason)
                 return inv
             self._execute(inv, env, fn, payload, cold, reason, client_context)
-        except StaleInvocation:  # queued before a reset(): it never runs
+        except StaleInvocation:  # queued before a reset(), or its version was deleted: it never runs
             self._finish_unrun(inv, "cancelled")
         except Exception as exc:  # noqa: BLE001 - never lose an invocation, never keep an environment busy
             self._internal_error(inv, env, exc)
@@ -46,29 +59,81 @@ class RoutingMixin:
             self.__dict__["_placement"] = (policy, self.clock)
         return policy
 
+    # -- which version -------------------------------------------------------------
+    def _target(self, name: str, qualifier: str | None) -> Function | Alias:
+        """What ``name`` and ``qualifier`` name: $LATEST, a published version or an alias (lock held)."""
+        latest = self._functions.get(name)
+        if latest is None:
+            raise ResourceNotFoundException(self._not_found(name))
+        if qualifier in (None, LATEST):
+            return latest
+        found = self._published.get(name, {}).get(qualifier) or self._aliases.get(name, {}).get(qualifier)
+        if found is None:
+            raise ResourceNotFoundException(f"Function not found: {latest.arn(self.region, self.account_id, qualifier)}")
+        return found
+
+    def _pick(self, target: Function | Alias) -> Function:
+        """The version that runs an event sent to ``target``: an alias with a routing configuration
+        draws from the manager's seeded random numbers, so a seeded lesson splits the same way."""
+        if isinstance(target, Function):
+            return target
+        version = target.function_version
+        if target.routing:
+            draw, edge = self._rng.random(), 0.0
+            for extra, weight in sorted(target.routing.items()):
+                edge += weight
+                if draw < edge:
+                    version = extra
+                    break
+        return self._version_record(target.function_name, version)
+
+    def _version_record(self, name: str, version: str) -> Function:
+        if version == LATEST:
+            return self._functions[name]
+        return self._published[name][version]
+
+    def _current(self, inv: Invocation) -> Function:
+        """The version record ``inv`` runs now: $LATEST as it is now (it may have been updated since
+        the event was admitted), or its published version (immutable)."""
+        latest = self._functions.get(inv.function_name)
+        if latest is None or getattr(inv, "_generation", self._generation) != self._generation:
+            raise StaleInvocation(inv.request_id)
+        fn = latest if inv.version == LATEST else self._published.get(inv.function_name, {}).get(inv.version)
+        if fn is None:
+            raise StaleInvocation(inv.request_id)
+        if fn is not inv.function:
+            inv.function, inv.source, inv.track = fn, fn.source, list(fn.track)
+            inv.memory_size_mb, inv.timeout = fn.memory_mb, fn.timeout
+            inv.traced = fn.trace and fn.runtime == "bundled"
+        return fn
+
+    def _first_reason(self, fn: Function) -> str:
+        """Why the first environment of a version starts cold."""
+        before = self._had_any.get(fn.name, ())
+        if fn.version == LATEST and LATEST in before:
+            return "function-updated"
+        return "new-version" if before else "first-invocation"
+
+    # -- which environment -----------------------------------------------------------
     def _acquire(self, inv: Invocation):
         with self._lock:
-            fn = self._functions.get(inv.function_name)
-            if fn is None or getattr(inv, "_generation", self._generation) != self._generation:
-                raise StaleInvocation(inv.request_id)
-            inv.version = fn.version
-            inv.source = fn.source
-            by_seq = {env_seq(e): e for e in self._envs}
-            views = [EnvView(seq, e.function_name, e.version, e.state, e.provisioned, e.alive,
-                             e.retiring, e.reset_reason) for seq, e in by_seq.items()]
-            reserved_by = {f.name: f.reserved_concurrency for f in self._functions.values()
-                           if f.reserved_concurrency is not None}
-            key = (fn.name, fn.version)
-            decision = self.placement.place(
-                views, fn.name, fn.version, self.clock.now(), reserved=fn.reserved_concurrency,
-                reserved_by=reserved_by, last_end=self._last_end.get(key), had_env=key in self._had_env)
+            fn = self._current(inv)
+            placement, pool, key = self.placement, self._pool, fn.key
+            env = pool.take(key, placement)
+            reserved = self._functions[fn.name].reserved_concurrency  # reserved concurrency is per function
+            reserved_running = sum(pool.running(f) for f in self._reserved)
+            decision = placement.decide(
+                pool.view(env) if env is not None else None, fn.name, self.clock.now(),
+                running=pool.running(fn.name), running_unreserved=pool.running_total - reserved_running,
+                reserved=reserved, reserved_elsewhere=self._reserved_total - (reserved or 0),
+                live_same_version=pool.alive(key), last_end=self._last_end.get(key),
+                had_env=key in self._had_env, first=self._first_reason(fn))
             if decision.kind == "throttle":
                 return None, fn, True, decision.reason
-            if decision.env is None:
+            if env is None:
                 env = self._new_env(fn, decision.reason)
                 env.current = inv
                 return env, fn, True, decision.reason
-            env = by_seq[decision.env]
             env.state = "busy"
             env.current = inv
             prev = env.last_invocation
@@ -79,11 +144,13 @@ class RoutingMixin:
     def _new_env(self, fn: Function, reason: str, provisioned: bool = False) -> ExecutionEnvironment:
         self._counters["env"] += 1
         hex32 = f"{self._rng.getrandbits(128):032x}"
-        stream = log_stream_name(datetime.datetime.now(datetime.timezone.utc), hex32)
+        stream = log_stream_name(datetime.datetime.now(datetime.timezone.utc), hex32, fn.version)
         env = ExecutionEnvironment(f"env-{self._counters['env']}", fn, self._root / "envs",
                                    self.clock.now(), reason, provisioned, stream, self._isolation)
         self._envs.append(env)
-        self._had_env.add((fn.name, fn.version))
+        self._pool.add(env)
+        self._had_env.add(fn.key)
+        self._had_any.setdefault(fn.name, set()).add(fn.version)
         self._event(env, "create", reason)
         self._changed(env)
         return env
@@ -95,4 +162,3 @@ class RoutingMixin:
     def _live_envs(self) -> list[ExecutionEnvironment]:
         with self._lock:
             return list(self._envs)
-

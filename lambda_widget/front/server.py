@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import socket
 import threading
 import time
@@ -32,11 +33,27 @@ class FrontWarning(UserWarning):
     """A front listens where other hosts can reach it."""
 
 
+class MalformedRequest(Exception):
+    """The request cannot be read safely (a bad Content-Length or Transfer-Encoding): it is
+    answered 400 and the connection is closed."""
+
+
 def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1, an IPv4-mapped loopback address (``::ffff:127.0.0.1``) or ``localhost``."""
     try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+        address = ipaddress.ip_address(host.split("%")[0])
     except ValueError:
-        return host == "localhost"
+        return host.lower().rstrip(".") == "localhost"
+    mapped = getattr(address, "ipv4_mapped", None)
+    return (mapped or address).is_loopback
+
+
+def host_name(header: str | None) -> str:
+    """The host of a ``Host`` header, without its port or an IPv6 address's brackets."""
+    value = (header or "").strip()
+    if value.startswith("["):
+        return value[1:].split("]", 1)[0]
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
 
 
 def peer_uid(client: tuple, server: tuple) -> int | None:
@@ -146,7 +163,7 @@ class BoundedServer(ThreadingHTTPServer):
 
 
 class BoundedHandler(BaseHTTPRequestHandler):
-    """Request handler base: deadlines, bounded bodies, JSON answers, quiet logs."""
+    """Request handler base: deadlines, bounded bodies, answers framed by the front alone, quiet logs."""
 
     protocol_version = "HTTP/1.1"
     server_version = "lambda-widget"
@@ -154,6 +171,7 @@ class BoundedHandler(BaseHTTPRequestHandler):
     timeout = READ_DEADLINE  # a socket-level bound too, for reads the reaper has not reached
     disable_nagle_algorithm = True  # small answers go out at once (no 40 ms delayed-ACK stall)
     server: BoundedServer
+    body_size = 0  # bytes of the last request body, as declared or read
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base class's name
         pass
@@ -175,18 +193,23 @@ class BoundedHandler(BaseHTTPRequestHandler):
     def read_body(self, limit: int, drain_limit: int | None = None) -> bytes | None:
         """The request body, or None when it is larger than ``limit`` bytes. A body up to
         ``drain_limit`` is read and dropped (so the client sees the answer, not a reset);
-        a larger one closes the connection after the answer."""
+        a larger one closes the connection after the answer. A Content-Length that is not a
+        number, is negative, or is given twice with different values (or next to a
+        Transfer-Encoding) raises MalformedRequest."""
         self.server.reading(self.connection)  # the body, too, must arrive before the deadline
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+        lengths = self.headers.get_all("Content-Length") or []
+        encodings = [v.strip().lower() for v in self.headers.get_all("Transfer-Encoding") or []]
+        if encodings:
+            if lengths or encodings != ["chunked"]:
+                self.close_connection = True
+                raise MalformedRequest("Transfer-Encoding must be chunked, alone, without a Content-Length")
             return self._read_chunked(limit)
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
+        values = {v.strip() for v in lengths}
+        if len(values) > 1 or any(not v.isdigit() for v in values):
             self.close_connection = True
-            return None
-        if length < 0:
-            self.close_connection = True
-            return None
+            raise MalformedRequest(f"Content-Length must be one number of bytes, not {', '.join(lengths)!r}")
+        length = int(values.pop()) if values else 0
+        self.body_size = length
         if length > limit:
             if length <= (drain_limit or limit):
                 self._discard(length)
@@ -220,13 +243,18 @@ class BoundedHandler(BaseHTTPRequestHandler):
                 n = int(line.split(b";")[0].strip() or b"x", 16)
             except ValueError:
                 self.close_connection = True
-                return None
+                raise MalformedRequest("a chunk size is not a hexadecimal number") from None
+            if n < 0:
+                self.close_connection = True
+                raise MalformedRequest("a chunk size is negative")
             if n == 0:
                 while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
                     pass
+                self.body_size = size
                 return b"".join(parts)
             size += n
             if size > limit:
+                self.body_size = size
                 self.close_connection = True
                 return None
             parts.append(self._read_exact(n))
@@ -234,24 +262,54 @@ class BoundedHandler(BaseHTTPRequestHandler):
 
     def answer(self, status: int, body: bytes = b"", headers: dict[str, str] | list | None = None,
                content_type: str | None = "application/json") -> None:
+        """Send one whole response: the status line, ``headers``, the framing headers the front
+        alone sets (Content-Length, Connection, Date) and the body, in one write.
+
+        No body (and no Content-Length) on 1xx, 204 and 304, none on HEAD; after a 1xx the
+        connection is closed. Every header is encoded before anything is written, so a value
+        that cannot be sent raises ValueError and nothing reaches the client."""
         self.server.reading_done(self.connection)
-        self.send_response_only(status)
-        items = headers.items() if isinstance(headers, dict) else (headers or [])
-        names = set()
-        for key, value in items:
-            names.add(key.lower())
-            self.send_header(key, value)
-        if content_type and "content-type" not in names and (body or status not in (202, 204)):
-            self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Date", self.date_time_string())
+        items = list(headers.items() if isinstance(headers, dict) else (headers or []))
+        bodiless = status < 200 or status in (204, 304)
+        if status < 200:
+            self.close_connection = True
+        names = {key.lower() for key, _ in items}
+        if content_type and "content-type" not in names and not bodiless and (body or status != 202):
+            items.append(("Content-Type", content_type))
+        if not bodiless:
+            items.append(("Content-Length", str(len(body))))
+        items.append(("Date", self.date_time_string()))
         if self.close_connection:
-            self.send_header("Connection", "close")
-        # Headers and body in one write.
-        self._headers_buffer.append(b"\r\n")
-        if body and self.command != "HEAD":
-            self._headers_buffer.append(body)
-        self.flush_headers()
+            items.append(("Connection", "close"))
+        head = [f"{self.protocol_version} {status} {self.responses.get(status, ('',))[0]}"]
+        head += [f"{key}: {value}" for key, value in items]
+        try:
+            data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1")
+        except UnicodeEncodeError:
+            raise ValueError("a header cannot be sent: it is not Latin-1 text") from None
+        if any(c in f"{k}{v}" for k, v in items for c in "\r\n\0"):
+            raise ValueError("a header cannot be sent: it holds a line break or NUL")
+        if body and not bodiless and self.command != "HEAD":
+            data += body
+        self._headers_buffer = []  # whatever a failed attempt left is never sent
+        self.log_request(status)
+        self.wfile.write(data)
+        self.wfile.flush()
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The base class's errors (a malformed request line, headers too long, an unknown
+        method) answered in this front's shape instead of an HTML page."""
+        self.close_connection = True
+        self._headers_buffer = []
+        try:
+            status, body, headers, ctype = self.error_answer(code, message or self.responses.get(code, ("",))[0])
+            self.answer(status, body, headers, content_type=ctype)
+        except (OSError, ValueError):
+            pass
+
+    def error_answer(self, code: int, message: str) -> tuple[int, bytes, dict[str, str], str]:
+        """(status, body, headers, content type) of a protocol-level error; subclasses shape it."""
+        return code, json.dumps({"message": message}).encode(), {}, "application/json"
 
 
 class Endpoint:
@@ -290,9 +348,17 @@ class Endpoint:
         return f"<Endpoint {self.kind} {self.url}{' closed' if self.closed else ''}>"
 
 
+def check_port(port: Any) -> int:
+    """A TCP port to listen on: a whole number from 0 (any free port) to 65535."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError(f"port must be a whole number from 0 (any free port) to 65535, not {port!r}")
+    return port
+
+
 def listen(handler: type[BoundedHandler], host: str, port: int, kind: str, attrs: dict[str, Any],
            on_close=None, max_connections: int = MAX_CONNECTIONS) -> Endpoint:
     """Start a BoundedServer for ``handler`` (``attrs`` set on the server) and return its Endpoint."""
+    check_port(port)
     if not is_loopback(host):
         warnings.warn(f"the lambda_widget {kind} listens on {host}:{port}: other hosts can reach it "
                       f"(they get Invoke only). Use 127.0.0.1 unless you mean it.", FrontWarning,

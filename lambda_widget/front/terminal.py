@@ -10,6 +10,8 @@ import time
 import warnings
 from pathlib import Path
 
+from lambda_widget.views.words import version_tag
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("serve", help="serve a SAM template or a handler file to boto3, the AWS CLI and HTTP",
@@ -27,6 +29,10 @@ def add_parser(sub) -> None:
     p.add_argument("--parameter", action="append", default=[], metavar="KEY=VALUE",
                    help="a template parameter (repeatable)")
     p.add_argument("--logs", action="store_true", help="print each invocation's log lines too")
+    p.add_argument("--logical-ids", action="store_true",
+                   help="name a template's functions by their logical IDs, as sam local does, not FunctionName")
+    p.add_argument("--allow-outside-code", action="store_true",
+                   help="accept a CodeUri or ContentUri outside the template's directory")
 
 
 def _line(inv) -> str:
@@ -36,7 +42,7 @@ def _line(inv) -> str:
     billed = f", billed {inv.billed_duration_ms} ms" if inv.billed_duration_ms is not None else ""
     where = f" {inv.container_id}" if inv.container_id else ""
     error = f" {inv.error.get('errorType')}" if inv.error and inv.status != "succeeded" else ""
-    return (f"{time.strftime('%H:%M:%S')} #{inv.number} {inv.function_name} v{inv.version} "
+    return (f"{time.strftime('%H:%M:%S')} #{inv.number} {inv.function_name} {version_tag(inv.version)} "
             f"{inv.invocation_type} {kind}{reason}{where} {inv.status}{error}{duration}{billed}")
 
 
@@ -46,6 +52,11 @@ def run(args: argparse.Namespace) -> int:
     from lambda_widget.front import FrontWarning, function_url, serve, serve_api
     from lambda_widget.project.sam import TemplateError, load
 
+    for flag, port in (("--port", args.port), ("--api-port", args.api_port)):
+        if not 0 <= port <= 65535:
+            print(f"lambda-widget: {flag} must be a port number from 0 (any free port) to 65535, not {port}",
+                  file=sys.stderr)
+            return 2
     path = args.path or Path("template.yaml")
     if not path.exists():
         print(f"lambda-widget: {path} not found (give a template.yaml or a handler .py file)", file=sys.stderr)
@@ -69,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
                 urls.append(name)
                 print(f"Function {name} ({path}, handler {args.handler})")
             else:
-                project = load(mgr, path, overrides)
+                project = load(mgr, path, overrides, logical_ids=args.logical_ids,
+                               allow_outside_code=args.allow_outside_code)
                 print(project)
                 urls = [s.name for s in project.specs if s.function_url]
                 cors = {s.name: s.cors for s in project.specs}

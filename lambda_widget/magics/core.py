@@ -13,7 +13,11 @@ from IPython.display import display
 from traitlets import CaselessStrEnum
 
 from lambda_widget import api
-from lambda_widget.engine import InvalidParameterValueException, ResourceNotFoundException
+from lambda_widget.engine import (
+    InvalidParameterValueException,
+    ResourceConflictException,
+    ResourceNotFoundException,
+)
 from lambda_widget.engine.manager import encode_event
 from lambda_widget.events import SAMPLES
 from lambda_widget.magics.output import Output
@@ -23,7 +27,23 @@ from lambda_widget.manager import get_manager
 from lambda_widget.tuning import DEFAULT_SIZES, TuningFailed, check_options
 
 # What the engine and the API raise for bad input (the engine's errors are ValueErrors or LookupErrors).
-_INPUT_ERRORS = (ResourceNotFoundException, ValueError)
+_INPUT_ERRORS = (ResourceNotFoundException, ResourceConflictException, ValueError)
+
+
+def _weights(parser: MagicArgumentParser, words: list[str]) -> dict[str, float] | None:
+    """``--weight 2=0.1`` -> ``{"2": 0.1}``; None when not given."""
+    if not words:
+        return None
+    weights = {}
+    for word in words:
+        version, sep, value = word.partition("=")
+        try:
+            weights[version] = float(value)
+        except ValueError:
+            raise usage_error(parser, f"--weight expects VERSION=WEIGHT (e.g. 2=0.1), got {word!r}") from None
+        if not sep:
+            raise usage_error(parser, f"--weight expects VERSION=WEIGHT (e.g. 2=0.1), got {word!r}")
+    return weights
 
 
 def _sizes(parser: MagicArgumentParser, words: list[str]) -> list[int]:
@@ -52,16 +72,33 @@ def _arg(*args: Any, **kwargs: Any) -> tuple[tuple, dict]:
 _EVENT = _arg("event", nargs="*", default=[], metavar="EVENT",
               help="JSON (e.g. {\"value\": 5}), or a Python expression in your namespace; default {}")
 _NAME = _arg("name", metavar="NAME", help="a function registered with %%%%lambda")  # argparse halves %%
+_TARGET = _arg("name", metavar="NAME",
+               help="a function registered with %%%%lambda; NAME:1 or NAME:live runs a version or an alias")
+_QUALIFIER = _arg("--qualifier", metavar="QUALIFIER", default=None,
+                  help="a published version (1, 2, ...) or an alias to run instead of $LATEST")
 _SAMPLE = _arg("--sample", metavar="SAMPLE",
                help="send a sample event instead: " + ", ".join(SAMPLES))
 _LIVE = _arg("--live", action="store_true",
              help="keep the view following the pool after this cell (default: it keeps this cell's moment)")
 COMMANDS: dict[str, MagicArgumentParser] = {
     "invoke": _command("invoke", "Invoke function NAME once with EVENT and show the invocation.",
-                       _NAME, _EVENT, _SAMPLE),
+                       _TARGET, _EVENT, _SAMPLE, _QUALIFIER),
     "burst": _command("burst", "Submit N concurrent invocations of NAME; the pool scales out as they run.",
-                      _NAME, _arg("n", metavar="N", type=int, help=f"how many invocations, 1 to {api.MAX_BURST}"),
+                      _TARGET, _arg("n", metavar="N", type=int, help=f"how many invocations, 1 to {api.MAX_BURST}"),
                       _EVENT, _SAMPLE, _LIVE),
+    "publish": _command("publish", "Publish NAME's $LATEST as an immutable numbered version (1, 2, ...) and show "
+                        "it; an unchanged $LATEST gives the version published last.",
+                        _NAME, _arg("--description", default=None, metavar="TEXT",
+                                    help="the version's description (default: the function's)")),
+    "alias": _command("alias", "Create or update alias ALIAS of NAME, pointing at VERSION; --weight sends a share "
+                      "of its events to a second version (a canary).",
+                      _NAME, _arg("alias", metavar="ALIAS", help="the alias name, e.g. live"),
+                      _arg("version", nargs="?", default=None, metavar="VERSION",
+                           help="a published version's number, or $LATEST (required to create the alias)"),
+                      _arg("--weight", action="append", default=[], metavar="VERSION=WEIGHT",
+                           help="send WEIGHT (0 to 1) of the alias's events to VERSION, e.g. 2=0.1"),
+                      _arg("--description", default=None, metavar="TEXT", help="the alias's description"),
+                      _arg("--delete", action="store_true", help="delete the alias instead")),
     "wait": _command("wait", "Move the clock SECONDS forward and show which idle environments were reaped.",
                      _arg("seconds", metavar="SECONDS", type=float)),
     "containers": _command("containers", "Show the container pool as it is now.", _LIVE),
@@ -120,7 +157,10 @@ Subcommands::
 Examples::
 
   %lambda invoke double {"value": 5}
+  %lambda invoke double:live {"value": 5}
   %lambda invoke thumbnail --sample s3-put
+  %lambda publish double
+  %lambda alias double live 1 --weight 2=0.1
   %lambda burst double 10 {"value": 1}
   %lambda wait 600
   %lambda containers
@@ -128,14 +168,11 @@ Examples::
   %lambda quiz
   %lambda tune double {"value": 5} --sizes 128 512 1769 --num 5
 
-Every subcommand is also a Python function: ``lw.invoke``, ``lw.burst``, ``lw.wait``,
-``lw.containers``, ``lw.history``, ``lw.reset``, ``lw.quiz``, ``lw.power_tune``.
-
   %lambda traffic double --rate 5/s --for 1h --idle-timeout 10m
 
-Every subcommand is also a Python function: ``lw.invoke``, ``lw.burst``, ``lw.wait``,
-``lw.containers``, ``lw.history``, ``lw.reset``, ``lw.quiz``, ``lw.simulate``; ``lw.monitor()`` is a live
-pool panel.
+Every subcommand is also a Python function: ``lw.invoke``, ``lw.burst``, ``lw.publish``, ``lw.alias``,
+``lw.wait``, ``lw.containers``, ``lw.history``, ``lw.reset``, ``lw.quiz``, ``lw.power_tune``,
+``lw.simulate``; ``lw.monitor()`` is a live pool panel.
 """
 
 
@@ -156,7 +193,8 @@ class LambdaMagics(Magics):
     # ------------------------------------------------------------------ %%lambda
     @no_var_expand
     @magic_arguments("%lambda")
-    @argument("name", metavar="NAME", help="the function's name (running the cell again publishes a new version)")
+    @argument("name", metavar="NAME", help="the function's name (running the cell again updates its $LATEST; "
+                                            "%%lambda publish NAME makes a numbered version)")
     @argument("--handler", default="lambda_handler",
               help="the handler: a function in the cell, or module.function (default lambda_handler)")
     @argument("--timeout", type=float, default=3.0, help="seconds, 1 to 900 (default 3)")
@@ -242,9 +280,10 @@ class LambdaMagics(Magics):
 
     def _do_invoke(self, parser: MagicArgumentParser, args: Any) -> None:
         mgr = get_manager()
-        self._known(parser, args.name)
+        self._known(parser, args.name, args.qualifier)
         event = self._event_or_sample(parser, args)
-        self._output().invocation(self._guard(parser, lambda: api.submit(args.name, **event)), mgr)
+        self._output().invocation(self._guard(
+            parser, lambda: api.submit(args.name, **event, qualifier=args.qualifier)), mgr)
 
     def _do_burst(self, parser: MagicArgumentParser, args: Any) -> None:
         mgr = get_manager()
@@ -252,6 +291,27 @@ class LambdaMagics(Magics):
         event = self._event_or_sample(parser, args)
         futures = self._guard(parser, lambda: api.submit_many(args.name, args.n, **event))
         self._output().burst(futures, mgr, live=args.live)
+
+    def _do_publish(self, parser: MagicArgumentParser, args: Any) -> None:
+        mgr = get_manager()
+        self._known(parser, args.name)
+        fn = self._guard(parser, lambda: mgr.publish(args.name, args.description))
+        self._output().function(fn, mgr)
+
+    def _do_alias(self, parser: MagicArgumentParser, args: Any) -> None:
+        mgr = get_manager()
+        self._known(parser, args.name)
+        if args.delete:
+            if args.version is not None or args.weight:
+                raise usage_error(parser, "--delete takes no VERSION or --weight")
+            self._guard(parser, lambda: mgr.get_alias(args.name, args.alias))
+            mgr.delete_alias(args.name, args.alias)
+            print(f"Deleted alias {args.alias} of {args.name}.")
+            return
+        weights = _weights(parser, args.weight)
+        card = self._guard(parser, lambda: api.alias(args.name, args.alias, args.version, weights=weights,
+                                                     description=args.description))
+        self._output().function(card.fn, mgr, card)
 
     def _do_wait(self, parser: MagicArgumentParser, args: Any) -> None:
         self._output().waited(self._guard(parser, lambda: api.wait(args.seconds)))
@@ -336,15 +396,25 @@ class LambdaMagics(Magics):
             return {"event": self._event(" ".join(args.event))}
         return {}
 
-    def _known(self, parser: MagicArgumentParser, name: str) -> None:
-        """A UsageError naming the registered functions if ``name`` is not one of them."""
+    def _known(self, parser: MagicArgumentParser, name: str, qualifier: str | None = None) -> None:
+        """A UsageError naming the registered functions if ``name`` is not one of them (or its
+        versions and aliases, if the qualifier names none of them)."""
         mgr = get_manager()
+        base = name.split(":", 1)[0]
         try:
-            mgr.function(name)
+            mgr.function(base)
         except ResourceNotFoundException:
             names = ", ".join(sorted(mgr.functions))
             known = f"registered: {names}" if names else "none registered yet: run a %%lambda cell first"
-            raise usage_error(parser, f"no function named {name!r} ({known})") from None
+            raise usage_error(parser, f"no function named {base!r} ({known})") from None
+        try:
+            mgr.function(name, qualifier)
+        except ResourceNotFoundException as exc:
+            versions = ", ".join(f.version for f in mgr.versions(base))
+            aliases = ", ".join(a.name for a in mgr.aliases(base)) or "none"
+            raise usage_error(parser, f"{exc.args[0]} (versions: {versions}; aliases: {aliases})") from None
+        except InvalidParameterValueException as exc:
+            raise usage_error(parser, str(exc)) from None
 
     @staticmethod
     def _guard(parser: MagicArgumentParser, call: Callable[[], Any]) -> Any:

@@ -18,13 +18,16 @@ class Output:
     def __init__(self, widgets: bool) -> None:
         self.widgets = widgets
 
-    def function(self, fn: Any, mgr: Any) -> None:
+    def function(self, fn: Any, mgr: Any, card: Any = None) -> None:
+        """A function version's card (``card``: one already made, e.g. an alias's)."""
         if self.widgets:
-            display(api.function_card(fn, mgr))
+            display(card if card is not None else api.function_card(fn, mgr))
+        elif card is not None:
+            print(card.plain_text())
         else:
             from lambda_widget.views.text import render_function
 
-            print(render_function(fn))
+            print(render_function(fn, mgr.version_rows(fn.name)))
 
     def warnings(self, messages: list[str]) -> None:
         for message in messages:
@@ -42,8 +45,7 @@ class Output:
             from lambda_widget.views.text import render_invocation
 
             api.wait_for([future])
-            print(render_invocation(inv, history=list(mgr.history),
-                                    function=mgr.functions.get(inv.function_name)))
+            print(render_invocation(inv, history=list(mgr.history), function=inv.function))
 
     def burst(self, futures: list[Future], mgr: Any, live: bool = False) -> None:
         """Show the burst while it runs, then wait for all of it (``live``: keep following the pool)."""

@@ -22,7 +22,7 @@ from lambda_widget.placement.limits import (
     Limits,
     ScalingBucket,
 )
-from lambda_widget.placement.policy import COLD_REASONS, Decision, EnvView, Placement, cold_reason
+from lambda_widget.placement.policy import COLD_REASONS, Decision, EnvView, IdleSet, Placement, cold_reason
 
 __all__ = [
     "ACCOUNT_CONCURRENCY",
@@ -34,6 +34,7 @@ __all__ = [
     "EnvView",
     "FixedKeepAlive",
     "HybridHistogramKeepAlive",
+    "IdleSet",
     "KeepAlive",
     "Limits",
     "NoKeepAlive",

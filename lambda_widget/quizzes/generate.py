@@ -26,11 +26,16 @@ COLD_REASONS: dict[str, str] = {
     "reset-after-crash": "Cold: the environment had been reset after its runtime crashed",
     "reset-after-init-error": "Cold: the environment had been reset after an init error",
 }
+# Right answers only (not drawn as wrong options, so the quizzes of existing lessons keep their options).
+_MORE_COLD_REASONS = {
+    "function-updated": "Cold: $LATEST was updated, and environments of the earlier code cannot serve it",
+}
 _COLD_WHY = {
     "first-invocation": "no execution environment existed for this function yet",
     "idle-expired": "the environment that served earlier events sat idle past its idle timeout and was reaped",
     "all-busy": "every existing environment was busy with another event, so Lambda scaled out",
     "new-version": "a new version was published; environments of the old version cannot serve it",
+    "function-updated": "$LATEST was updated (its cell ran again); environments of the earlier code cannot serve it",
     "reset-after-timeout": "the previous invocation timed out, which killed the process",
     "reset-after-crash": "the runtime process exited during the previous invocation",
     "reset-after-init-error": "the previous init failed, so the environment had to start over",
@@ -232,8 +237,10 @@ def _cold_warm(inv: dict, rng: random.Random, **_: Any) -> Question | None:
     cold, reason = inv.get("cold"), inv.get("cold_reason")
     if cold is None or inv.get("status") == "throttled":
         return None
-    key = reason if cold and reason in COLD_REASONS else ("warm" if not cold else "first-invocation")
-    others = [r for r in COLD_REASONS if r not in (key, "warm")]
+    known = reason in COLD_REASONS or reason in _MORE_COLD_REASONS
+    key = reason if cold and known else ("warm" if not cold else "first-invocation")
+    close = ("new-version",) if key == "function-updated" else ()  # too near the right answer to be wrong
+    others = [r for r in COLD_REASONS if r not in (key, "warm", *close)]
     picked = rng.sample(others, 2 if key != "warm" else 3)
     wrong = ([COLD_REASONS["warm"]] if key != "warm" else []) + [COLD_REASONS[r] for r in picked]
     steps = inv["steps"]
@@ -247,7 +254,7 @@ def _cold_warm(inv: dict, rng: random.Random, **_: Any) -> Question | None:
                "A cold start runs init (imports the module) before the handler; a warm one skips it.")
     return _build(
         "cold-warm", f"Was invocation #{inv.get('number')} a cold or a warm start, and why?",
-        COLD_REASONS[key], wrong, rng,
+        COLD_REASONS.get(key) or _MORE_COLD_REASONS[key], wrong, rng,
         "Look at steps 1 and 2 of the step table: the 'Container state' of step 1 and the 'Action' of step 2.",
         why)
 

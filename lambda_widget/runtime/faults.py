@@ -56,7 +56,25 @@ def error_from_exception(exc: BaseException, request_id: str | None = None) -> d
         if "/lambda_widget/runtime/" not in frame[0]:
             frames = frames[i:]
             break
+    frames = [(_lambda_path(name), line, func, text) for name, line, func, text in frames]
     return make_error(str(exc), type(exc).__name__, traceback.format_list(frames), request_id)
+
+
+def _lambda_path(filename: str) -> str:
+    """Where Lambda's Python has the file: the standard library and installed packages under
+    ``/var/lang/lib/pythonX.Y`` (as AWS's stack traces show them), not this machine's paths."""
+    import os
+    import sys
+    import sysconfig  # only when an error is reported: no cost at init
+
+    lang = f"/var/lang/lib/python{sys.version_info.major}.{sys.version_info.minor}"
+    paths = sysconfig.get_paths()
+    for prefix, there in ((paths.get("purelib"), lang + "/site-packages"),
+                          (paths.get("platlib"), lang + "/site-packages"),
+                          (os.path.dirname(os.__file__), lang)):
+        if prefix and filename.startswith(prefix.rstrip("/") + "/"):
+            return there + filename[len(prefix.rstrip("/")):]
+    return filename
 
 
 def error_log_line(error: dict) -> str:

@@ -113,6 +113,9 @@ def enter(spec: dict, runtime_fds: list[int], status_w: int) -> dict:
     _check(_libc.unshare(CLONE_NEWNS), "unshare mount")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _bind_ro(spec["task_root"], "/var/task")
+    if spec.get("opt"):  # the function's layers, read-only at /opt
+        os.makedirs("/opt", 0o755, exist_ok=True)
+        _bind_ro(spec["opt"], "/opt")
     _expose(spec.get("mounts", ()))
     _mount(spec["tmp"], "/tmp", None, MS_BIND)
     if os.path.isdir("/dev/shm"):

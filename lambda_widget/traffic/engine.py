@@ -24,12 +24,6 @@ _COLD_BLOCK = 4096
 _CHUNK = 1 << 18
 
 
-def rank_key(placement: Placement, provisioned: bool, seq: int) -> int:
-    """The policy's rank of an environment as one integer (larger: chosen sooner)."""
-    prov, alive, order = placement.rank(provisioned, True, seq)
-    return (int(prov) << 42) | (int(alive) << 41) | (order + (1 << 40))
-
-
 @dataclass
 class Trace:
     """What one run produced: plain arrays and counts, for :class:`SimulationResult` to summarise."""
@@ -90,7 +84,7 @@ def run(arrivals: np.ndarray, warm: ServiceTime, cold: ServiceTime, keep: KeepAl
         warm_from.append(t)
         idle_since.append(t)
         ended.append(inf)
-        key = rank_key(placement, is_provisioned, k + 1)
+        key = placement.rank_key(is_provisioned, True, k + 1)  # as the engine's idle sets rank
         key_env[-key] = k
         neg_key.append(-key)
         return k
@@ -154,7 +148,7 @@ def run(arrivals: np.ndarray, warm: ServiceTime, cold: ServiceTime, keep: KeepAl
                     throttled_idx.append(i)
                     continue
                 reason = cold_reason(live_same_version=bool(done), last_end=last_end,
-                                     had_env=bool(created), version=1)
+                                     had_env=bool(created))
                 reasons[reason] = reasons.get(reason, 0) + 1
                 k = new_env(t, False)
                 if not cold_pool:

@@ -144,16 +144,22 @@ def service_time(spec: ServiceTime | float | Sequence[float], name: str) -> Serv
                      f"(traffic.exponential(ms), ...), not {spec!r}")
 
 
+class MeasurementFailed(ValueError):
+    """A run of the function being measured failed: its times are no service times."""
+
+
 def measure(function: str, *, event: Any = None, cold_runs: int = 3, warm_runs: int = 10,
             manager: Any = None) -> dict[str, Any]:
     """Run registered ``function`` for real, ``cold_runs`` times cold and ``warm_runs`` times warm.
 
     The runs happen in a private manager on a virtual clock (your pool is left alone), with the
-    function's source and configuration taken from ``manager`` (``lw.simulate`` passes the kernel's,
-    ``mgr.simulate`` its own). A cold time is init plus the handler's duration; a warm one the
-    handler's duration.
+    function's code (a package's whole directory too) and configuration taken from ``manager``
+    (``lw.simulate`` passes the kernel's, ``mgr.simulate`` its own). A cold time is init plus the
+    handler's duration; a warm one the handler's duration. A failed run stops the measurement with
+    MeasurementFailed, which quotes its error.
     """
     from lambda_widget.engine import ContainerManager
+    from lambda_widget.tuning import copy_config
 
     if cold_runs < 1 or warm_runs < 1:
         raise ValueError("measure needs at least one cold and one warm run")
@@ -161,19 +167,28 @@ def measure(function: str, *, event: Any = None, cold_runs: int = 3, warm_runs: 
         raise ValueError(f"function={function!r} names a registered function: say whose, with manager= "
                          f"(lw.simulate and mgr.simulate do)")
     fn = manager.function(function)
-    cold, warm, failed = [], [], 0
+    cold: list[float] = []
+    warm: list[float] = []
+    total = cold_runs + warm_runs
+    payload = {} if event is None else event
+
+    def run(kind: str) -> Any:
+        inv = private.invoke(fn.name, payload)
+        if inv.status != "succeeded":
+            error = inv.error or {}
+            what = f"{error.get('errorType', inv.status)}: {error.get('errorMessage', '')}".rstrip(": ")
+            raise MeasurementFailed(f"measuring {fn.name} failed: run {len(cold) + len(warm) + 1} of {total} "
+                                    f"({kind}) {inv.status.replace('-', ' ')}: {what}")
+        return inv
+
     with ContainerManager(seed=0, virtual_clock=True) as private:
-        private.register(fn.name, fn.source, handler=fn.handler, timeout=fn.timeout, memory_mb=fn.memory_mb,
-                         idle_timeout=fn.idle_timeout, env=dict(fn.env), trace=False, runtime=fn.runtime)
+        private.register(fn.name, **copy_config(private, fn))
         for _ in range(cold_runs):
             private.advance(fn.idle_timeout + 1.0)  # the last environment is reaped: the next run is cold
-            first = private.invoke(fn.name, {} if event is None else event)
+            first = run("cold")
             cold.append((first.init_duration_ms or 0.0) + (first.duration_ms or 0.0))
-            failed += first.status != "succeeded"
             for _ in range(math.ceil(warm_runs / cold_runs)):
                 if len(warm) < warm_runs:
-                    inv = private.invoke(fn.name, {} if event is None else event)
-                    warm.append(inv.duration_ms or 0.0)
-                    failed += inv.status != "succeeded"
+                    warm.append(run("warm").duration_ms or 0.0)
     return {"function": fn.name, "memory_mb": fn.memory_mb, "cold_ms": cold, "warm_ms": warm,
-            "failed": failed}
+            "failed": 0}

@@ -1,4 +1,5 @@
-"""FunctionCard: a function version's configuration (and, with a manager, its live numbers)."""
+"""FunctionCard: a function version's configuration (and, with a manager, its live numbers, its
+versions and its aliases)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,14 @@ class FunctionCard(ViewMixin, widgets.VBox):
     """Name, version, handler, timeout, memory, idle timeout, tracked expressions, concurrency.
 
     With a manager it also counts environments and invocations: as they were when the card
-    was made, or, with ``live=True``, as they change.
+    was made, or, with ``live=True``, as they change. ``alias``: the alias (an ``Alias``) the
+    card was made for; it names the alias and its weights above the version's configuration.
     """
 
-    def __init__(self, fn: Any, manager: Any = None, *, interval: float = 0.25, live: bool = False) -> None:
+    def __init__(self, fn: Any, manager: Any = None, *, interval: float = 0.25, live: bool = False,
+                 alias: Any = None) -> None:
         self.fn = fn
+        self.alias = alias
         self.manager = manager
         self.live = live
         self.body = html_widget()
@@ -39,10 +43,13 @@ class FunctionCard(ViewMixin, widgets.VBox):
 
     def refresh(self) -> None:
         self._stats_now = self._stats()
-        set_html(self.body, style_tag() + html.function_html(self.fn.to_dict(), self._stats_now))
+        set_html(self.body, style_tag() + html.function_html(self.fn.to_dict(), self._stats_now, self._alias()))
+
+    def _alias(self) -> dict[str, Any] | None:
+        return self.alias.to_dict() if self.alias is not None else None
 
     def static_html(self) -> str:
-        return html.function_page(self.fn.to_dict(), self._stats_now)
+        return html.function_page(self.fn.to_dict(), self._stats_now, self._alias())
 
     def plain_text(self) -> str:
-        return function_text(self.fn.to_dict())
+        return function_text(self.fn.to_dict(), (self._stats_now or {}).get("versions"), self._alias())

@@ -18,6 +18,7 @@ from lambda_widget.views.style import style_tag
 from lambda_widget.views.timeline import LEGEND, pick_rows, render_timeline
 from lambda_widget.views.words import (
     ERROR_STATUSES,
+    alias_words,
     cold_reason,
     env_state_words,
     ms,
@@ -26,6 +27,8 @@ from lambda_widget.views.words import (
     start_kind,
     status_words,
     throttle_reason,
+    version_tag,
+    weight_words,
 )
 
 UNDEFINED = "undefined"
@@ -65,8 +68,9 @@ def svg_img(svg: str, alt: str, cls: str) -> str:
 
 
 def root(classes: str, inner: str) -> str:
-    """A view root: the stylesheet once, then the content."""
-    return f'<div class="lw-root {classes}">{style_tag()}{inner}</div>'
+    """A view root: the stylesheet once, then the content. ``mathjax_ignore``: JupyterLab typesets
+    stored HTML outputs, and two ``$LATEST`` in one view would read as TeX between dollar signs."""
+    return f'<div class="lw-root mathjax_ignore {classes}">{style_tag()}{inner}</div>'
 
 
 def sec(classes: str, title: str, body: str) -> str:
@@ -117,9 +121,17 @@ def header_html(inv: dict[str, Any]) -> str:
     facts += [("Memory", memory), ("Timeout", f"{inv.get('timeout', 0):g} s"),
               ("Event", cap(json.dumps(inv.get("event"), ensure_ascii=False), 80))]
     return (f'<div class="lw-sec lw-header"><div class="lw-title"><span class="lw-fn">'
-            f'{esc(inv.get("function_name"))}</span> <span class="lw-ver">v{esc(inv.get("version"))}</span> '
-            f'<span class="lw-muted">#{esc(inv.get("number"))}</span> {badges(inv)}</div>'
+            f'{esc(inv.get("function_name"))}</span> <span class="lw-ver">{esc(version_tag(inv.get("version")))}'
+            f'</span>{via_html(inv)} <span class="lw-muted">#{esc(inv.get("number"))}</span> {badges(inv)}</div>'
             f'<div class="lw-why">{why}</div>{fact_list((k, esc(v)) for k, v in facts)}</div>')
+
+
+def via_html(inv: dict[str, Any]) -> str:
+    """`` via alias live`` when the caller named an alias (the version shown is the one that ran)."""
+    qualifier = inv.get("qualifier")
+    if not qualifier or qualifier == inv.get("version"):
+        return ""
+    return f' <span class="lw-muted">via alias {esc(qualifier)}</span>'
 
 
 def fact_list(facts: Any) -> str:
@@ -377,8 +389,9 @@ def pool_moment_html(snap: dict[str, Any]) -> str:
 
 def card_html(env: dict[str, Any], now: float) -> str:
     state = env["state"]
-    lines = [f'{esc(env["function_name"])} v{esc(env["version"])} · '
-             f'{"provisioned" if env.get("provisioned") else "on-demand"}',
+    pc_for = f' for {esc(env["provisioned_for"])}' if env.get("provisioned_for") else ""
+    lines = [f'{esc(env["function_name"])} <span class="lw-ver">{esc(version_tag(env["version"]))}</span> · '
+             f'{"provisioned" + pc_for if env.get("provisioned") else "on-demand"}',
              "{} served · {}".format(*served_words(env))]
     if state == "terminated":
         life = (env.get("ended_at") or now) - env["created_at"]
@@ -422,7 +435,32 @@ def pool_html(snap: dict[str, Any], static: bool = False) -> str:
         tl_note += (f'<div class="lw-muted">Timeline: the last {MAX_TIMELINE_EVENTS:,} lifecycle events, '
                     f'from {esc(seconds(snap["since"]))} on.</div>')
     return (f'<div class="lw-pool-body">{pool_head_html(snap)}<div class="lw-cards">{cards}</div>{note}'
+            f'{versions_html(snap.get("versions") or [])}'
             f'{sec("lw-timeline-sec", "Timeline", timeline_html(snap, static) + LEGEND + tl_note)}</div>')
+
+
+def _aliases_cell(aliases: list[dict[str, Any]]) -> str:
+    named = [esc(a["name"]) + (f' <span class="lw-muted">{esc(weight_words(a["weight"]))}</span>'
+                               if a["weight"] < 1 else "") for a in aliases]
+    return ", ".join(named) or '<span class="lw-muted">-</span>'
+
+
+def versions_html(rows: list[dict[str, Any]]) -> str:
+    """A row per function version: the aliases that send it events (with their weights) and the
+    environments that run it. Empty when no function has published versions or aliases."""
+    if not rows:
+        return ""
+    many = len({r["function_name"] for r in rows}) > 1
+    body = "".join(
+        f'<tr class="lw-version-row" data-version="{esc(r["version"])}">'
+        + (f'<td>{esc(r["function_name"])}</td>' if many else "")
+        + f'<td><span class="lw-ver">{esc(version_tag(r["version"]))}</span></td><td>{_aliases_cell(r["aliases"])}</td>'
+        f'<td class="lw-num">{r["environments"]}</td><td class="lw-num">{r["busy"]}</td>'
+        f'<td class="lw-num">{r["provisioned"]}</td><td>{esc(r["description"])}</td></tr>' for r in rows)
+    head = ("<th>Function</th>" if many else "") + ("<th>Version</th><th>Aliases</th><th>Environments</th>"
+                                                    "<th>Busy</th><th>Provisioned</th><th>Description</th>")
+    return sec("lw-versions-sec", "Versions and aliases",
+               f'{SCROLL}<table class="lw-versions"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>')
 
 
 def timeline_html(snap: dict[str, Any], static: bool) -> str:
@@ -438,7 +476,9 @@ def pool_page(snap: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------- function, history, burst
-def function_html(fn: dict[str, Any], stats: dict[str, Any] | None = None) -> str:
+def function_html(fn: dict[str, Any], stats: dict[str, Any] | None = None,
+                  alias: dict[str, Any] | None = None) -> str:
+    """A function version's card; ``alias``: the alias it was shown for (named above the facts)."""
     handler = fn["handler"] if "." in fn["handler"] else f"lambda_function.{fn['handler']}"
     reserved = fn.get("reserved_concurrency")
     facts = [("Handler", f"<code>{esc(handler)}</code>"), ("Runtime", esc(fn.get("runtime", "bundled"))),
@@ -453,17 +493,24 @@ def function_html(fn: dict[str, Any], stats: dict[str, Any] | None = None) -> st
              ("CPU", cpu_words(fn))]
     if fn.get("env"):
         facts.append(("Environment variables", ", ".join(f"<code>{esc(k)}</code>" for k in fn["env"])))
+    if fn.get("description"):
+        facts.insert(0, ("Description", esc(fn["description"])))
     extra = ""
     if stats:
-        newer = stats.get("latest_version")
-        newer_note = f" · v{newer} is the latest version" if newer and newer != fn["version"] else ""
+        latest = stats.get("latest_revision")
+        newer_note = " · $LATEST has been updated since" \
+            if fn["version"] == "$LATEST" and latest and latest != fn.get("revision", latest) else ""
         moment = "Live view: " if stats.get("live") else "When this cell ran: "
         extra = (f'<div class="lw-muted" style="margin-top:6px">{moment}{stats["environments"]} live environment(s),'
                  f' {stats["busy"]} busy · {stats["invocations"]} invocation(s), {stats["cold"]} cold'
-                 f'{esc(newer_note)}</div>')
+                 f'{esc(newer_note)}</div>{versions_html(stats.get("versions") or [])}')
+    named = "" if alias is None else (
+        f'<div class="lw-alias">Alias <b>{esc(alias["name"])}</b>: {esc(alias_words(alias).split(" -> ", 1)[1])}'
+        + (f' <span class="lw-muted">· {esc(alias["description"])}</span>' if alias.get("description") else "")
+        + "</div>")
     return (f'<div class="lw-function-card"><div class="lw-title"><span class="lw-fn">{esc(fn["name"])}</span> '
-            f'<span class="lw-ver">v{esc(fn["version"])}</span>{SEP}<span class="lw-badge">function</span></div>'
-            f'{fact_list(facts)}{extra}</div>')
+            f'<span class="lw-ver">{esc(version_tag(fn["version"]))}</span>{SEP}<span class="lw-badge">function'
+            f'</span></div>{named}{fact_list(facts)}{extra}</div>')
 
 
 def cpu_words(fn: dict[str, Any]) -> str:
@@ -475,8 +522,9 @@ def cpu_words(fn: dict[str, Any]) -> str:
     return f"{share:g} vCPU (memory / 1,769 MB){f', held by {how}' if how else ''}"
 
 
-def function_page(fn: dict[str, Any], stats: dict[str, Any] | None = None) -> str:
-    return root("", function_html(fn, stats))
+def function_page(fn: dict[str, Any], stats: dict[str, Any] | None = None,
+                  alias: dict[str, Any] | None = None) -> str:
+    return root("", function_html(fn, stats, alias))
 
 
 def start_cell(row: dict[str, Any]) -> str:
@@ -495,7 +543,8 @@ def history_html(rows: list[dict[str, Any]], total: int | None = None) -> str:
     shown = rows[-MAX_HISTORY_ROWS:]
     total = len(rows) if total is None else total
     body = "".join(
-        f'<tr><td class="lw-num">{r["number"]}</td><td>{esc(r["function_name"])}</td><td>v{r["version"]}</td>'
+        f'<tr><td class="lw-num">{r["number"]}</td><td>{esc(r["function_name"])}</td>'
+        f'<td>{esc(version_tag(r["version"]))}</td>'
         f'<td><span class="lw-badge lw-status-{esc(r["status"])}">{esc(status_words(r["status"]))}</span></td>'
         f'<td>{start_cell(r)}</td><td>{esc(r.get("container_id") or "-")}</td>'
         f'<td class="lw-num">{esc(ms(r.get("duration_ms")))}</td></tr>' for r in shown)

@@ -162,10 +162,7 @@ class InvocationView(LazyView, widgets.VBox):
         return [history_entry(h, steps=h is earlier[-1]) for h in earlier]
 
     def _function(self, me: dict[str, Any]) -> dict[str, Any] | None:
-        if self.manager is None:
-            return None
-        fn = next((f for f in self.manager.versions(me["function_name"])
-                   if f.version == me["version"]), None)
+        fn = getattr(self.inv, "function", None)  # the version record it ran
         return fn.to_dict() if fn is not None else None
 
     # ------------------------------------------------------------------ rendering

@@ -188,8 +188,9 @@ def _end_sentence(end: dict[str, Any], idle: str) -> str:
         return f"Step {n}: the next event arrived and reused this warm environment."
     if "re-initialised" in state:
         return f"Step {n}: the next event arrived; the reset environment ran init again to serve it."
-    if "old version" in state:
-        return f"Step {n}: a new version was published, so this environment of the old version ended."
+    if "was updated" in state:
+        return (f"Step {n}: $LATEST was updated (its cell ran again), so this environment of the earlier "
+                "code ended.")
     if "exited" in state:
         return (f"Step {n}: the process exited while idle; the environment was reset and the next "
                 "invocation re-runs init.")

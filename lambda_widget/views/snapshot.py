@@ -49,11 +49,24 @@ def pool_snapshot(manager: Any, function_name: str | None = None) -> dict[str, A
         "function_name": function_name,
         "now": manager.clock.now(),
         "isolation": getattr(manager, "isolation", None),
-        "containers": [e.to_dict() for e in envs],
+        "containers": [_env(e) for e in envs],
         "events": events,
         "since": since,
         "outcomes": outcomes,
+        "versions": version_rows(manager, function_name),
     }
+
+
+def version_rows(manager: Any, function_name: str | None) -> list[dict[str, Any]]:
+    """The manager's versions and aliases (``ContainerManager.version_rows``), if it has any."""
+    rows = getattr(manager, "version_rows", None)
+    return rows(function_name) if rows is not None else []
+
+
+def _env(env: Any) -> dict[str, Any]:
+    data = env.to_dict()
+    data["provisioned_for"] = getattr(env, "provisioned_for", None)  # the alias or version it is provisioned for
+    return data
 
 
 def _event(ev: Any, time: float | None = None) -> dict[str, Any]:
@@ -80,22 +93,24 @@ def history_window(manager: Any, function_name: str | None, last: int) -> tuple[
 
 def invocation_row(inv: Any) -> dict[str, Any]:
     return {"number": inv.number, "function_name": inv.function_name, "version": inv.version,
+            "qualifier": getattr(inv, "qualifier", None),
             "status": inv.status, "cold": inv.cold, "cold_reason": inv.cold_reason,
             "container_id": inv.container_id, "duration_ms": inv.duration_ms,
             "request_id": inv.request_id}
 
 
 def function_stats(manager: Any, name: str) -> dict[str, Any]:
-    """Live environments and invocation counts of one function, for its card."""
+    """Live environments and invocation counts of one function, its versions and aliases, for its card."""
     live = [e for e in manager.containers if e.function_name == name]
     invs = [i for i in list(manager.history) if i.function_name == name]
     try:
-        latest = manager.function(name).version
+        latest = manager.function(name).revision
     except Exception:  # noqa: BLE001 - the function may be gone after a reset
         latest = None
-    return {"latest_version": latest, "environments": len(live),
+    return {"latest_revision": latest, "environments": len(live),
             "busy": sum(e.state in ("busy", "initializing") for e in live),
-            "invocations": len(invs), "cold": sum(i.cold is True for i in invs)}
+            "invocations": len(invs), "cold": sum(i.cold is True for i in invs),
+            "versions": version_rows(manager, name)}
 
 
 def history_entry(inv: Any, *, steps: bool = False) -> dict[str, Any]:

@@ -17,12 +17,15 @@ from lambda_widget.views.moments import key_moments
 from lambda_widget.views.snapshot import history_window, pool_snapshot
 from lambda_widget.views.words import (
     ERROR_STATUSES,
+    alias_words,
     env_state_words,
     ms,
     seconds,
     served_words,
     start_words,
     status_words,
+    version_tag,
+    weight_words,
 )
 
 STEP_WIDTHS = (4, 32, 42, 36, 30)
@@ -74,8 +77,10 @@ def table(headers: list[str], rows: list[list[Any]], widths: list[int] | tuple[i
 
 # ---------------------------------------------------------------------------- invocation
 def _headline(inv: dict[str, Any]) -> str:
-    return (f"{inv['function_name']} v{inv['version']} #{inv['number']}: {status_words(inv['status'])}, "
-            f"{start_words(inv)}")
+    qualifier = inv.get("qualifier")
+    via = f" via alias {qualifier}" if qualifier and qualifier != inv["version"] else ""
+    return (f"{inv['function_name']} {version_tag(inv['version'])}{via} #{inv['number']}: "
+            f"{status_words(inv['status'])}, {start_words(inv)}")
 
 
 def _outcome(inv: dict[str, Any]) -> str:
@@ -176,7 +181,7 @@ def pool_text(snap: dict[str, Any], *, times: bool = True) -> str:
     now = snap["now"]
     for e in envs:
         served = ", ".join(served_words(e))
-        line = f"  {e['id']:<8} {e['function_name']} v{e['version']}  {env_state_words(e)}  {served}"
+        line = f"  {e['id']:<8} {e['function_name']} {version_tag(e['version'])}  {env_state_words(e)}  {served}"
         if times:
             if e["state"] == "terminated":
                 line += f"  [lived {seconds((e.get('ended_at') or now) - e['created_at'])}]"
@@ -188,7 +193,21 @@ def pool_text(snap: dict[str, Any], *, times: bool = True) -> str:
             else:
                 line += f"  [age {seconds(now - e['created_at'])}]"
         lines.append(line)
-    return "\n".join(lines)
+    return "\n".join(lines + versions_lines(snap.get("versions") or []))
+
+
+def versions_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The versions-and-aliases table in words (nothing when no function has published versions)."""
+    if not rows:
+        return []
+    out = ["Versions and aliases:"]
+    for r in rows:
+        named = ", ".join(a["name"] + (f" {weight_words(a['weight'])}" if a["weight"] < 1 else "")
+                          for a in r["aliases"])
+        provisioned = f" ({r['provisioned']} provisioned)" if r["provisioned"] else ""
+        out.append(f"  {r['function_name']} {version_tag(r['version'])}: {r['environments']} environment"
+                   f"{'s' if r['environments'] != 1 else ''}{provisioned}" + (f"; aliases: {named}" if named else ""))
+    return out
 
 
 def render_pool(manager: Any, function_name: str | None = None, *, times: bool = True) -> str:
@@ -197,22 +216,28 @@ def render_pool(manager: Any, function_name: str | None = None, *, times: bool =
 
 
 # ---------------------------------------------------------------------------- function, history, burst
-def function_text(fn: dict[str, Any]) -> str:
+def function_text(fn: dict[str, Any], versions: list[dict[str, Any]] | None = None,
+                  alias: dict[str, Any] | None = None) -> str:
+    """A function version's configuration (and, given ``versions`` rows, its versions and aliases;
+    given ``alias``, the alias it was shown for)."""
     handler = fn["handler"] if "." in fn["handler"] else f"lambda_function.{fn['handler']}"
     reserved = fn.get("reserved_concurrency")
-    lines = [f"Function {fn['name']} v{fn['version']}",
+    lines = [f"Function {fn['name']} {version_tag(fn['version'])}"
+             + (f": {fn['description']}" if fn.get("description") else ""),
+             *([f"  alias {alias_words(alias)}"] if alias is not None else []),
              f"  handler {handler}, runtime {fn.get('runtime', 'bundled')}, "
              f"{fn.get('architecture', 'x86_64')} (price only)",
              f"  timeout {fn['timeout']:g} s, memory {fn['memory_mb']} MB, idle timeout {seconds(fn['idle_timeout'])}",
              f"  tracked: {', '.join(fn.get('track', [])) or 'none'}",
              f"  concurrency: reserved {reserved if reserved is not None else 'none (account pool)'}, "
              f"provisioned {fn.get('provisioned_concurrency', 0)}"]
-    return "\n".join(lines)
+    return "\n".join(lines + versions_lines(versions or []))
 
 
-def render_function(fn: Any) -> str:
-    """A function version's configuration."""
-    return function_text(as_dict(fn))
+def render_function(fn: Any, versions: list[dict[str, Any]] | None = None) -> str:
+    """A function version's configuration (and the function's versions and aliases, if given:
+    ``manager.version_rows(name)``)."""
+    return function_text(as_dict(fn), versions)
 
 
 def history_text(rows: list[dict[str, Any]], *, times: bool = False, total: int | None = None) -> str:
@@ -227,7 +252,7 @@ def history_text(rows: list[dict[str, Any]], *, times: bool = False, total: int 
     for r in rows:
         start = "-" if r["cold"] is None else \
             f"cold ({(r.get('cold_reason') or '').replace('-', ' ')})" if r["cold"] else "warm"
-        row = [r["number"], r["function_name"], f"v{r['version']}", status_words(r["status"]), start,
+        row = [r["number"], r["function_name"], version_tag(r["version"]), status_words(r["status"]), start,
                r.get("container_id") or "-"]
         body.append(row + ([ms(r.get("duration_ms"))] if times else []))
     return table(headers, body, [6, 24, 8, 22, 34, 10, 12][: len(headers)]) + note
@@ -248,14 +273,14 @@ def wait_text(seconds_waited: float, reaped: list[dict[str, Any]],
              f"{'s' if len(reaped) != 1 else ''} reaped ==="]
     for env in reaped:
         idle = (env.get("ended_at") or 0) - env["last_used_at"]
-        lines.append(f"  {env['id']:<8} {env['function_name']} v{env['version']}  reaped after "
+        lines.append(f"  {env['id']:<8} {env['function_name']} {version_tag(env['version'])}  reaped after "
                      f"{seconds(idle)} idle (idle timeout {seconds(env['idle_timeout'])}); it served "
                      f"{served_words(env)[0]}")
     for inv, steps in added:
         rid = inv.get("request_id")
         rows = [[s["number"], s["action"], s["container_state"], scrub(s["handler_execution"], rid),
                  scrub(s.get("output") or "", rid)] for s in steps]
-        lines += ["", f"Invocation #{inv['number']} ({inv['function_name']} v{inv['version']}): "
+        lines += ["", f"Invocation #{inv['number']} ({inv['function_name']} {version_tag(inv['version'])}): "
                   f"step{'s' if len(steps) != 1 else ''} added",
                   table(["Step", "Action", "Container state", "Handler execution", "Output"], rows, STEP_WIDTHS)]
     if not reaped and not added:

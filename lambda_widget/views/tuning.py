@@ -15,6 +15,7 @@ from lambda_widget.views.base import ViewMixin, html_widget, set_html
 from lambda_widget.views.charts import MUTED, SERIES, TEXT, figure, inline_svg, svg_image
 from lambda_widget.views.html import SEP, esc, root, sec
 from lambda_widget.views.style import style_tag
+from lambda_widget.views.words import version_tag
 
 PER = 1_000_000  # costs are easier to read per million invocations
 LABEL = {"cost": "cheapest", "speed": "fastest", "balanced": "balanced"}
@@ -99,7 +100,7 @@ def tuning_html(d: dict[str, Any], chart: str) -> str:
     # Spaces and a separator between the parts, as the function card has: a sanitiser strips the styles
     # and the words must not run together ("checkoutv1power tuning").
     title = (f'<div class="lw-title"><span class="lw-fn">{esc(d["function_name"])}</span> '
-             f'<span class="lw-ver">v{esc(d["version"])}</span>{SEP}<span class="lw-badge">power tuning</span></div>')
+             f'<span class="lw-ver">{esc(version_tag(d["version"]))}</span>{SEP}<span class="lw-badge">power tuning</span></div>')
     why = (f'<div class="lw-why">Best by {esc(_strategy(d))}: <b>{best["memory_mb"]} MB</b>, '
            f'{best["duration_ms"]:.1f} ms, ${best["cost_usd"] * PER:.4f} per 1M invocations '
            f'({len(d["rows"])} sizes × {d["num"]} runs).</div>')
@@ -116,7 +117,7 @@ def tuning_page(d: dict[str, Any]) -> str:
 def tuning_text(d: dict[str, Any]) -> str:
     """A few lines: the pick, then one line per size."""
     best = _best(d)
-    lines = [f"Power tuning {d['function_name']} v{d['version']} ({d['architecture']}, {d['num']} runs per size, "
+    lines = [f"Power tuning {d['function_name']} {version_tag(d['version'])} ({d['architecture']}, {d['num']} runs per size, "
              f"strategy {_strategy(d)}): best {best['memory_mb']} MB"]
     for r in d["rows"]:
         mark = "  <- best" if r["memory_mb"] == d["best"] else ""

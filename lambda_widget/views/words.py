@@ -12,12 +12,17 @@ COLD_REASONS = {
     "reset-after-crash": "the environment was reset after its runtime exited, so init runs again",
     "reset-after-init-error": "the last init failed, so init runs again",
     "new-version": "a new version was published, and no environment of it existed yet",
+    "function-updated": "$LATEST was updated (the cell ran again), and its earlier environments cannot serve it",
     "provisioned": "provisioned concurrency: initialised before any event arrived",
 }
 
 END_REASONS = {
     "idle-timeout": "idle timeout",
-    "new-version": "a newer version was published",
+    "function-updated": "$LATEST updated",  # short: the timeline's state column is 190 px
+    "version-deleted": "version deleted",
+    "function-deleted": "function deleted",
+    "deprovisioned": "deprovisioned",
+    "fork-server-lost": "fork server lost",
     "shutdown": "manager shut down",
 }
 
@@ -37,6 +42,27 @@ STATUS_WORDS = {
 
 ERROR_STATUSES = ("failed", "timed-out", "crashed", "out-of-memory", "throttled", "cancelled", "dropped")
 RESET_STATUSES = ("timed-out", "crashed", "out-of-memory", "cancelled")  # the environment is reset
+
+
+def version_tag(version: Any) -> str:
+    """How a function version is named in a view: ``$LATEST``, or ``v1`` for published version 1."""
+    text = str(version)
+    return text if text == "$LATEST" or not text.isdigit() else f"v{text}"
+
+
+def weight_words(weight: float) -> str:
+    """A routing weight as a percentage: 0.1 -> ``10 %``."""
+    return f"{weight * 100:.4g} %"
+
+
+def alias_words(alias: dict[str, Any]) -> str:
+    """``live -> v1`` or ``live -> v1 90 %, v2 10 %`` (a weighted alias)."""
+    if not alias.get("routing"):
+        return f"{alias['name']} -> {version_tag(alias['function_version'])}"
+    extra = sum(alias["routing"].values())
+    parts = [f"{version_tag(alias['function_version'])} {weight_words(1 - extra)}"] + \
+        [f"{version_tag(v)} {weight_words(w)}" for v, w in sorted(alias["routing"].items())]
+    return f"{alias['name']} -> {', '.join(parts)}"
 
 
 def cold_reason(reason: str | None) -> str:

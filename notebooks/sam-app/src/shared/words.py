@@ -3,10 +3,12 @@
 import os
 import time
 
+from textcase import tidy  # from the template's layer (/opt/python), not from src/
+
 time.sleep(0.2)  # stands in for slow start-up work: reading config, opening a connection
 GREETING = os.environ.get("GREETING", "Hello")
 
 
 def greet(name):
-    clean = name.strip().title() or "Stranger"
+    clean = tidy(name)
     return f"{GREETING}, {clean}!"
