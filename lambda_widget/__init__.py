@@ -11,7 +11,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_ENGINE = {"ContainerManager", "get_manager", "Invocation", "Step", "Function", "Alias", "LifecycleEvent",
+_MANAGER = {"ContainerManager", "get_manager"}  # the engine's, with the services built on it
+_ENGINE = {"Invocation", "Step", "Function", "Alias", "LifecycleEvent",
            "ResourceNotFoundException", "InvalidParameterValueException",
            "InvalidRequestContentException", "RequestTooLargeException", "ResourceConflictException"}
 
@@ -42,6 +43,10 @@ def _register_quiz_display() -> None:
 
 
 def __getattr__(name: str) -> Any:
+    if name in _MANAGER:
+        from lambda_widget import manager
+
+        return getattr(manager, name)
     if name in _ENGINE:
         from lambda_widget import engine
 

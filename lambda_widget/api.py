@@ -17,8 +17,8 @@ from concurrent.futures import Future, as_completed
 from typing import Any
 
 from lambda_widget import events as _events
-from lambda_widget.engine import get_manager
 from lambda_widget.engine.validation import check_seconds
+from lambda_widget.manager import get_manager
 
 __all__ = ["alias", "burst", "containers", "event_source", "function_url", "history", "invoke", "keep_alive_sweep",
            "load_template", "monitor", "power_tune", "publish", "queue", "quiz", "register", "reset", "serve",
@@ -260,7 +260,7 @@ def simulate(workload: Any, duration: float | str | None = None, **options: Any)
     """
     from lambda_widget.traffic import simulate as run
 
-    return run(workload, duration, **options)
+    return run(workload, duration, **_with_manager(options))
 
 
 def keep_alive_sweep(workload: Any, duration: float | str | None = None, **options: Any):
@@ -268,7 +268,14 @@ def keep_alive_sweep(workload: Any, duration: float | str | None = None, **optio
     idle memory time (see :func:`lambda_widget.traffic.sweep`)."""
     from lambda_widget.traffic import sweep
 
-    return sweep(workload, duration, **options)
+    return sweep(workload, duration, **_with_manager(options))
+
+
+def _with_manager(options: dict[str, Any]) -> dict[str, Any]:
+    """``function="name"`` names one of the kernel's functions: the simulator measures it there."""
+    if options.get("function") is not None and options.get("manager") is None:
+        options = {**options, "manager": get_manager()}
+    return options
 
 
 def resolve_event(event: Any = _DEFAULT, sample: str | None = None) -> Any:

@@ -22,8 +22,8 @@ from botocore.config import Config
 from conftest import wait_for
 
 import lambda_widget as lw
+from lambda_widget.engine import package
 from lambda_widget.front import FrontWarning
-from lambda_widget.project import package
 
 ECHO = """import json
 

@@ -18,7 +18,7 @@ import pytest
 from botocore.config import Config
 
 import lambda_widget as lw
-from lambda_widget.project import package
+from lambda_widget.engine import package
 from lambda_widget.project.sam import TemplateError, load, read
 
 TEMPLATE = """\

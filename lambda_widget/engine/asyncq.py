@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import heapq
 import itertools
+import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -29,8 +30,9 @@ FUNCTION_ERRORS = ("failed", "timed-out", "crashed", "out-of-memory")
 
 
 def destination_record(fn: Function, first: Invocation, last: Invocation, condition: str,
-                       attempts: int, arn: str) -> dict[str, Any]:
-    """The record an on-success / on-failure destination receives."""
+                       attempts: int, arn: str, payload: bytes) -> dict[str, Any]:
+    """The record an on-success / on-failure destination receives. ``requestPayload`` is decoded
+    from the event's bytes: the history may keep ``first.event`` truncated by now."""
     now = datetime.datetime.now(datetime.timezone.utc)
     record: dict[str, Any] = {
         "version": "1.0",
@@ -41,7 +43,7 @@ def destination_record(fn: Function, first: Invocation, last: Invocation, condit
             "condition": condition,
             "approximateInvokeCount": attempts,
         },
-        "requestPayload": first.event,
+        "requestPayload": json.loads(payload),
     }
     if condition == "Success":
         record["responseContext"] = {"statusCode": 200, "executedVersion": last.version}
@@ -124,7 +126,7 @@ class AsyncMixin:
         fn = inv.function  # the version that ran: its retry settings and destinations
         arn = fn.arn(self.region, self.account_id)
         if inv.status == "succeeded":
-            deliver(fn.on_success, destination_record(fn, first, inv, "Success", inv.attempt, arn))
+            deliver(fn.on_success, destination_record(fn, first, inv, "Success", inv.attempt, arn, payload))
         elif inv.status == "throttled":
             delay = min(THROTTLE_BACKOFF_MAX, 2.0 ** throttles)
             self._schedule_attempt(fn, first, inv, payload, inv.attempt, delay, throttles + 1)
@@ -134,7 +136,7 @@ class AsyncMixin:
                                        RETRY_DELAYS[inv.attempt - 1], throttles)
             else:
                 deliver(fn.on_failure, destination_record(fn, first, inv, "RetriesExhausted",
-                                                          inv.attempt, arn))
+                                                          inv.attempt, arn, payload))
         return inv
 
     def _schedule_attempt(self, fn: Function, first: Invocation, last: Invocation, payload: bytes,
@@ -163,7 +165,7 @@ class AsyncMixin:
                 self._changed(nxt)
                 deliver(fn.on_failure, destination_record(fn, first, last, "EventAgeExceeded",
                                                           last.attempt if last.status != "throttled" else 0,
-                                                          fn.arn(self.region, self.account_id)))
+                                                          fn.arn(self.region, self.account_id), payload))
                 return None
             return self._executor.submit(self._run_event, nxt, payload, first, throttles)
 

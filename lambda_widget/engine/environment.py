@@ -286,7 +286,7 @@ class ExecutionEnvironment(HasTraits):
         if os.environ.get("LD_LIBRARY_PATH"):
             env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
         if fn.layers:  # as Lambda: /opt/python... on sys.path, /opt/bin on PATH, /opt/lib for libraries
-            from lambda_widget.project.layers import python_paths
+            from lambda_widget.engine.layers import python_paths
 
             opt = self.opt_inside
             env["PYTHONPATH"] = os.pathsep.join(python_paths(opt) + [PACKAGE_PARENT])

@@ -13,6 +13,7 @@ from typing import Any
 
 from lambda_widget.engine import logs, steps
 from lambda_widget.engine.environment import ExecutionEnvironment
+from lambda_widget.engine.outcomes import _get, _init_error_payload, _init_error_type, _load_error
 from lambda_widget.engine.records import Function, Invocation
 from lambda_widget.engine.runtime_api import Delivery
 from lambda_widget.engine.snapstart import SNAPSTART_ERRORS, billed_restore, restore_report, restore_start
@@ -20,10 +21,6 @@ from lambda_widget.engine.snapstart import SNAPSTART_ERRORS, billed_restore, res
 INIT_LIMIT = 10.0  # seconds Lambda allows an on-demand init before it retries inside the invoke
 OPEN_FILES = 1024  # Lambda's file descriptor quota
 # What the outcome queue may hold; an item tagged with a request id counts only for that one.
-_TAGGED = ("response", "error", "too-large", "cancel")
-_KNOWN = _TAGGED + ("ready", "init-error", "exit", "oom", "timeout", "extension")
-
-
 class StaleInvocation(Exception):
     """The invocation belongs to a manager state that ``reset()`` has ended: it must not run."""
 
@@ -427,21 +424,6 @@ class ExecutionMixin:
         self._changed(inv)
 
 
-def _get(q: queue.Queue, timeout: float, request_id: str | None = None,
-         skip: tuple[str, ...] = ()) -> tuple:
-    """The next outcome that concerns this invocation: items of another request (a late
-    cancel, a second response) and anything unknown are dropped."""
-    deadline = time.monotonic() + max(0.0, timeout)
-    while True:
-        item = q.get(timeout=max(0.0, deadline - time.monotonic()))
-        kind = item[0] if isinstance(item, tuple) and item else None
-        if kind not in _KNOWN or kind in skip:
-            continue
-        if kind in _TAGGED and (len(item) < 2 or item[1] != request_id):
-            continue
-        return item
-
-
 def _body_steps(env: ExecutionEnvironment, inv: Invocation, lines: list[str], source: str):
     """The handler's steps from its trace; a trace the handler tampered with costs the steps,
     never the invocation."""
@@ -463,35 +445,6 @@ def _limit_open_files(pid: int | None) -> None:
         resource.prlimit(pid, resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))
     except (OSError, ValueError):
         pass
-
-
-def _load_error(body: bytes, error_type: str) -> dict:
-    try:
-        error = json.loads(body)
-        if not isinstance(error, dict):
-            raise ValueError
-    except ValueError:
-        error = {"errorMessage": body.decode("utf-8", "replace"), "errorType": error_type or "Runtime.Unknown"}
-    return error
-
-
-def _init_error_type(outcome: str, detail: Any) -> str:
-    if outcome == "error" and isinstance(detail, dict):
-        return detail.get("errorType") or "Runtime.Unknown"
-    if outcome == "timeout":
-        return "Runtime.Unknown"
-    return "Runtime.ExitError"
-
-
-def _init_error_payload(outcome: str, detail: Any, rid: str, timeout: float) -> dict:
-    if outcome == "error":  # an init error belongs to no request: requestId "" (recorded)
-        return {"errorMessage": detail.get("errorMessage", ""), "errorType": detail.get("errorType", ""),
-                "requestId": "", "stackTrace": detail.get("stackTrace", [])}
-    if outcome == "timeout":
-        return {"errorMessage": f"RequestId: {rid} Error: Task timed out after {timeout:.2f} seconds",
-                "errorType": "Sandbox.Timedout"}
-    return {"errorMessage": f"RequestId: {rid} Error: {logs.exit_message(detail)}",
-            "errorType": "Runtime.ExitError"}
 
 
 def _trace_id(rng: random.Random) -> str:

@@ -1,6 +1,8 @@
 """The container manager: functions and their versions, the pool of environments, routing, the clock.
 
-One per kernel (``get_manager()``), or as many independent ones as you like.
+This is the engine's manager. ``lambda_widget.ContainerManager`` (``lambda_widget.manager``) is this
+class with the services built on it (HTTP front, traffic simulation, power tuning); the kernel's one is
+``lambda_widget.get_manager()``.
 """
 
 from __future__ import annotations
@@ -12,13 +14,14 @@ import py_compile
 import random
 import shutil
 import signal
+import tempfile
 import threading
 import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from traitlets import HasTraits, Int
 
@@ -35,6 +38,7 @@ from lambda_widget.engine.errors import (
     RequestTooLargeException,
 )
 from lambda_widget.engine.execution import INIT_LIMIT, ExecutionMixin
+from lambda_widget.engine.history import HISTORY_BYTES, PayloadBudget
 from lambda_widget.engine.isolation import Isolation, read_task_files
 from lambda_widget.engine.leftovers import Sentinel, make_root, sweep_stale
 from lambda_widget.engine.lifecycle import LifecycleMixin
@@ -63,6 +67,13 @@ from lambda_widget.placement.limits import ACCOUNT_CONCURRENCY, Limits
 _managers: weakref.WeakSet = weakref.WeakSet()
 
 
+class StagedCode(NamedTuple):
+    """A version's task root, made outside the manager's lock (``_stage_code``)."""
+
+    root: Path
+    task_files: dict
+
+
 class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMixin, LifecycleMixin, AsyncMixin,
                        HasTraits):
     """Runs Lambda functions in real execution environments (one OS process each).
@@ -75,6 +86,9 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
     if the machine's memory or limits cannot hold that many environments (see ``capacity``).
     ``isolation``: ``"auto"`` (namespaces and cgroups where the machine allows, else the
     portable fallback), ``"namespaces"`` or ``"process"`` (default: ``$LAMBDA_WIDGET_ISOLATION`` or auto).
+    ``history`` keeps the last ``max_history`` invocations, and their payloads (events, results,
+    errors, log output) whole up to ``max_history_bytes`` in all (64 MiB); older ones over 1 KiB are
+    then kept truncated, behind a marker (see ``lambda_widget.engine.history``).
     """
 
     revision = Int(0)
@@ -83,9 +97,11 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
                  account_id: str = "123456789012", max_concurrency: int | None = None,
                  account_concurrency: int = ACCOUNT_CONCURRENCY,
                  virtual_clock: bool = False, max_history: int = 10_000,
+                 max_history_bytes: int = HISTORY_BYTES,
                  fork_server: bool = True, isolation: str | None = None) -> None:
-        if not isinstance(max_history, int) or isinstance(max_history, bool) or max_history < 1:
-            raise InvalidParameterValueException(f"Invalid max_history {max_history!r}: a whole number >= 1")
+        for option, value in (("max_history", max_history), ("max_history_bytes", max_history_bytes)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise InvalidParameterValueException(f"Invalid {option} {value!r}: a whole number >= 1")
         super().__init__()
         try:
             Limits(account_concurrency)
@@ -104,6 +120,7 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
         self.seed = seed
         self.clock = Clock(virtual=virtual_clock)
         self.max_history = max_history
+        self._payloads = PayloadBudget(max_history_bytes)  # see lambda_widget.engine.history
         self._rng = random.Random(seed) if seed is not None else random.Random()
         self._lock = threading.RLock()
         self._functions: dict[str, Function] = {}  # name -> $LATEST
@@ -125,6 +142,7 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
         self._advance_hooks: list[Callable[[], None]] = []
         self._reset_hooks: list[Callable[[], None]] = []
         self.service_env: dict[str, str] = {}
+        self._shutdown_hooks: list[Callable[[], None]] = []
         sweep_stale()  # directories of managers whose process died without shutting down
         self._root = make_root()
         self._sentinel = Sentinel(self._root)
@@ -251,7 +269,7 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
         """
         self._check_open()
         if layers:
-            from lambda_widget.project.layers import check_layers
+            from lambda_widget.engine.layers import check_layers
 
             layers = check_layers(layers)
         extensions = _check_extensions(extensions)
@@ -261,7 +279,7 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
         env = dict(env or {})
         track = validate_track(track)
         if path is not None:
-            from lambda_widget.project.package import prepare_code_dir
+            from lambda_widget.engine.package import prepare_code_dir
 
             if source is not None:
                 raise InvalidParameterValueException("give source or path, not both")
@@ -274,6 +292,9 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
                         max_retry_attempts, max_event_age, on_success, on_failure,
                         cpu_scaling=cpu_scaling, architecture=architecture)
         check_description(description)
+        # The copy, the bytecode and the modes are made before the lock: a 50,000-file package
+        # takes seconds, and other functions' invocations must not wait for it.
+        staged = self._stage_code(source, handler, path)
         with self._lock:
             previous = self._functions.get(name)
             revision = (previous.revision + 1) if previous else 1
@@ -290,10 +311,10 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
                           on_failure=on_failure, path=path, cpu_scaling=cpu_scaling,
                           cpu_mode=self._isolation.cpu_mode if cpu_scaling else "off", architecture=architecture,
                           layers=tuple(layers or ()), extensions=extensions, snap_start=snap_start)
-            self._write_task_root(fn)
+            self._install_code(fn, staged)
             if extensions is not None:  # the code's /opt/extensions; its layers go over it
                 write_opt(Path(extensions), self._task_root(fn).with_suffix(".opt"))
-            self._isolation.publish(self._task_root(fn))
+                self._isolation.publish(self._task_root(fn).with_suffix(".opt"))
             if fn.layers:
                 self._write_layers(fn)
         return self._install_latest(fn)
@@ -343,38 +364,53 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
         shutil.rmtree(self._root / "functions" / name, ignore_errors=True)
         self._changed()
 
-    def power_tune(self, name: str, event: Any = None, **options: Any):
-        """Run ``name`` at several memory sizes and price each, as AWS Lambda Power Tuning does;
-        see :func:`lambda_widget.tuning.power_tune` for the options. Returns a PowerTuneResult."""
-        from lambda_widget.tuning import power_tune
+    def _stage_code(self, source: str, handler: str, path: str | None) -> StagedCode:
+        """A version's task root, made outside the lock in a staging directory: the code (a copy of
+        ``path``, or ``source`` as the handler's module, compiled once), read-only, published to
+        the sandbox's user. ``_install_code`` then moves it into place."""
+        staging = self._root / "staging"
+        staging.mkdir(exist_ok=True)
+        root = Path(tempfile.mkdtemp(dir=staging))
+        try:
+            task_files = {}
+            if path is not None:
+                from lambda_widget.engine.package import write_task_root
 
-        return power_tune(self, name, event, **options)
+                write_task_root(Path(path), root)
+            else:
+                module = handler.rsplit(".", 1)[0] if "." in handler else "lambda_function"
+                file = root / (module.replace(".", "/") + ".py")
+                file.parent.mkdir(parents=True, exist_ok=True)
+                file.write_text(source, encoding="utf-8")
+                try:  # bytecode once per version, not once per environment's init
+                    py_compile.compile(str(file), doraise=True)
+                except py_compile.PyCompileError:
+                    pass  # a syntax error is the environment's to report, at init (Runtime.UserCodeSyntaxError)
+                file.chmod(0o444)  # the task root is read-only on Lambda
+                task_files = read_task_files(root)  # each new process's fresh copy comes from here
+            self._isolation.publish(root)
+        except BaseException:
+            shutil.rmtree(root, ignore_errors=True)
+            raise
+        return StagedCode(root, task_files)
+
+    def _install_code(self, fn: Function, staged: StagedCode) -> None:
+        """Under the lock: the staged task root becomes the function's (a rename)."""
+        root = self._task_root(fn)
+        root.parent.mkdir(parents=True, exist_ok=True)
+        if root.exists():  # left by a deleted function of the same name: out of the way, deleted later
+            root.rename(Path(tempfile.mkdtemp(dir=self._root / "staging")) / "stale")
+        staged.root.rename(root)
+        fn.task_files = staged.task_files
 
     def _task_root(self, fn: Function) -> Path:
         """A function's code as registered: one directory per update of $LATEST, which the versions
         published from it share."""
         return self._root / "functions" / fn.name / f"v{fn.code_revision}"
 
-    def _write_task_root(self, fn: Function) -> None:
-        root = self._task_root(fn)
-        if fn.path is not None:
-            from lambda_widget.project.package import write_task_root
-
-            write_task_root(Path(fn.path), root)
-            return
-        path = root / (fn.module.replace(".", "/") + ".py")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(fn.source, encoding="utf-8")
-        try:  # bytecode once per version, not once per environment's init
-            py_compile.compile(str(path), doraise=True)
-        except py_compile.PyCompileError:
-            pass  # a syntax error is the environment's to report, at init (Runtime.UserCodeSyntaxError)
-        path.chmod(0o444)  # the task root is read-only on Lambda
-        fn.task_files = read_task_files(root)  # each new process's fresh copy comes from here
-
     def _write_layers(self, fn: Function) -> None:
         """The code's /opt: its layers merged in order, beside its task root (``v<code_revision>.opt``)."""
-        from lambda_widget.project.layers import merge_layers, tree_size
+        from lambda_widget.engine.layers import merge_layers, tree_size
 
         root = self._task_root(fn)
         try:
@@ -412,30 +448,6 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
                         e.reset_reason = "reset-after-init-error"
                     self._release(e)
         self._changed()
-
-    # ------------------------------------------------------------------ HTTP front (lambda_widget.front)
-    def serve(self, port: int = 0, host: str = "127.0.0.1"):
-        """Serve Lambda's Invoke API on ``host:port`` for boto3 and the AWS CLI; returns an
-        Endpoint (``.url``, ``.close()``, a context manager). Other hosts get Invoke only."""
-        from lambda_widget import front
-
-        return front.serve(self, port=port, host=host)
-
-    def function_url(self, name: str, port: int = 0, host: str = "127.0.0.1") -> str:
-        """The URL of function ``name``: any HTTP request to it is a payload-2.0 event."""
-        from lambda_widget import front
-
-        return front.function_url(self, name, port=port, host=host).url
-
-    @property
-    def sqs_url(self) -> str:
-        """The URL of this manager's SQS endpoint (moto's SQS server on this manager's clock), started on
-        first use and closed with the manager; environments initialised after that reach it through
-        ``AWS_ENDPOINT_URL_SQS``. (A service built on the engine: it moves to the composed manager with
-        ``serve`` and ``function_url``.)"""
-        from lambda_widget.front import sqs
-
-        return sqs.sqs_url(self)
 
     # ------------------------------------------------------------------ invoke
     def invoke(self, name: str, event: Any = None, *, qualifier: str | None = None,
@@ -504,7 +516,11 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
                 inv.status = "dry-run"
             self.history.append(inv)
             if len(self.history) > self.max_history:
-                del self.history[: len(self.history) - self.max_history]
+                gone = len(self.history) - self.max_history
+                self._payloads.forget(self.history[:gone])
+                del self.history[:gone]
+        if invocation_type == "DryRun":
+            self._payloads.count(inv)
         self._changed(inv)
         return inv, payload
 
@@ -701,6 +717,7 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
             self._pool.clear()
             self._reserved.clear()
             self.history.clear()
+            self._payloads.clear()
             self.events.clear()
             self._ended.clear()
             self._last_end.clear()
@@ -720,10 +737,11 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
         if self._closed:
             return
         self._closed = True
-        if self.__dict__.get("_fronts"):
-            from lambda_widget.front import close_all
-
-            close_all(self)
+        for hook in reversed(self._shutdown_hooks):
+            try:
+                hook()
+            except Exception:  # noqa: BLE001 - a service's failure must not keep environments alive
+                pass
         self._terminate_all()
         self._release_snapshots(keep_current=False)
         self._executor.stop()
@@ -747,6 +765,11 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
         """Call ``hook()`` at the end of every ``reset()``, once the new clock is in place."""
         self._check_open()
         self._reset_hooks.append(hook)
+    def on_shutdown(self, hook: Callable[[], None]) -> None:
+        """Call ``hook()`` when this manager shuts down, before its environments end: how the
+        services built on the engine (HTTP endpoints, ...) close with it. Hooks run newest first."""
+        self._check_open()
+        self._shutdown_hooks.append(hook)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -789,19 +812,6 @@ def _wait_through_interrupts(future: Future, timeout: float = 30.0) -> None:
             continue
         except Exception:  # noqa: BLE001 - the outcome is in the record
             return
-
-
-_default: ContainerManager | None = None
-_default_lock = threading.Lock()
-
-
-def get_manager() -> ContainerManager:
-    """The kernel's manager, created on first use."""
-    global _default
-    with _default_lock:
-        if _default is None or _default._closed:
-            _default = ContainerManager()
-        return _default
 
 
 @atexit.register

@@ -4,7 +4,6 @@ reset one, a new one, or a throttle."""
 from __future__ import annotations
 
 import datetime
-from typing import Any
 
 from lambda_widget.engine.environment import ExecutionEnvironment, log_stream_name
 from lambda_widget.engine.errors import InvalidParameterValueException, ResourceNotFoundException
@@ -49,6 +48,8 @@ class RoutingMixin:
             self._finish_unrun(inv, "cancelled")
         except Exception as exc:  # noqa: BLE001 - never lose an invocation, never keep an environment busy
             self._internal_error(inv, env, exc)
+        finally:
+            self._payloads.count(inv)  # the history's byte budget: older records may be truncated now
         return inv
 
     @property
@@ -157,14 +158,6 @@ class RoutingMixin:
         self._event(env, "create", reason)
         self._changed(env)
         return env
-
-    def simulate(self, workload: Any, duration: float | str | None = None, **options: Any) -> Any:
-        """Simulate ``workload`` by the placement rules this manager routes by
-        (``lambda_widget.traffic.simulate``); ``function="name"`` measures one of this manager's functions."""
-        from lambda_widget.traffic import simulate
-
-        options.setdefault("account_concurrency", self.account_concurrency)
-        return simulate(workload, duration, manager=self, **options)
 
     def _busy_envs(self) -> list[ExecutionEnvironment]:
         with self._lock:

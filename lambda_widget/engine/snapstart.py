@@ -279,7 +279,7 @@ class SnapStartMixin:
             facts["state"] = "ready"
             log.append(f"INIT_REPORT Init Duration: {ms:.2f} ms\tPhase: init\tStatus: success")
         else:
-            from lambda_widget.engine.execution import _init_error_payload, _init_error_type
+            from lambda_widget.engine.outcomes import _init_error_payload, _init_error_type
 
             error_type = _init_error_type(outcome, detail)
             log.append(logs.init_report(ms, "init", "timeout" if outcome == "timeout" else "error", error_type))
@@ -357,7 +357,7 @@ class SnapStartMixin:
 
     def _restore_env(self, env: ExecutionEnvironment, limit: float) -> tuple[str, float, Any]:
         """The restore, in place of an Init: (outcome, ms, detail) as ``_init_env`` returns."""
-        from lambda_widget.engine.execution import _get
+        from lambda_widget.engine.outcomes import _get
 
         snap: Snapshot = env.restore
         self._event(env, "restore-start")
@@ -396,7 +396,7 @@ class SnapStartMixin:
             return "ready", ms, None
         env.kill()
         if item[0] == "init-error":
-            from lambda_widget.engine.execution import _load_error
+            from lambda_widget.engine.outcomes import _load_error
 
             error = _load_error(item[1], item[2])
             error["errorType"] = item[2] or error.get("errorType", "")

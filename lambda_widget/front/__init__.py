@@ -10,40 +10,17 @@ and the pool view. Endpoints close with ``close()`` and when the manager shuts d
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
 
 from lambda_widget.front import http_events
 from lambda_widget.front.server import LOOPBACK, Endpoint, FrontWarning, listen
+from lambda_widget.front.tracking import _forget, _lock, _track, close_all
 from lambda_widget.front.urls import Route, sort_routes
 
 if TYPE_CHECKING:
     from lambda_widget.engine.manager import ContainerManager
 
 __all__ = ["Endpoint", "FrontWarning", "Route", "close_all", "function_url", "serve", "serve_api"]
-
-_lock = threading.Lock()
-
-
-def _track(mgr: ContainerManager, endpoint: Endpoint) -> Endpoint:
-    with _lock:
-        fronts = mgr.__dict__.setdefault("_fronts", [])
-        fronts.append(endpoint)
-    return endpoint
-
-
-def _forget(mgr: ContainerManager):
-    def on_close(endpoint: Endpoint) -> None:
-        with _lock:
-            fronts = mgr.__dict__.get("_fronts", [])
-            if endpoint in fronts:
-                fronts.remove(endpoint)
-            urls = mgr.__dict__.get("_function_urls", {})
-            for name, ep in list(urls.items()):
-                if ep is endpoint:
-                    del urls[name]
-    return on_close
-
 
 def serve(mgr: ContainerManager, port: int = 0, host: str = LOOPBACK) -> Endpoint:
     """Serve Lambda's Invoke API (and ListFunctions, GetFunction, CreateFunction,
@@ -90,11 +67,3 @@ def serve_api(mgr: ContainerManager, routes: list[Route], port: int = 0, host: s
                                                       "api_id": api_id}, on_close=_forget(mgr))
     endpoint.routes = sort_routes(routes)
     return _track(mgr, endpoint)
-
-
-def close_all(mgr: ContainerManager) -> None:
-    """Close every endpoint of ``mgr`` (the manager calls this when it shuts down)."""
-    with _lock:
-        fronts = list(mgr.__dict__.get("_fronts", []))
-    for endpoint in fronts:
-        endpoint.close()

@@ -422,7 +422,7 @@ class LambdaApiHandler(EventSourceOps, VersionOps, BoundedHandler):
     def _deploy(self, name: str, data: bytes, config: dict[str, Any]):
         """Unpack the zip where it stays as long as the manager (versions, power tuning and
         GetFunction use it), and register it."""
-        from lambda_widget.project.package import unzip
+        from lambda_widget.engine.package import unzip
 
         mgr = self.server.manager
         uploads = mgr._root / "uploads"
@@ -509,7 +509,7 @@ def code_zip(fn) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
         if fn.path and Path(fn.path).is_dir():
-            from lambda_widget.project.package import IGNORED
+            from lambda_widget.engine.package import IGNORED
 
             root = Path(fn.path)
             for path in sorted(root.rglob("*")):

@@ -212,7 +212,7 @@ class SqsEndpoint:
 def endpoint(mgr: ContainerManager, port: int = 0) -> SqsEndpoint:
     """``mgr``'s SQS endpoint and its queue service (pollers), started on first use (on ``port``: 0 picks a
     free one; an endpoint already running keeps its port)."""
-    from lambda_widget.front import _track
+    from lambda_widget.front.tracking import _track
     from lambda_widget.queues import QueueService
 
     mgr._check_open()

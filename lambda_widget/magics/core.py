@@ -17,13 +17,13 @@ from lambda_widget.engine import (
     InvalidParameterValueException,
     ResourceConflictException,
     ResourceNotFoundException,
-    get_manager,
 )
 from lambda_widget.engine.manager import encode_event
 from lambda_widget.events import SAMPLES
 from lambda_widget.magics.output import Output
 from lambda_widget.magics.parsing import decode_event, parse, parse_env, split_line, usage_error, usage_line
 from lambda_widget.magics.source import check_source, transform_cell
+from lambda_widget.manager import get_manager
 from lambda_widget.tuning import DEFAULT_SIZES, TuningFailed, check_options
 
 # What the engine and the API raise for bad input (the engine's errors are ValueErrors or LookupErrors).

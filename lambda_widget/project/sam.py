@@ -50,7 +50,7 @@ def load(mgr, path: str | os.PathLike, parameters: dict[str, Any] | None = None,
                 kwargs["source"] = spec.inline_code
                 source = spec.inline_code
             else:
-                from lambda_widget.project.package import prepare_code_dir
+                from lambda_widget.engine.package import prepare_code_dir
 
                 code_dir = spec.code_dir if spec.code_zip is None else _unzipped(spec.code_zip)
                 code_dir, source = prepare_code_dir(code_dir, spec.handler)  # pip, once per hash
@@ -134,14 +134,14 @@ def _map_queues(mgr, project: Project, before: set[str]) -> None:
 
 
 def _cache() -> Path:
-    from lambda_widget.project.package import cache_dir
+    from lambda_widget.engine.package import cache_dir
 
     return cache_dir().parent / "code"
 
 
 def _unzipped(archive: Path) -> Path:
     """A zip ``CodeUri`` unpacked once per content hash, as Lambda unpacks a deployment package."""
-    from lambda_widget.project.package import unzip
+    from lambda_widget.engine.package import unzip
 
     data = archive.read_bytes()
     target = _cache() / hashlib.sha256(data).hexdigest()[:32]
@@ -166,7 +166,7 @@ def _layer_content(layer: LayerSpec) -> Path:
         return content
     import shutil
 
-    from lambda_widget.project.package import IGNORED, install_requirements
+    from lambda_widget.engine.package import IGNORED, install_requirements
 
     digest = hashlib.sha256(str(content).encode())
     for file in sorted(content.rglob("*")):

@@ -28,6 +28,7 @@ from lambda_widget.runtime.faults import (
     to_json,
     unmarshal_event,
 )
+from lambda_widget.runtime.lifeline import die_with_parent
 from lambda_widget.runtime.logsink import LogSink, LogStream, RequestContext
 
 
@@ -57,23 +58,7 @@ def load_handler(handler: str):
                              f"Handler '{fname}' missing on module '{modname}'") from None
 
 
-_prctl = None  # libc's prctl, looked up once (in the zygote, before it forks)
 _sink: LogSink | None = None  # the log sink the zygote built for every environment
-
-
-def die_with_parent(parent: int, sig: int = signal.SIGKILL) -> None:
-    """Be sent ``sig`` (killed) when the process that started us dies (the kernel, even on SIGKILL)."""
-    global _prctl
-    try:
-        if _prctl is None:
-            import ctypes
-
-            _prctl = ctypes.CDLL(None, use_errno=True).prctl
-        _prctl(1, sig)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if parent and os.getppid() != parent:
-        os._exit(1)
 
 
 def prepare() -> None:

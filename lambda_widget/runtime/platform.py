@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("args", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     if args.parent:
-        from lambda_widget.runtime.bootstrap import die_with_parent
+        from lambda_widget.runtime.lifeline import die_with_parent
 
         die_with_parent(args.parent)
     start_extensions(args.opt)

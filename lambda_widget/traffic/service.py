@@ -154,16 +154,19 @@ def measure(function: str, *, event: Any = None, cold_runs: int = 3, warm_runs: 
 
     The runs happen in a private manager on a virtual clock (your pool is left alone), with the
     function's code (a package's whole directory too) and configuration taken from ``manager``
-    (default: the kernel's). A cold time is init plus the handler's duration; a warm one the
-    handler's duration. A failed run stops the measurement with MeasurementFailed, which quotes
-    its error.
+    (``lw.simulate`` passes the kernel's, ``mgr.simulate`` its own). A cold time is init plus the
+    handler's duration; a warm one the handler's duration. A failed run stops the measurement with
+    MeasurementFailed, which quotes its error.
     """
-    from lambda_widget.engine import ContainerManager, get_manager
+    from lambda_widget.engine import ContainerManager
     from lambda_widget.tuning import copy_config
 
     if cold_runs < 1 or warm_runs < 1:
         raise ValueError("measure needs at least one cold and one warm run")
-    fn = (manager or get_manager()).function(function)
+    if manager is None:
+        raise ValueError(f"function={function!r} names a registered function: say whose, with manager= "
+                         f"(lw.simulate and mgr.simulate do)")
+    fn = manager.function(function)
     cold: list[float] = []
     warm: list[float] = []
     total = cold_runs + warm_runs

@@ -16,12 +16,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
 
-from .uiharness import JupyterServer, NotebookPage, jupyter_server
+from .uiharness import JupyterServer, NotebookPage, copy_lessons, jupyter_server
+from .uiharness.notebooks import LESSONS
 
 CHROMIUM = os.environ.get("UI_CHROMIUM", "/usr/bin/chromium")
+LESSON_NAMES = sorted(p.name for p in LESSONS.glob("[0-9][0-9]_*.ipynb"))
+# Lessons run two at a time: their kernels mostly sleep, but lesson 05's memory watchdog samples
+# every 20 ms, and six kernels on a 2-CPU machine starve it.
+LESSONS_AT_ONCE = 2
 ARTIFACTS = Path(os.environ.get("UI_ARTIFACTS_DIR") or Path(__file__).parent / "artifacts")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -32,6 +37,16 @@ NOT_LOCAL = re.compile(r"^(https?|wss?)://(?!127\.0\.0\.1[:/])")
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "ui: browser test (JupyterLab/Notebook 7 in headless Chromium)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The test that runs every lesson (the session's `lessons` fixture) goes first among those that
+    use it, so that run counts against its own timeout, not another test's."""
+    first = [i for i in items if i.originalname == "test_every_lesson_runs_in_jupyterlab"]
+    users = [i for i in items if "lessons" in getattr(i, "fixturenames", ())]
+    if first and users and users[0] is not first[0]:
+        items.remove(first[0])
+        items.insert(items.index(users[0]), first[0])
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -53,9 +68,11 @@ def artifacts_dir() -> Path:
     return ARTIFACTS
 
 
-# Module scope, not session: while Playwright's sync API is alive its event loop counts as
-# "running" in this thread, which would break asyncio users (nbclient, ...) in later test modules.
-@pytest.fixture(scope="module")
+# Session scope, so that every lesson runs once in the browser (`lessons`) for all the modules that
+# look at it. While Playwright's sync API is alive its event loop counts as "running" in this thread,
+# so no browser test may use asyncio itself (nbclient, ...): run notebooks in the browser, or in a
+# subprocess (nbconvert). tests/ui runs after every other test module, in a pytest of its own on CI.
+@pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -65,15 +82,17 @@ def browser() -> Iterator[Browser]:
             browser.close()
 
 
-def _server(kind: str, tmp_path_factory: pytest.TempPathFactory, artifacts: Path) -> Iterator[JupyterServer]:
-    home = tmp_path_factory.mktemp(f"{kind}-home")
-    root = tmp_path_factory.mktemp(f"{kind}-root")
+def _server(kind: str, tmp_path_factory: pytest.TempPathFactory, artifacts: Path,
+            label: str | None = None) -> Iterator[JupyterServer]:
+    label = label or kind
+    home = tmp_path_factory.mktemp(f"{label}-home")
+    root = tmp_path_factory.mktemp(f"{label}-root")
     try:
         with jupyter_server(kind, home, root) as server:
             yield server
     finally:
         for log in home.glob("*.log"):
-            shutil.copy(log, artifacts / log.name)
+            shutil.copy(log, artifacts / f"{label}-{log.name}" if label != kind else artifacts / log.name)
 
 
 @pytest.fixture(scope="session")
@@ -88,11 +107,8 @@ def notebook7_server(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Pa
     yield from _server("notebook7", tmp_path_factory, artifacts_dir)
 
 
-@pytest.fixture
-def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A fresh browser context and page; non-local requests are aborted (see `page.blocked`)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    context.set_default_timeout(30_000)
+def _block_non_local(context: BrowserContext) -> list[str]:
+    """Abort every request of ``context`` that is not for the local server; returns the list they go in."""
     blocked: list[str] = []
 
     def _abort(route) -> None:
@@ -100,6 +116,15 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
         route.abort()
 
     context.route(NOT_LOCAL, _abort)
+    return blocked
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh browser context and page; non-local requests are aborted (see `page.blocked`)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(30_000)
+    blocked = _block_non_local(context)
     page = context.new_page()
     page.blocked = blocked  # type: ignore[attr-defined]
     try:
@@ -138,3 +163,62 @@ def notebook7(page: Page, notebook7_server: JupyterServer, request: pytest.Fixtu
               artifacts_dir: Path) -> Iterator[NotebookPage]:
     """A NotebookPage on the Notebook 7 server; put notebooks into `notebook7.server.root`, then `open`."""
     yield from _notebook_page(page, notebook7_server, request, artifacts_dir)
+
+
+class LessonPages(dict):
+    """The `lessons` fixture's pages by lesson file name; a lesson whose Run All failed fails the
+    tests that look at it (with the reason), and only those."""
+
+    def __init__(self, pages: dict[str, NotebookPage], failed: dict[str, str]) -> None:
+        super().__init__(pages)
+        self.failed = failed
+
+    def __getitem__(self, name: str) -> NotebookPage:
+        if name in self.failed:
+            pytest.fail(f"{name} did not run to the end in JupyterLab: {self.failed[name]}")
+        return super().__getitem__(name)
+
+
+@pytest.fixture(scope="session")
+def lessons_server(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator[JupyterServer]:
+    """A JupyterLab server of the `lessons` pages alone: other tests' kernel shutdowns and settings
+    (the `lab` fixture stops every kernel of its server) never reach the lessons' kernels."""
+    yield from _server("lab", tmp_path_factory, artifacts_dir, label="lessons")
+
+
+@pytest.fixture(scope="session")
+def lessons(browser: Browser, lessons_server: JupyterServer, artifacts_dir: Path) -> Iterator[dict[str, NotebookPage]]:
+    """Every lesson (by file name), run to the end with Run All in its own JupyterLab page (1,000 px wide):
+    the suite's one browser run of each lesson, shared by every test that looks at one.
+
+    A test that changes a page (a stepper moved, a theme set) puts it back as it found it: steppers
+    on their last step, the light theme."""
+    copy_lessons(lessons_server.root)
+    context = browser.new_context(viewport={"width": 1000, "height": 1000})
+    context.set_default_timeout(30_000)
+    blocked = _block_non_local(context)
+    pages: dict[str, NotebookPage] = {}
+    failed: dict[str, str] = {}
+    try:
+        for batch in range(0, len(LESSON_NAMES), LESSONS_AT_ONCE):
+            running = []
+            for name in LESSON_NAMES[batch:batch + LESSONS_AT_ONCE]:
+                nb = NotebookPage(context.new_page(), lessons_server, artifacts_dir, f"lesson-{name[:2]}")
+                nb.blocked_requests = blocked  # the context's: any lesson's page may add to it
+                nb.open(f"notebooks/{name}")
+                nb.start_run_all()
+                pages[name] = nb
+                running.append(nb)
+            for nb in running:
+                try:
+                    nb.wait_ran(timeout=240_000)
+                    nb.wait_widgets()
+                except (AssertionError, PlaywrightError) as exc:  # that lesson's tests fail, not all
+                    failed[nb.path.rsplit("/", 1)[-1]] = str(exc)
+        yield LessonPages(pages, failed)
+    finally:
+        for nb in pages.values():
+            if nb.path:
+                nb.shutdown_kernels()
+                break  # one call stops every kernel of the server
+        context.close()

@@ -1,4 +1,5 @@
-"""Lessons 02 and 04 in JupyterLab: the global frame in the tracker, and a quiz loaded from its JSON file."""
+"""Lesson 02 in JupyterLab (the session's `lessons` run): the global frame in the tracker, and a quiz
+loaded from its JSON file."""
 
 from __future__ import annotations
 
@@ -7,21 +8,14 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .uiharness import NotebookPage, copy_lessons, find_lesson
+from .uiharness import NotebookPage, lesson_page
 
 pytestmark = pytest.mark.ui
 
-LESSON = find_lesson("02_*.ipynb")
 
-
-@pytest.mark.skipif(LESSON is None, reason="notebooks/02_*.ipynb does not exist")
 @pytest.mark.timeout(240)
-def test_lesson_02_tracker_frames_and_file_quiz(lab: NotebookPage) -> None:
-    assert LESSON is not None
-    copy_lessons(lab.server.root)
-    lab.open(f"notebooks/{LESSON.name}")
-    lab.run_all(timeout=180_000)
-    lab.wait_widgets()
+def test_lesson_02_tracker_frames_and_file_quiz(lessons: dict[str, NotebookPage]) -> None:
+    lab = lesson_page(lessons, "02")
     book = lab.page.locator(".jp-Notebook")
     tracker = book.locator(".lw-invocation .lw-tracker").nth(2)  # Cy's invocation: warm
     expect(tracker.locator("tr.lw-frame-global")).to_contain_text("Global frame")

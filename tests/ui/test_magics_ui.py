@@ -14,13 +14,34 @@ SEED_HANDLER = """def lambda_handler(event, context):
     result = event['value'] * 2
     print('End')
     return result"""
+# Each invocation of `together` waits at a gate in the kernel until all three are running: the burst
+# overlaps for certain, so it needs three environments (trivial invocations need not overlap at all).
+GATE = """import socket, threading
+gate = socket.create_server(("127.0.0.1", 0))
+
+def open_gate(n=3):
+    held = [gate.accept()[0] for _ in range(n)]  # all three are running now
+    for conn in held:
+        conn.sendall(b"go")
+        conn.close()
+
+threading.Thread(target=open_gate, daemon=True).start()"""
+TOGETHER = """%%lambda together --timeout 60
+import socket
+
+
+def lambda_handler(event, context):
+    with socket.create_connection(("127.0.0.1", event["port"])) as gate:
+        return gate.recv(2).decode()"""
 CELLS = [
     "%load_ext lambda_widget",
     "%%lambda double --invoke '{\"value\": 5}'\n" + SEED_HANDLER,
     "%lambda invoke double '{\"value\": 7}'",
-    "%lambda burst double 3 '{\"value\": 1}'",
+    GATE,
+    TOGETHER,
+    "%lambda burst together 3 {'port': gate.getsockname()[1]}",
 ]
-SEED, WARM, BURST = 1, 2, 3  # cell indexes
+SEED, WARM, BURST = 1, 2, 5  # cell indexes
 
 
 def test_magics_render_views_and_stepper(lab: NotebookPage) -> None:
@@ -39,9 +60,10 @@ def test_magics_render_views_and_stepper(lab: NotebookPage) -> None:
     expect(lab.outputs(WARM).locator(".lw-badge-warm").first).to_be_visible()
     lab.screenshot("warm", lab.outputs(WARM).first)
 
-    # Three concurrent requests on a pool with one idle environment: it scales out to several.
-    cards = lab.outputs(BURST).locator(".lw-pool-card")
-    expect(cards.nth(1)).to_be_visible(timeout=30_000)
+    # Three requests at once, none of which can end before the others started: three environments.
+    burst = lab.outputs(BURST)
+    expect(burst.locator(".lw-progress").first).to_have_text("3 of 3 done")
+    expect(burst.locator(".lw-pool-card")).to_have_count(3)
     lab.screenshot("burst", lab.outputs(BURST).first)
 
     # Stepper: First puts the highlight on step 1, Next moves it to step 2 (a kernel round trip).

@@ -1,72 +1,40 @@
 """Views that tell the truth, on the real lessons, in JupyterLab 4 (light and dark) and Notebook 7.
 
-All six lessons run, two at a time, one page each (their kernels mostly sleep), then every check reads those pages: Play plays to the end, nothing overflows its
-cell from 800 to 1,400 px, text contrast in the dark theme, burst and pool views keep their
-moment after Run All. Screenshots of every lesson in both themes go to `<artifacts>/lessons/`.
-(Notebook 7: `test_lesson_ui.py` runs lesson 01 there and plays it.)
-Separately: a lesson opened untrusted before it ran, and lesson 01 exported with nbconvert and
-opened offline.
+Every lesson runs once, two at a time, one page each (the session's `lessons` fixture), then every check
+reads those pages: Play plays to the end, nothing overflows its cell from 800 to 1,400 px, text contrast
+in the light, dark and high-contrast themes, burst and pool views keep their moment after Run All.
+Screenshots of every lesson in both themes go to `<artifacts>/lessons/`. Then each lesson, as that run
+left it and stripped to its static renderings (the lessons' policy), is opened untrusted; and a notebook
+of lesson 01's views is exported with the README's nbconvert command and opened offline.
+(Notebook 7: `test_lesson_ui.py`.)
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
-from lambda_widget.views.static_outputs import execute, problems, strip
+from lambda_widget.views.static_outputs import WIDGET_VIEW, problems, strip
 
-from .uiharness import JupyterServer, NotebookPage, copy_lessons
+from .uiharness import NotebookPage, copy_lessons, write_notebook
 from .uiharness.checks import low_contrast, overflowing, play_to_the_end, run_together, set_theme
-from .uiharness.notebooks import LESSONS
+from .uiharness.notebooks import LESSONS, SEED_CELLS
 
 pytestmark = pytest.mark.ui
 
 NAMES = sorted(p.name for p in LESSONS.glob("[0-9][0-9]_*.ipynb"))
 WIDTHS = (800, 1000, 1400)
-# Lessons run two at a time: their kernels mostly sleep, but lesson 05's memory watchdog samples
-# every 20 ms, and six kernels on a 2-CPU machine starve it.
-AT_ONCE = 2
 needs_lessons = pytest.mark.skipif(not NAMES, reason="no lessons in notebooks/")
 
 
 def _stem(name: str) -> str:
     return name.removesuffix(".ipynb")
-
-
-@pytest.fixture(scope="module")
-def lessons(browser: Browser, lab_server: JupyterServer, artifacts_dir: Path) -> Iterator[dict[str, NotebookPage]]:
-    """Every lesson, run to the end with Run All in its own JupyterLab page (1,000 px wide)."""
-    copy_lessons(lab_server.root)
-    context = browser.new_context(viewport={"width": 1000, "height": 1000})
-    context.set_default_timeout(30_000)
-    pages: dict[str, NotebookPage] = {}
-    try:
-        for batch in range(0, len(NAMES), AT_ONCE):
-            running = []
-            for name in NAMES[batch:batch + AT_ONCE]:
-                nb = NotebookPage(context.new_page(), lab_server, artifacts_dir, f"lesson-{_stem(name)[:2]}")
-                nb.open(f"notebooks/{name}")
-                nb.start_run_all()
-                pages[name] = nb
-                running.append(nb)
-            for nb in running:
-                nb.wait_ran(timeout=240_000)
-                nb.wait_widgets()
-        yield pages
-    finally:
-        for nb in pages.values():
-            if nb.path:
-                nb.shutdown_kernels()
-                break  # one call stops every kernel of the server
-        context.close()
 
 
 def _shoot(nb: NotebookPage, theme: str) -> None:
@@ -77,6 +45,20 @@ def _shoot(nb: NotebookPage, theme: str) -> None:
     first.evaluate("e => e.scrollIntoView({block: 'start'})")
     nb.page.wait_for_timeout(200)
     nb.page.screenshot(path=str(folder / f"{_stem(nb.path.split('/')[-1])}-{theme}.png"))
+
+
+# ---------------------------------------------------------------------------------- the run
+@needs_lessons
+@pytest.mark.timeout(120 + 300 * ((len(NAMES) + 1) // 2))  # the lessons run two at a time
+def test_every_lesson_runs_in_jupyterlab(lessons: dict[str, NotebookPage]) -> None:
+    """Run All in JupyterLab, every lesson: no cell fails and every widget renders (the `lessons`
+    fixture checks both). It runs first among the browser tests (conftest), so that the run is timed
+    here and not in whichever test happens to need it first."""
+    assert sorted(lessons) == NAMES
+    assert lessons.failed == {}
+    for name in NAMES:
+        state = lessons[name].run_state()
+        assert state["executed"] == state["total"] and not state["errors"], (name, state)
 
 
 # ---------------------------------------------------------------------------------- light theme
@@ -183,14 +165,21 @@ def test_play_plays_to_the_last_step_in_lab_dark(lessons: dict[str, NotebookPage
 @needs_lessons
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("lesson", NAMES, ids=[_stem(n) for n in NAMES])
-def test_a_lesson_opened_untrusted_is_readable(lab: NotebookPage, lesson: str) -> None:
-    """The stored outputs (as the lessons' policy keeps them) pass the sanitiser readably."""
-    folder = copy_lessons(lab.server.root)
-    target = folder / f"untrusted_{lesson}"
-
-    nb = execute(LESSONS / lesson)
+def test_a_lesson_opened_untrusted_is_readable(lessons: dict[str, NotebookPage], lab: NotebookPage,
+                                               lesson: str) -> None:
+    """The outputs the lessons' policy stores (static renderings only) pass the sanitiser readably:
+    the lesson as the browser run left it, stripped as `static_outputs` strips it, opened untrusted."""
+    ran = lessons[lesson]
+    nb = nbformat.from_dict(ran.page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.toJSON()"))
+    for cell in nb.cells:
+        if cell.get("attachments", {}) is None:  # JupyterLab's model says null where nbformat has no key
+            del cell["attachments"]
+    assert any(o.get("data", {}).get(WIDGET_VIEW) for c in nb.cells for o in c.get("outputs", [])), \
+        "the browser's run holds the widgets"
     strip(nb)
     assert problems(nb) == []
+    folder = copy_lessons(lab.server.root)
+    target = folder / f"untrusted_{lesson}"
     nbformat.write(nb, target)
     lab.open(f"notebooks/{target.name}", kernel=False)
     outputs = lab.page.locator(".jp-Notebook .jp-OutputArea-output")
@@ -210,17 +199,14 @@ def test_a_lesson_opened_untrusted_is_readable(lab: NotebookPage, lesson: str) -
 
 
 # ---------------------------------------------------------------------------------- nbconvert
-@needs_lessons
 @pytest.mark.timeout(240)
-def test_nbconvert_html_of_lesson_01_offline_shows_its_step_table(page: Page, tmp_path: Path,
-                                                                  artifacts_dir: Path) -> None:
+def test_nbconvert_html_offline_shows_the_step_table(page: Page, tmp_path: Path, artifacts_dir: Path) -> None:
     """The README's export command; the page is opened with every request but file:// refused."""
-    lesson = tmp_path / NAMES[0]
-    shutil.copy(LESSONS / NAMES[0], lesson)
+    notebook = tmp_path / write_notebook(tmp_path, "export.ipynb", SEED_CELLS)
     subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "html", "--execute",
-                    "--ExecutePreprocessor.store_widget_state=False", str(lesson)],
+                    "--ExecutePreprocessor.store_widget_state=False", str(notebook)],
                    check=True, cwd=tmp_path, capture_output=True, timeout=200)
-    html = lesson.with_suffix(".html")
+    html = notebook.with_suffix(".html")
     page.route(re.compile(r"^(?!file:)"), lambda route: route.abort())
     page.goto(html.as_uri())
     table = page.locator(".lw-step-table").first
@@ -233,4 +219,4 @@ def test_nbconvert_html_of_lesson_01_offline_shows_its_step_table(page: Page, tm
     assert flow.evaluate("i => i.complete && i.naturalWidth > 0")
     assert run_together(page, ".jp-OutputArea-output")["glued"] == []
     table.evaluate("e => e.scrollIntoView({block: 'center'})")
-    page.screenshot(path=str(artifacts_dir / "nbconvert-lesson-01.png"))
+    page.screenshot(path=str(artifacts_dir / "nbconvert-export.png"))

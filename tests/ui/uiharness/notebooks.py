@@ -13,6 +13,17 @@ REPO = Path(__file__).resolve().parents[3]
 LESSONS = REPO / "notebooks"
 # Without a kernelspec JupyterLab opens a "Select Kernel" dialog and nothing runs.
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+# Lesson 01's views (flow, step table, tracker) from a notebook of their own, for tests that need them
+# outside the lesson: each lesson runs once in the browser (the `lessons` fixture).
+SEED_CELLS = [
+    "%load_ext lambda_widget\n%lambda reset --seed 1 --virtual-clock",
+    "%%lambda double --track \"event['value']\" --invoke '{\"value\": 5}'\n"
+    "def lambda_handler(event, context):\n"
+    "    print('Start')\n"
+    "    result = event['value'] * 2\n"
+    "    print('End')\n"
+    "    return result",
+]
 
 
 def write_notebook(root: Path, name: str, cells: list[str | NotebookNode]) -> str:
@@ -35,3 +46,14 @@ def find_lesson(pattern: str) -> Path | None:
     """The first lesson in the repo's `notebooks/` whose name matches `pattern`, if any."""
     matches = sorted(LESSONS.glob(pattern)) if LESSONS.is_dir() else []
     return matches[0] if matches else None
+
+
+def lesson_page(lessons: dict, prefix: str):
+    """From the session's `lessons` fixture: the page of the lesson whose file name starts with
+    `prefix` ("01"); the test is skipped if there is no such lesson."""
+    import pytest
+
+    name = next((n for n in lessons if n.startswith(prefix)), None)
+    if name is None:
+        pytest.skip(f"notebooks/{prefix}_*.ipynb does not exist")
+    return lessons[name]

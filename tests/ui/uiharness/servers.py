@@ -102,7 +102,9 @@ def _wait_ready(proc: subprocess.Popen, port: int, log: Path, timeout: float) ->
     status_url = f"http://127.0.0.1:{port}/api/status"
     while True:
         if proc.poll() is not None:
-            raise RuntimeError(f"Jupyter server exited with {proc.returncode}:\n{log.read_text()}")
+            text = log.read_text()
+            error = PortTaken if f"The port {port} is already in use" in text else RuntimeError
+            raise error(f"Jupyter server exited with {proc.returncode}:\n{text}")
         try:
             urllib.request.urlopen(status_url, timeout=5).close()
             return
@@ -132,18 +134,32 @@ def _stop(proc: subprocess.Popen) -> None:
     psutil.wait_procs(alive, timeout=10)
 
 
+class PortTaken(RuntimeError):
+    """The free port was taken by another process before the server could bind it."""
+
+
 @contextlib.contextmanager
 def jupyter_server(kind: str, home: Path, root: Path, timeout: float = 90) -> Iterator[JupyterServer]:
-    """Run `python -m jupyterlab` (kind "lab") or `python -m notebook` ("notebook7") until exit."""
-    port = free_port()
-    cmd = [sys.executable, "-m", APP_MODULES[kind], f"--port={port}", f"--ServerApp.root_dir={root}"]
+    """Run `python -m jupyterlab` (kind "lab") or `python -m notebook` ("notebook7") until exit.
+
+    A port found free can be taken by another process before the server binds it (environments,
+    other test runs): then the server starts again on another one."""
     log = home / f"{kind}-server.log"
-    with open(log, "w") as log_file:
-        proc = subprocess.Popen(cmd, cwd=root, env=isolated_env(home), stdout=log_file,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                preexec_fn=_term_with_parent)
+    for attempt in range(5):
+        port = free_port()
+        cmd = [sys.executable, "-m", APP_MODULES[kind], f"--port={port}", f"--ServerApp.root_dir={root}"]
+        with open(log, "w") as log_file:
+            proc = subprocess.Popen(cmd, cwd=root, env=isolated_env(home), stdout=log_file,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    preexec_fn=_term_with_parent)
         try:
-            _wait_ready(proc, port, log, timeout)
+            try:
+                _wait_ready(proc, port, log, timeout)
+            except PortTaken:
+                if attempt == 4:
+                    raise
+                continue
             yield JupyterServer(kind=kind, url=f"http://127.0.0.1:{port}", root=root, log=log, pid=proc.pid)
+            return
         finally:
             _stop(proc)

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lambda_widget.engine.errors import InvalidParameterValueException
-from lambda_widget.project.package import IGNORED, MAX_UNZIPPED, unzip
+from lambda_widget.engine.package import IGNORED, MAX_UNZIPPED, unzip
 
 MAX_LAYERS = 5
 
