@@ -7,6 +7,7 @@ theme's colours; the static HTML (``text/html``, for GitHub and nbconvert) carri
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import ipywidgets as widgets
@@ -79,9 +80,14 @@ def tuning_table_html(d: dict[str, Any]) -> str:
         style = ' style="font-weight:600"' if best else ""
         share = f"<td>{_share(r.get('cpu_share'))}</td>" if cpu else ""
         body.append(f"<tr{style}><td>{r['memory_mb']} MB{mark}</td>{share}<td>{r['duration_ms']:.2f}</td>"
-                    f"<td>{r['billed_ms']:.1f}</td><td>{r['cost_usd']:.3g}</td>"
+                    f"<td>{_billed(r['billed_ms'])}</td><td>{r['cost_usd']:.3g}</td>"
                     f"<td>{r['cost_usd'] * PER:.4f}</td><td>{sum(r['cold'])} of {len(r['cold'])}</td></tr>")
     return f'<div class="lw-scroll"><table class="lw-tuning">{head}{"".join(body)}</table></div>'
+
+
+def _billed(mean_ms: float) -> int:
+    """What Power Tuning prices: the trimmed mean of Billed Duration, rounded up to a whole ms."""
+    return math.ceil(round(mean_ms, 6))
 
 
 def _share(share: float | None) -> str:
@@ -89,7 +95,8 @@ def _share(share: float | None) -> str:
 
 
 def _notes(d: dict[str, Any]) -> str:
-    return (f"Duration: {_trim_words(d)}, init included. Cost: ceil(billed ms) × "
+    return (f"Duration: {_trim_words(d)}, init included. Billed: the same mean of Billed Duration, "
+            f"rounded up to the millisecond. Cost: billed ms × "
             f"${d['base_cost_per_ms']:.2g} per ms at 128 MB × memory / 128 on {d['architecture']}, without "
             f"the $0.20 per 1M request fee. The architecture changes only the price here, not the speed.")
 
