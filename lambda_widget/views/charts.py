@@ -134,6 +134,7 @@ _SPOTS = ((5, 4, "left", "bottom"), (5, -4, "left", "top"), (-5, 4, "right", "bo
           (-16, -16, "right", "top"), (0, 22, "center", "bottom"), (0, -22, "center", "top"),
           (26, 0, "left", "center"), (-26, 0, "right", "center"))
 _FAR = 14  # points: from here on a label gets a leader line
+_CLEAR = 8.0  # pixels: a label is this much nearer its own point than any other
 _MARKER_PX = 5.0  # half the side of the box kept clear around every point
 
 
@@ -161,7 +162,7 @@ def place_labels(ax: object, points: Sequence[tuple[float, float]], texts: Seque
             # the axes, then not nearer to another point than to its own (it would read as theirs).
             score = (sum(_overlap(box, b) for b in taken),
                      sum(_overlap(box, d) for d in others) + _outside(box, frame),
-                     sum(1.0 for d in others if _distance(box, d) < own + 3))
+                     sum(1.0 for d in others if _distance(box, d) < own + _CLEAR))
             if best is None or score < best[0]:
                 best = (score, spot)
             if not any(score):

@@ -83,9 +83,14 @@ def svg_img(svg: str, alt: str, cls: str) -> str:
             f'style="max-width:100%;height:auto;display:block">')
 
 
+# JupyterLab (MathJax 3) and nbconvert (MathJax 2) typeset TeX in HTML outputs and HTML widgets:
+# "$0.0000000021 per ms ... $0.20" became inline math. A view's text is never TeX.
+NO_TEX = "mathjax_ignore tex2jax_ignore"
+
+
 def root(classes: str, inner: str) -> str:
-    """A view root: the stylesheet once, then the content."""
-    return f'<div class="lw-root {classes}">{style_tag()}{inner}</div>'
+    """A view root: the stylesheet once, then the content (never typeset as TeX)."""
+    return f'<div class="lw-root {classes} {NO_TEX}">{style_tag()}{inner}</div>'
 
 
 def sec(classes: str, title: str, body: str) -> str:

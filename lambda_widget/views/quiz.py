@@ -26,7 +26,7 @@ HOW_TO = ("Choose an option and press <b>Check</b>. A wrong answer says why it i
           "tried again; the score counts only the questions answered right at the first try.")
 # ipywidgets draws each radio option as a 20 px high label with its button floated left: a long
 # option wrapped inside it, spilled over the next one and hid its own button. Here a label grows
-# with its text, and the button stays at its first line.
+# with its text, and the button (after the text in the DOM) stays in front of its first line.
 CSS = """
 .lw-quiz { max-width: 100%; min-width: 0; }
 .lw-quiz .lw-quiz-question { max-width: 100%; min-width: 0; margin: 0 0 10px 0; }
@@ -39,7 +39,7 @@ CSS = """
   align-items: flex-start; height: auto; min-height: var(--jp-widgets-radio-item-height, 24px);
   line-height: 1.4; padding: 3px 0; white-space: normal; overflow-wrap: anywhere; cursor: pointer; }
 .lw-quiz .widget-radio-box input, .lw-quiz .jupyter-widget-radio-box input { float: none; flex: none;
-  height: 1.4em; line-height: normal; margin: 0 8px 0 1px; }
+  order: -1; height: 1.4em; line-height: normal; margin: 0 8px 0 1px; }
 .lw-quiz .lw-quiz-how { color: var(--jp-ui-font-color2, #57606a); }
 """
 _VIEWS: weakref.WeakKeyDictionary[Quiz, QuizView] = weakref.WeakKeyDictionary()

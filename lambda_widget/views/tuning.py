@@ -14,7 +14,7 @@ import ipywidgets as widgets
 
 from lambda_widget.views.base import ViewMixin, html_widget, set_html
 from lambda_widget.views.charts import MUTED, SERIES, TEXT, figure, inline_svg, svg_image
-from lambda_widget.views.html import SEP, esc, root, sec
+from lambda_widget.views.html import NO_TEX, SEP, esc, root, sec
 from lambda_widget.views.style import style_tag
 
 PER = 1_000_000  # costs are easier to read per million invocations
@@ -110,7 +110,7 @@ def tuning_html(d: dict[str, Any], chart: str) -> str:
     why = (f'<div class="lw-why">Best by {esc(_strategy(d))}: <b>{best["memory_mb"]} MB</b>, '
            f'{best["duration_ms"]:.1f} ms, ${best["cost_usd"] * PER:.4f} per 1M invocations '
            f'({len(d["rows"])} sizes × {d["num"]} runs).</div>')
-    return (f'<div class="lw-tuning-view">{title}{why}<div class="lw-chart" style="max-width:720px">{chart}</div>'
+    return (f'<div class="lw-tuning-view {NO_TEX}">{title}{why}<div class="lw-chart" style="max-width:720px">{chart}</div>'
             f'{sec("", "Per memory size", tuning_table_html(d))}'
             f'<div class="lw-muted" style="font-size:11.5px">{esc(_notes(d))}</div></div>')
 
