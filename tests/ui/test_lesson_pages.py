@@ -10,6 +10,7 @@ answer says why. Screenshots of every screen of every lesson, both themes, befor
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -80,9 +81,13 @@ def screens(page: Page, folder: Path, prefix: str) -> list[Path]:
         old.unlink()
     scroller = page.locator(SCROLLER).first
     height = scroller.evaluate("s => s.clientHeight")
-    total = scroller.evaluate("s => s.scrollHeight")
+    # Down to the end of the last cell (the notebook adds empty room below it).
+    total = scroller.evaluate("""s => { const cells = s.querySelectorAll('.jp-Cell');
+        const last = cells[cells.length - 1];
+        return last ? last.getBoundingClientRect().bottom - s.getBoundingClientRect().top + s.scrollTop + 20
+                    : s.scrollHeight; }""")
     shots = []
-    for n in range(min(MAX_SCREENS, -(-total // max(1, height - 60)))):
+    for n in range(min(MAX_SCREENS, math.ceil(total / max(1, height - 60)))):
         scroller.evaluate("(s, top) => { s.scrollTop = top; }", n * (height - 60))
         page.wait_for_timeout(150)
         shot = folder / f"{prefix}-{n + 1:02d}.png"
