@@ -98,7 +98,7 @@ def test_seed_quiz_before_the_reaper_and_from_the_live_record(seed_run) -> None:
     quiz = quiz_from(inv, idle_timeout=600.0)
     kinds = by_kind(quiz)
     assert list(kinds) == ["first-step", "variable", "idle", "cold-warm"], "global needs history; no failure"
-    assert right(kinds["idle"]) == "It is kept warm until its idle timeout runs out (here 10 minutes; AWS does not publish its own), then terminated"
+    assert right(kinds["idle"]) == "It is kept warm until its idle timeout (here 10 minutes) runs out, then terminated"
     cold = kinds["cold-warm"]
     assert right(cold).startswith("Cold: it was the function's first invocation")
     assert "Warm: an idle environment was reused, so init did not run again" in wrong(cold)
@@ -110,7 +110,7 @@ def test_generation_is_deterministic(seed_run) -> None:
     first = quiz_from(record, seed=7).to_dict()
     assert quiz_from(record, seed=7).to_dict() == first
     assert quiz_from(inv, seed=7).to_dict() == first, "an Invocation and its to_dict() give the same quiz"
-    orders = {tuple(tuple(q["options"]) for q in quiz_from(record, seed=s).to_dict()["questions"]) for s in range(8)}
+    orders = {tuple(q.options for q in quiz_from(record, seed=s)) for s in range(8)}
     assert len(orders) > 1, "the seed shuffles the options"
     answers = {tuple(right(q) for q in quiz_from(record, seed=s)) for s in range(8)}
     assert len(answers) == 1, "the seed never changes what is right"
@@ -198,7 +198,7 @@ def test_quiz_for_last(runs) -> None:
     quiz = quiz_for_last(runs["mgr"], kinds=["cold-warm", "idle"])
     last = runs["mgr"].history[-1]
     assert quiz.title == f"Quiz: invocation #{last.number} of {last.function_name}"
-    assert right(by_kind(quiz)["idle"]) == "It is kept warm until its idle timeout runs out (here 10 minutes; AWS does not publish its own), then terminated"
+    assert right(by_kind(quiz)["idle"]) == "It is kept warm until its idle timeout (here 10 minutes) runs out, then terminated"
 
 
 def test_quiz_for_last_without_invocations_and_bad_requests() -> None:
@@ -220,3 +220,16 @@ def test_quiz_for_last_without_invocations_and_bad_requests() -> None:
     with pytest.raises(QuizError, match="unknown question kind"):
         quiz_from({"number": 1, "steps": [{"kind": "event"}]}, kinds=["nope"])
     assert "global" in KINDS and "failure" in KINDS
+
+
+def test_every_generated_wrong_option_says_why_it_is_wrong(runs) -> None:
+    """Picking a wrong option tells the learner why it is wrong, from the same run."""
+    kinds = set()
+    for record in [h for h in runs["history"] if h["status"] != "throttled"]:
+        for question in quiz_from(record, history=runs["history"], seed=1):
+            kinds.add(question.kind)
+            for i, option in enumerate(question.options):
+                if i != question.answer:
+                    assert question.why_not(i), (question.kind, option)
+            assert question.why_not(question.answer) == ""
+    assert kinds >= {"first-step", "variable", "idle", "cold-warm", "failure"}, kinds

@@ -16,7 +16,7 @@ QUESTIONS = [
 
 
 def test_authored_in_python() -> None:
-    quiz = Quiz(QUESTIONS, title="Seed")
+    quiz = Quiz(QUESTIONS, title="Seed", shuffle=False)
     assert len(quiz) == 2 and quiz.title == "Seed"
     first = quiz[0]
     assert first.prompt == "Which step first runs handler code?"
@@ -27,13 +27,13 @@ def test_authored_in_python() -> None:
 
 
 def test_json_text_and_file_round_trip(tmp_path) -> None:
-    quiz = Quiz(QUESTIONS, title="Seed")
-    again = Quiz.from_json(quiz.to_json())
+    quiz = Quiz(QUESTIONS, title="Seed", shuffle=False)
+    again = Quiz.from_json(quiz.to_json(), shuffle=False)
     assert again.to_dict() == quiz.to_dict()
     path = tmp_path / "quiz.json"
     path.write_text(json.dumps(QUESTIONS), encoding="utf-8")
     for source in (path, str(path)):
-        loaded = Quiz.from_json(source, title="From file")
+        loaded = Quiz.from_json(source, title="From file", shuffle=False)
         assert loaded.title == "From file"
         assert [q.options for q in loaded] == [q.options for q in quiz]
 
@@ -72,8 +72,9 @@ def test_validation_names_the_question_and_covers_json() -> None:
 
 
 def test_answer_feedback_and_first_try_score() -> None:
-    quiz = Quiz(QUESTIONS)
-    assert quiz.feedback(0) == "" and quiz.selected(0) is None and quiz.score_text() == "Score: 0 / 2 (right at the first try)"
+    quiz = Quiz(QUESTIONS, shuffle=False)
+    assert quiz.feedback(0) == "" and quiz.selected(0) is None
+    assert quiz.score_text() == "Score: 0 of 2 questions right at the first try (0 of 2 answered)"
     assert quiz.answer(0, 0) is False
     assert quiz.feedback(0) == "Incorrect: 'Step 2' is not it. Try again (the hint shows where to look)."
     assert quiz.answer(0, 1) is True
@@ -81,7 +82,8 @@ def test_answer_feedback_and_first_try_score() -> None:
                                 "(Found on try 2: only a right first try counts towards the score.)")
     assert quiz.score == 0, "a question counts only when the first try is right"
     assert quiz.answer(1, 2) is True and quiz.feedback(1) == "Correct!"
-    assert quiz.score == 1 and quiz.answered == 2 and quiz.score_text() == "Score: 1 / 2 (right at the first try)"
+    assert quiz.score == 1 and quiz.answered == 2
+    assert quiz.score_text() == "Score: 1 of 2 questions right at the first try (2 of 2 answered)"
     assert quiz.attempts(0) == [0, 1] and quiz.is_correct(0)
     revision = quiz.revision
     quiz.reset()
@@ -89,7 +91,7 @@ def test_answer_feedback_and_first_try_score() -> None:
 
 
 def test_answer_rejects_bad_indices() -> None:
-    quiz = Quiz(QUESTIONS)
+    quiz = Quiz(QUESTIONS, shuffle=False)
     with pytest.raises(QuizError, match="no question 2"):
         quiz.answer(2, 0)
     with pytest.raises(QuizError, match="question 0 has options 0..2, not 3"):
@@ -100,9 +102,11 @@ def test_answer_rejects_bad_indices() -> None:
 def test_seed_shuffles_authored_options_reproducibly(tmp_path) -> None:
     many = [{"question": f"Question {n}?", "options": ["right", "wrong a", "wrong b", "wrong c"], "answer": 0}
             for n in range(8)]
-    plain = Quiz(many)
-    assert all(q.options[0] == "right" for q in plain), "without a seed the authored order stays"
+    plain = Quiz(many, shuffle=False)
+    assert all(q.options[0] == "right" for q in plain), "shuffle=False keeps the authored order"
     one, again, other = Quiz(many, seed=1), Quiz(many, seed=1), Quiz(many, seed=2)
+    assert [q.options for q in Quiz(many)] == [q.options for q in Quiz(many, seed=0)], \
+        "no seed and no manager: seed 0, shuffled all the same"
     assert [q.options for q in one] == [q.options for q in again]
     assert [q.options for q in one] != [q.options for q in other]
     assert all(q.options[q.answer] == "right" for q in (*one, *other)), "the answer follows its option"
@@ -124,3 +128,46 @@ def test_the_model_imports_no_view() -> None:
             "print(sorted(m for m in sys.modules if m.startswith(('lambda_widget.views', 'ipywidgets'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_a_quiz_takes_the_kernel_managers_seed_by_default() -> None:
+    """No lesson can forget to shuffle: without ``seed`` a quiz uses the manager's, as set by
+    ``%lambda reset --seed N``."""
+    import lambda_widget as lw
+    from lambda_widget.engine import manager as engine_manager
+    from lambda_widget.quizzes.model import manager_seed
+
+    many = [{"question": f"Q{n}?", "options": ["right", "wrong a", "wrong b"], "answer": 0} for n in range(6)]
+    saved = engine_manager._default
+    mgr = lw.ContainerManager(seed=5)
+    try:
+        engine_manager._default = mgr
+        assert manager_seed() == 5
+        assert [q.options for q in Quiz(many)] == [q.options for q in Quiz(many, seed=5)]
+        engine_manager._default = None
+        assert manager_seed() == 0, "no kernel manager yet: seed 0, and none is created"
+        assert engine_manager._default is None
+    finally:
+        engine_manager._default = saved
+        mgr.shutdown()
+
+
+def test_every_wrong_option_can_say_why() -> None:
+    quiz = Quiz([{"question": "Duration: 20.01 ms. Billed?", "answer": 0, "hint": "Round.", "explain": "ceil.",
+                  "options": ["21 ms", {"text": "20 ms", "why": "Lambda rounds up, never down."},
+                              {"text": "100 ms", "why": "Rounding to 100 ms ended in December 2020."}]}],
+                shuffle=False)
+    question = quiz[0]
+    assert question.why == ("", "Lambda rounds up, never down.", "Rounding to 100 ms ended in December 2020.")
+    assert question.why_not(1) == "Lambda rounds up, never down."
+    quiz.answer(0, 2)
+    assert quiz.feedback(0) == "Incorrect: '100 ms': Rounding to 100 ms ended in December 2020. Try again."
+    again = Quiz.from_json(quiz.to_json(), shuffle=False)
+    assert again[0].why == question.why and again.to_dict() == quiz.to_dict()
+    shuffled = Quiz.from_json(quiz.to_json(), seed=3)[0]
+    assert {o: w for o, w in zip(shuffled.options, shuffled.why, strict=True)} == \
+        {o: w for o, w in zip(question.options, question.why, strict=True)}, "each reason follows its option"
+    with pytest.raises(QuizError, match=r'Question 1: an option object needs "text"'):
+        Quiz([{"question": "Q", "options": [{"txt": "a"}, "b"], "answer": 1}])
+    with pytest.raises(QuizError, match="why must give one string per option"):
+        Question("Q", ("a", "b"), 0, why=("x",))

@@ -65,7 +65,7 @@ def test_structure_and_css_contract(seed_quiz: Quiz) -> None:
     assert len(boxes) == 3
     assert [q.feedback for q in view.questions] == \
         [w for w in walk(view) if "lw-quiz-feedback" in getattr(w, "_dom_classes", ())]
-    assert view.score_label.get_state()["value"] == "Score: 0 / 3 (right at the first try)"
+    assert view.score_label.get_state()["value"] == "Score: 0 of 3 questions right at the first try (0 of 3 answered)"
     assert "lw-quiz-score" in view.score_label.get_state()["_dom_classes"]
     assert not any(isinstance(w, widgets.Output) for w in walk(view))
     first = view.questions[0]
@@ -82,11 +82,13 @@ def test_clicking_check_gives_feedback_and_score(seed_quiz: Quiz) -> None:
     first.options.value = a_wrong(q0)
     first.check.click()
     wrong_text = q0.options[a_wrong(q0)]
-    assert first.feedback.get_state()["value"] == \
+    why = q0.why_not(a_wrong(q0)).replace("'", "&#x27;").replace("`print(&#x27;Start&#x27;)`",
+                                                                 "<code>print(&#x27;Start&#x27;)</code>")
+    assert why and first.feedback.get_state()["value"] == \
         ('<b style="color: var(--jp-error-color1, #cf222e)">✗ Incorrect:</b> '
-         f"&#x27;{wrong_text}&#x27; is not it. Try again (the hint shows where to look).")
+         f"&#x27;{wrong_text}&#x27;: {why} Try again."), "a wrong option says why it is wrong"
     assert "lw-incorrect" in first.feedback._dom_classes
-    assert view.score_label.value == "Score: 0 / 3 (right at the first try)" and not first.check.disabled
+    assert view.score_label.value == "Score: 0 of 3 questions right at the first try (1 of 3 answered)" and not first.check.disabled
 
     first.options.value = q0.answer
     first.check.click()
@@ -101,7 +103,7 @@ def test_clicking_check_gives_feedback_and_score(seed_quiz: Quiz) -> None:
     second.check.click()
     third.options.value = seed_quiz[2].answer
     third.check.click()
-    assert view.score_label.get_state()["value"] == "Score: 2 / 3 (right at the first try)"
+    assert view.score_label.get_state()["value"] == "Score: 2 of 3 questions right at the first try (3 of 3 answered)"
     assert seed_quiz.score == 2 and view.score == 2
 
 
@@ -119,10 +121,10 @@ def test_python_api_drives_the_widget(seed_quiz: Quiz) -> None:
     assert seed_quiz.answer(0, a_wrong(seed_quiz[0])) is False
     assert view.questions[0].options.value == a_wrong(seed_quiz[0]), "a model answer shows in the widget"
     assert "✗ Incorrect" in view.questions[0].feedback.value
-    assert view.score_label.value == "Score: 1 / 3 (right at the first try)"
+    assert view.score_label.value == "Score: 1 of 3 questions right at the first try (2 of 3 answered)"
     seed_quiz.reset()
     assert view.questions[1].options.value is None and not view.questions[1].check.disabled
-    assert view.questions[0].feedback.value == "" and view.score_label.value == "Score: 0 / 3 (right at the first try)"
+    assert view.questions[0].feedback.value == "" and view.score_label.value == "Score: 0 of 3 questions right at the first try (0 of 3 answered)"
 
 
 def test_hint_toggle(seed_quiz: Quiz) -> None:
@@ -133,6 +135,8 @@ def test_hint_toggle(seed_quiz: Quiz) -> None:
     question.hint_toggle.value = False
     assert question.hint.value == ""
     bare = quiz_view(Quiz([{"question": "Q", "options": ["a", "b"], "answer": 0}]))
+    assert "<style>" in quiz_view(seed_quiz).title.value and ".lw-quiz .widget-radio-box label" in \
+        quiz_view(seed_quiz).title.value, "long options wrap inside their own label"
     assert bare.questions[0].hint_toggle.disabled
 
 
@@ -149,7 +153,7 @@ def test_one_update_message_per_widget_per_check(recorded, seed_quiz: Quiz) -> N
     states = dict(updates)
     feedback = states[question.feedback.comm.comm_id]
     assert "✓ Correct!" in feedback["value"] and "lw-correct" in feedback["_dom_classes"]
-    assert states[view.score_label.comm.comm_id] == {"value": "Score: 1 / 3 (right at the first try)"}
+    assert states[view.score_label.comm.comm_id] == {"value": "Score: 1 of 3 questions right at the first try (1 of 3 answered)"}
     assert states[question.check.comm.comm_id] == {"disabled": True}
 
 
@@ -185,7 +189,7 @@ def test_in_a_real_kernel() -> None:
     cells = [
         "import lambda_widget as lw\nfrom lambda_widget.quizzes import Quiz\n"
         "quiz = Quiz([{'question': 'Which step runs `print`?', 'options': ['Step 2', 'Step 3'], 'answer': 1}],"
-        " title='Kernel quiz')\nquiz",
+        " title='Kernel quiz', shuffle=False)\nquiz",
         "from lambda_widget.views.quiz import quiz_view\n"
         "assert quiz_view(quiz).answer(0, 1) is True\nprint(quiz.score_text())",
     ]
@@ -194,8 +198,8 @@ def test_in_a_real_kernel() -> None:
     shown = nb.cells[0].outputs[0]["data"]
     assert shown["text/plain"] == "<Quiz 'Kernel quiz': 1 question, score 0 / 1>"
     assert "application/vnd.jupyter.widget-view+json" in shown and "lw-quiz-static" in shown["text/html"]
-    assert nb.cells[1].outputs[0]["text"] == "Score: 1 / 1 (right at the first try)\n"
+    assert nb.cells[1].outputs[0]["text"] == "Score: 1 of 1 question right at the first try (1 of 1 answered)\n"
     states = [m["state"] for m in nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()]
-    assert any(s.get("value") == "Score: 1 / 1 (right at the first try)" and "lw-quiz-score" in s.get("_dom_classes", []) for s in states)
+    assert any(s.get("value") == "Score: 1 of 1 question right at the first try (1 of 1 answered)" and "lw-quiz-score" in s.get("_dom_classes", []) for s in states)
     assert any("✓ Correct!" in str(s.get("value")) and "lw-correct" in s.get("_dom_classes", [])
                for s in states)

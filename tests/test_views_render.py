@@ -212,7 +212,7 @@ def test_static_invocation_page(mgr):
     mgr.register("double", SEED, track=["event['value']"])
     data = mgr.invoke("double", {"value": 5}).to_dict()
     page = html.invocation_page(data, moments=key_moments(data))
-    assert page.count("<style>") == 1 and page.startswith('<div class="lw-root mathjax_ignore lw-invocation">')
+    assert page.count("<style>") == 1 and page.startswith('<div class="lw-root lw-invocation mathjax_ignore tex2jax_ignore">')
     for cls in ("lw-header", "lw-badge lw-badge-cold", "lw-flow", "lw-step-table", "lw-tracker", "lw-code",
                 "lw-logs", "lw-result", "lw-key-moments"):
         assert cls in page, cls

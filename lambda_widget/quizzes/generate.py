@@ -1,7 +1,8 @@
 """Questions generated from a recorded invocation: they read ``to_dict()`` data, never the engine.
 
 Each kind asks about one thing the step table, the tracker or the history shows, with wrong options
-drawn from the same run and a hint naming the row or column that answers it.
+drawn from the same run, a reason for each wrong option (shown when it is picked), and a hint
+naming the row or column that answers it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from lambda_widget.quizzes.model import Question, Quiz, QuizError
+from lambda_widget.quizzes.model import Question, Quiz, QuizError, manager_seed
 
 UNDEFINED = "undefined"
 KINDS = ("first-step", "variable", "idle", "cold-warm", "global", "failure")
@@ -40,22 +41,43 @@ _COLD_WHY = {
     "reset-after-crash": "the runtime process exited during the previous invocation",
     "reset-after-init-error": "the previous init failed, so the environment had to start over",
 }
-_IDLE_WRONG = ("It stays warm forever, waiting for the next event",
-               "It is terminated immediately after step {ret}, when the result is returned",
-               "It restarts automatically and runs the handler again")
+# Why each cold-start reason is not this run's: when that reason applies.
+_NOT_THIS_REASON: dict[str, str] = {
+    "warm": "A warm start reuses an idle environment and skips init; its step 2 reads 'Reuse warm container'.",
+    "first-invocation": "That is the reason only when the function has never had an environment.",
+    "idle-expired": "That is the reason only when the earlier environment sat idle past its idle timeout "
+                    "and was reaped.",
+    "all-busy": "That is the reason only when events overlap and every existing environment is busy.",
+    "new-version": "That is the reason only right after a new version was published.",
+    "reset-after-timeout": "That is the reason only when the previous invocation there timed out.",
+    "reset-after-crash": "That is the reason only when the runtime process exited in the previous invocation.",
+    "reset-after-init-error": "That is the reason only when the previous init failed.",
+}
+_IDLE_WRONG = (
+    ("It stays warm forever, waiting for the next event",
+     "Only provisioned concurrency keeps environments indefinitely: an on-demand one is reaped once it "
+     "has been idle for its idle timeout."),
+    ("It is terminated immediately after step {ret}, when the result is returned",
+     "Lambda keeps the environment after the response, frozen, so that the next event can skip init: "
+     "that is what makes a warm start possible."),
+    ("It restarts automatically and runs the handler again",
+     "Nothing runs in a frozen environment: the handler runs only when an event arrives."),
+)
 _NOT_RUN = ("throttled", "cancelled", "dry-run")
 _EVENT_FIELD = re.compile(r"""event\s*(?:\[\s*|\.get\(\s*)(['"])(.+?)\1""")
 
 
-def quiz_from(invocation: Any, history: Iterable[Any] | None = None, seed: int = 0, *,
+def quiz_from(invocation: Any, history: Iterable[Any] | None = None, seed: int | None = None, *,
               kinds: Sequence[str] | None = None, idle_timeout: float | None = None,
               title: str | None = None) -> Quiz:
     """Questions about one recorded invocation (an ``Invocation`` or its ``to_dict()``).
 
     ``kinds`` picks and orders the question kinds (default: every one that applies, in ``KINDS``
     order); ``history`` (oldest first) enables the module-global question; ``idle_timeout`` (seconds)
-    lets the idle question name it. The same record and ``seed`` always give the same quiz.
+    lets the idle question name it. The same record and ``seed`` (default: the kernel manager's
+    seed, or 0) always give the same quiz.
     """
+    seed = manager_seed() if seed is None else seed
     inv = _as_dict(invocation)
     if not inv.get("steps"):
         raise QuizError("this invocation has no recorded steps yet: wait until it is done")
@@ -102,19 +124,22 @@ def _as_dict(record: Any) -> dict[str, Any]:
     return record.to_dict() if hasattr(record, "to_dict") else dict(record)
 
 
-def _build(kind: str, prompt: str, answer: str, wrong: Sequence[str], rng: random.Random,
+def _build(kind: str, prompt: str, answer: str, wrong: Sequence[tuple[str, str]], rng: random.Random,
            hint: str, explanation: str) -> Question:
-    options = [answer, *wrong]
+    """A question whose ``wrong`` options are (text, why it is wrong) pairs, in ``rng``'s order."""
+    options = [(answer, ""), *wrong]
     rng.shuffle(options)
-    return Question(prompt, tuple(options), options.index(answer), hint, explanation, kind)
+    texts = tuple(text for text, _ in options)
+    return Question(prompt, texts, texts.index(answer), hint, explanation, kind,
+                    why=tuple(why for _, why in options))
 
 
-def _pick_wrong(answer: str, pool: Iterable[str], count: int = 3) -> list[str]:
-    """The first ``count`` distinct candidates that differ from the answer, in pool order."""
-    out: list[str] = []
-    for value in pool:
-        if value != answer and value not in out:
-            out.append(value)
+def _pick_wrong(answer: str, pool: Iterable[tuple[str, str]], count: int = 3) -> list[tuple[str, str]]:
+    """The first ``count`` distinct (text, why) candidates whose text differs from the answer."""
+    out: list[tuple[str, str]] = []
+    for value, why in pool:
+        if value != answer and value not in (v for v, _ in out):
+            out.append((value, why))
         if len(out) == count:
             break
     return out
@@ -138,9 +163,17 @@ def _first_step(inv: dict, rng: random.Random, **_: Any) -> Question | None:
     if len(near) < 2:
         return None
     before = "; ".join(f"step {s['number']} is '{s['action']}'" for s in steps[: n - 1])
+    code = _code(first["handler_execution"])
+
+    def why(m: int) -> str:
+        row = steps[m - 1]
+        if m < n:
+            return f"Step {m} is '{row['action']}': no line of your handler has run yet."
+        return f"Step {m} is '{row['action']}', after step {n} already ran {code}."
+
     return _build(
         "first-step", "In the step table, at which step does the handler's own code first run?",
-        f"Step {n}", [f"Step {m}" for m in near[:3]], rng,
+        f"Step {n}", [(f"Step {m}", why(m)) for m in near[:3]], rng,
         f"Check the 'Handler execution' column of the step table for the first row that shows a line "
         f"of your code ({_code(first['handler_execution'])}).",
         f"{before[:1].upper() + before[1:]}: no handler code runs before the event is routed to a ready container. "
@@ -184,10 +217,17 @@ def _variable(inv: dict, rng: random.Random, **_: Any) -> Question | None:
     if not candidates:
         return None
     name, k, answer, line = rng.choice(candidates)
-    taken = [s["variables"].get(name) for s in steps]
-    others = [s["variables"][n] for s in steps if s["number"] == k for n in names if n != name]
-    pool = [v for v in taken if v is not None] + [UNDEFINED] + _event_values(inv, line) + others + ["None"]
-    wrong = _pick_wrong(answer, [v for v in pool if len(v) <= 40])
+    var = _code(name)
+    unassigned = f"{var} reads 'undefined' only before a line assigns it; step {k} runs {_code(line)}."
+    pool = [(v, unassigned if v == UNDEFINED else f"{var} holds {v} after step {s['number']}, not after step {k}.")
+            for s in steps if (v := s["variables"].get(name)) is not None]
+    pool.append((UNDEFINED, unassigned))
+    pool += [(v, f"{v} is a value in the event, not what {var} holds after step {k}.")
+             for v in _event_values(inv, line)]
+    pool += [(s["variables"][n], f"{s['variables'][n]} is what {_code(n)} holds after step {k}, not {var}.")
+             for s in steps if s["number"] == k for n in names if n != name]
+    pool.append(("None", f"{var} never holds None in this run."))
+    wrong = _pick_wrong(answer, [(v, why) for v, why in pool if len(v) <= 40])
     if len(wrong) < 2:
         return None
     return _build(
@@ -213,10 +253,10 @@ def _idle(inv: dict, rng: random.Random, idle_timeout: float | None = None, **_:
     w = warm["number"]
     ret = w - 1
     end = steps[w] if len(steps) > w and steps[w]["kind"] == "end" else None
-    span = (f"until its idle timeout runs out (here {_seconds(idle_timeout)}; AWS does not publish its own)"
+    span = (f"until its idle timeout (here {_seconds(idle_timeout)}) runs out"
             if idle_timeout else "until its idle timeout runs out")
     answer = f"It is kept warm {span}, then terminated"
-    wrong = [text.format(ret=ret) for text in _IDLE_WRONG]
+    wrong = [(text.format(ret=ret), why) for text, why in _IDLE_WRONG]
     if end is not None and end["action"] == "No new event arrives":
         hint = f"See steps {w} and {w + 1} in the 'Container state' column of the step table."
         seen = (f"This run shows it: step {w} reads '{warm['container_state']}' and step {w + 1}, "
@@ -230,7 +270,8 @@ def _idle(inv: dict, rng: random.Random, idle_timeout: float | None = None, **_:
         "idle", f"After step {w}, if no new event arrives, what happens to the container?",
         answer, wrong, rng, hint,
         "After returning, Lambda freezes the environment and keeps it warm so the next event can skip init. "
-        f"If nothing arrives before the idle timeout, it is reaped. {seen}")
+        f"If nothing arrives before the idle timeout, it is reaped (AWS does not publish its own idle "
+        f"timeout; here it is set). {seen}")
 
 
 def _cold_warm(inv: dict, rng: random.Random, **_: Any) -> Question | None:
@@ -242,10 +283,12 @@ def _cold_warm(inv: dict, rng: random.Random, **_: Any) -> Question | None:
     close = ("new-version",) if key == "function-updated" else ()  # too near the right answer to be wrong
     others = [r for r in COLD_REASONS if r not in (key, "warm", *close)]
     picked = rng.sample(others, 2 if key != "warm" else 3)
-    wrong = ([COLD_REASONS["warm"]] if key != "warm" else []) + [COLD_REASONS[r] for r in picked]
     steps = inv["steps"]
     s1 = steps[0]
     s2 = steps[1] if len(steps) > 1 else s1
+    seen = f" This run's step 2 reads '{s2['action']}'."
+    wrong = [(COLD_REASONS[r], _NOT_THIS_REASON[r] + seen)
+             for r in (["warm"] if key != "warm" else []) + picked]
     if key == "warm":
         why = (f"Step 2 reads '{s2['action']}': an idle environment was thawed and reused, so the module "
                "was not imported again and globals kept their values.")
@@ -274,8 +317,15 @@ def _global(inv: dict, rng: random.Random, past: list[dict] | None = None, **_: 
     value = _int(after[name])
     n = len(served)
     answer = str(value)
-    pool = [str(value - _int(before[name]) + (start or 0)), str(start), before[name], str(value + 1),
-            str(value - 1), str(n + 1)]
+    var = _code(name)
+    pool = [(str(value - _int(before[name]) + (start or 0)),
+             f"That is what {var} would hold if this were the environment's first event: globals "
+             f"carry over between warm invocations."),
+            (str(start), f"That is what init set {var} to; the {n} invocations since then changed it."),
+            (before[name], f"That is what {var} held when this invocation started, before it ran."),
+            (str(value + 1), f"One too many: count the invocations since the cold start again ({n})."),
+            (str(value - 1), f"One too few: count the invocations since the cold start again ({n})."),
+            (str(n + 1), f"That counts invocations, not the value of {var}.")]
     wrong = _pick_wrong(answer, pool)
     ordinal = _ordinal(n)
     return _build(
@@ -315,8 +365,13 @@ def _since_cold_start(inv: dict, past: list[dict]) -> list[dict]:
 
 _FAILURE_RESET = "It is reset: the process is gone, and the next invocation runs init again (a cold start)"
 _FAILURE_KEEP = "It stays warm and is reused by the next event; module globals keep their values"
-_FAILURE_WRONG = ("Lambda retries the handler automatically in the same process",
-                  "The function is disabled until you deploy it again")
+_FAILURE_WRONG = (
+    ("Lambda retries the handler automatically in the same process",
+     "Lambda never retries a synchronous invocation; an asynchronous one is retried later, as a new "
+     "invocation."),
+    ("The function is disabled until you deploy it again",
+     "A failed invocation disables nothing: the next event is served as usual."),
+)
 
 
 def _failure(inv: dict, rng: random.Random, past: list[dict] | None = None, **_: Any) -> Question | None:
@@ -337,11 +392,16 @@ def _failure(inv: dict, rng: random.Random, past: list[dict] | None = None, **_:
         return None
     stop = next((s for s in steps if s["kind"] in ("stop", "error")), last)
     if cause is None:
-        answer, wrong = _FAILURE_KEEP, [_FAILURE_RESET, *_FAILURE_WRONG]
+        answer = _FAILURE_KEEP
+        wrong = [(_FAILURE_RESET, "An exception is an answer, not a breakdown: the process is fine, so "
+                                  "nothing needs a reset (a timeout, a crash or running out of memory would)."),
+                 *_FAILURE_WRONG]
         explain = (f"An exception in the handler is returned to the caller as an error (step {stop['number']}), "
                    "but the process is fine, so the environment is kept warm like after a success.")
     else:
-        answer, wrong = _FAILURE_RESET, [_FAILURE_KEEP, *_FAILURE_WRONG]
+        answer = _FAILURE_RESET
+        wrong = [(_FAILURE_KEEP, f"{cause}, so the process does not survive: there is nothing left to keep warm."),
+                 *_FAILURE_WRONG]
         explain = (f"{cause}, so nothing of that environment survives: step {stop['number']} reads "
                    f"'{stop['container_state']}'. The next invocation is a cold start that re-runs init "
                    "(a suppressed init), and module globals start over.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,15 +19,30 @@ from traitlets import HasTraits, Int
 
 _KEYS = {"question": "prompt", "prompt": "prompt", "options": "options", "answer": "answer",
          "hint": "hint", "explain": "explanation", "explanation": "explanation"}
+_OPTION_KEYS = {"text", "why"}
 
 
 class QuizError(ValueError):
     """A quiz that cannot be built or answered as asked."""
 
 
+def manager_seed() -> int:
+    """The seed of the kernel's manager (``%lambda reset --seed N``), or 0 where it has none.
+
+    Read, never created: a quiz made before any manager exists (or outside a kernel) gets 0.
+    """
+    module = sys.modules.get("lambda_widget.engine.manager")
+    seed = getattr(getattr(module, "_default", None), "seed", None)
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) else 0
+
+
 @dataclass(frozen=True)
 class Question:
-    """One multiple-choice question; ``answer`` is the index of the right option."""
+    """One multiple-choice question; ``answer`` is the index of the right option.
+
+    ``why`` has one entry per option: what the learner is told on picking it ("" for none).
+    A wrong option's entry says why it is wrong; the right one's is ``explanation``'s job.
+    """
 
     prompt: str
     options: tuple[str, ...]
@@ -34,12 +50,18 @@ class Question:
     hint: str = ""
     explanation: str = ""
     kind: str = "authored"
+    why: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "options", tuple(self.options))
+        object.__setattr__(self, "why", tuple(self.why) or ("",) * len(self.options))
         problem = _problem(self)
         if problem:
             raise QuizError(problem)
+
+    def why_not(self, option: int) -> str:
+        """Why option ``option`` (a wrong one) is wrong, or ``""`` if the author gave no reason."""
+        return self.why[option] if 0 <= option < len(self.why) else ""
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], number: int = 1) -> Question:
@@ -58,24 +80,39 @@ class Question:
                 raise QuizError(f"Question {number}: missing {'question' if key == 'prompt' else key!r}")
         options = fields["options"]
         if isinstance(options, str) or not isinstance(options, Sequence):
-            raise QuizError(f"Question {number}: options must be a list of strings")
+            raise QuizError(f"Question {number}: options must be a list of strings "
+                            f'or of {{"text": ..., "why": ...}} objects')
+        texts, whys = [], []
+        for option in options:
+            if isinstance(option, Mapping):
+                extra = sorted(set(option) - _OPTION_KEYS)
+                if extra or "text" not in option:
+                    raise QuizError(f"Question {number}: an option object needs \"text\" (and may have "
+                                    f"\"why\"), got keys {sorted(option)}")
+                texts.append(option["text"])
+                whys.append(option.get("why", "") or "")
+            else:
+                texts.append(option)
+                whys.append("")
         try:
-            return cls(prompt=fields["prompt"], options=tuple(options), answer=fields["answer"],
+            return cls(prompt=fields["prompt"], options=tuple(texts), answer=fields["answer"],
                        hint=fields.get("hint", "") or "", explanation=fields.get("explanation", "") or "",
-                       kind=data.get("kind", "authored"))
+                       kind=data.get("kind", "authored"), why=tuple(whys))
         except QuizError as exc:
             raise QuizError(f"Question {number}: {exc}") from None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"question": self.prompt, "options": list(self.options), "answer": self.answer,
+        options: list[Any] = [{"text": o, "why": w} if w else o for o, w in zip(self.options, self.why, strict=True)]
+        return {"question": self.prompt, "options": options, "answer": self.answer,
                 "hint": self.hint, "explain": self.explanation, "kind": self.kind}
 
     def shuffled(self, rng: random.Random) -> Question:
-        """The same question with its options in ``rng``'s order (the answer follows its option)."""
+        """The same question with its options in ``rng``'s order (the answer and the reasons follow
+        their options)."""
         order = list(range(len(self.options)))
         rng.shuffle(order)
         return Question(self.prompt, tuple(self.options[i] for i in order), order.index(self.answer),
-                        self.hint, self.explanation, self.kind)
+                        self.hint, self.explanation, self.kind, tuple(self.why[i] for i in order))
 
 
 def _problem(q: Question) -> str:
@@ -97,6 +134,8 @@ def _problem(q: Question) -> str:
         return f"answer {q.answer} is out of range for {len(q.options)} options (use 0..{len(q.options) - 1})"
     if not isinstance(q.hint, str) or not isinstance(q.explanation, str):
         return "hint and explain must be strings"
+    if len(q.why) != len(q.options) or any(not isinstance(w, str) for w in q.why):
+        return "why must give one string per option"
     return ""
 
 
@@ -104,24 +143,27 @@ class Quiz(HasTraits):
     """Questions plus the learner's answers. ``answer(i, option)`` checks one; ``score`` counts
     the questions answered right at the first try.
 
-    ``seed`` (an int, e.g. the manager's ``seed``) shuffles the options of authored questions, the
-    same way for the same seed, so the right answer is not always the first one written. Generated
-    questions (``kind`` other than ``"authored"``) were shuffled when they were made and keep their order.
+    The options of authored questions are shuffled, the same way for the same ``seed``, so the
+    right answer is not always the first one written: ``seed`` is an int, by default the kernel
+    manager's seed (``%lambda reset --seed N``; 0 without one). ``shuffle=False`` keeps the
+    written order. Generated questions (``kind`` other than ``"authored"``) were shuffled when
+    they were made and keep their order.
     """
 
     revision = Int(0)
 
     def __init__(self, questions: Iterable[Question | Mapping[str, Any]], title: str = "Quiz", *,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, shuffle: bool = True) -> None:
         super().__init__()
         if isinstance(questions, (str, bytes, Mapping)):
             raise QuizError("Quiz() takes a list of questions; use Quiz.from_json for JSON text or a file")
         built = [Question.from_dict(q, n) for n, q in enumerate(questions, 1)]
         if not built:
             raise QuizError("a quiz needs at least one question")
-        if seed is not None:
-            if isinstance(seed, bool) or not isinstance(seed, int):
-                raise QuizError(f"seed must be an int (e.g. the manager's seed), not {seed!r}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise QuizError(f"seed must be an int (e.g. the manager's seed), not {seed!r}")
+        if shuffle:
+            seed = manager_seed() if seed is None else seed
             built = [q.shuffled(random.Random(f"{seed}:{n}:{q.prompt}")) if q.kind == "authored" else q
                      for n, q in enumerate(built)]
         self.questions: list[Question] = built
@@ -130,9 +172,11 @@ class Quiz(HasTraits):
         self._attempts: dict[int, list[int]] = {}
 
     @classmethod
-    def from_json(cls, source: str | Path, title: str | None = None, *, seed: int | None = None) -> Quiz:
+    def from_json(cls, source: str | Path, title: str | None = None, *, seed: int | None = None,
+                  shuffle: bool = True) -> Quiz:
         """Load from JSON text or a ``.json`` file: a list of questions, or ``{"title", "questions"}``.
-        ``seed`` shuffles the options as in ``Quiz()``."""
+        An option is a string, or ``{"text": ..., "why": ...}`` where ``why`` says why it is wrong.
+        ``seed`` and ``shuffle`` order the options as in ``Quiz()``."""
         text = str(source)
         if isinstance(source, Path) or not text.lstrip().startswith(("[", "{")):
             path = Path(source)
@@ -146,8 +190,8 @@ class Quiz(HasTraits):
         if isinstance(data, dict):
             if "questions" not in data:
                 raise QuizError('quiz JSON object needs a "questions" list')
-            return cls(data["questions"], title=title or data.get("title", "Quiz"), seed=seed)
-        return cls(data, title=title or "Quiz", seed=seed)
+            return cls(data["questions"], title=title or data.get("title", "Quiz"), seed=seed, shuffle=shuffle)
+        return cls(data, title=title or "Quiz", seed=seed, shuffle=shuffle)
 
     def to_dict(self) -> dict[str, Any]:
         return {"title": self.title, "questions": [q.to_dict() for q in self.questions]}
@@ -204,6 +248,9 @@ class Quiz(HasTraits):
                 f" (Found on try {len(tries)}: only a right first try counts towards the score.)"
             return ("Correct! " + question.explanation if question.explanation else "Correct!") + counted
         picked = question.options[choice]
+        why = question.why_not(choice)
+        if why:
+            return f"Incorrect: {picked!r}: {why} Try again."
         return f"Incorrect: {picked!r} is not it. Try again" + \
             (" (the hint shows where to look)." if question.hint else ".")
 
@@ -218,7 +265,9 @@ class Quiz(HasTraits):
 
     def score_text(self) -> str:
         """The score, saying what it counts."""
-        return f"Score: {self.score} / {len(self.questions)} (right at the first try)"
+        n = len(self.questions)
+        return (f"Score: {self.score} of {n} question{'s' if n != 1 else ''} right at the first try "
+                f"({self.answered} of {n} answered)")
 
     def reset(self) -> None:
         """Forget every answer."""

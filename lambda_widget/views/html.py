@@ -59,18 +59,41 @@ CARD = ("display:inline-block;vertical-align:top;margin:0 8px 8px 0;padding:4px 
         "border-left-width:4px;border-radius:6px")
 
 
+#: The background a static image carries: the light theme's paper, under the light theme's colours.
+PAPER = "#ffffff"
+_OPEN_SVG = re.compile(r"<svg\b[^>]*>")
+
+
+def with_background(svg: str, colour: str = PAPER) -> str:
+    """``svg`` with an opaque background rectangle under everything it draws (a no-op if it has one).
+    An image sees no page CSS: its colours are the light theme's, and on a transparent background
+    its dark text would vanish in a dark theme."""
+    if 'class="lw-paper"' in svg:
+        return svg
+    tag = _OPEN_SVG.search(svg)
+    if tag is None:
+        return svg
+    rect = f'<rect class="lw-paper" x="0" y="0" width="100%" height="100%" fill="{colour}"/>'
+    return svg[:tag.end()] + rect + svg[tag.end():]
+
+
 def svg_img(svg: str, alt: str, cls: str) -> str:
-    """An inline SVG as an <img>: kept by HTML sanitisers (which drop <svg> but keep its text,
-    running the labels together) and drawn offline in nbconvert pages."""
-    data = base64.b64encode(svg.encode()).decode()
+    """An inline SVG as an <img> on its own white background: kept by HTML sanitisers (which drop
+    <svg> but keep its text, running the labels together), drawn offline in nbconvert pages, and
+    legible in a dark theme."""
+    data = base64.b64encode(with_background(svg).encode()).decode()
     return (f'<img class="{cls}" src="data:image/svg+xml;base64,{data}" alt="{esc(alt)}" '
             f'style="max-width:100%;height:auto;display:block">')
 
 
+# JupyterLab (MathJax 3) and nbconvert (MathJax 2) typeset TeX in HTML outputs and HTML widgets:
+# "$0.0000000021 per ms ... $0.20" became inline math. A view's text is never TeX.
+NO_TEX = "mathjax_ignore tex2jax_ignore"
+
+
 def root(classes: str, inner: str) -> str:
-    """A view root: the stylesheet once, then the content. ``mathjax_ignore``: JupyterLab typesets
-    stored HTML outputs, and two ``$LATEST`` in one view would read as TeX between dollar signs."""
-    return f'<div class="lw-root mathjax_ignore {classes}">{style_tag()}{inner}</div>'
+    """A view root: the stylesheet once, then the content (never typeset as TeX)."""
+    return f'<div class="lw-root {classes} {NO_TEX}">{style_tag()}{inner}</div>'
 
 
 def sec(classes: str, title: str, body: str) -> str:

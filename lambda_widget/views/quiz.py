@@ -22,8 +22,26 @@ _CODE = re.compile(r"`([^`]+)`")
 # Feedback colours: JupyterLab's success/error variables, with fallbacks for viewers without them.
 _RIGHT = "var(--jp-success-color1, #1a7f37)"
 _WRONG = "var(--jp-error-color1, #cf222e)"
-HOW_TO = ("Choose an option and press <b>Check</b>. A wrong answer can be tried again; "
-          "the score counts only the questions answered right at the first try.")
+HOW_TO = ("Choose an option and press <b>Check</b>. A wrong answer says why it is wrong, and can be "
+          "tried again; the score counts only the questions answered right at the first try.")
+# ipywidgets draws each radio option as a 20 px high label with its button floated left: a long
+# option wrapped inside it, spilled over the next one and hid its own button. Here a label grows
+# with its text, and the button (after the text in the DOM) stays in front of its first line.
+CSS = """
+.lw-quiz { max-width: 100%; min-width: 0; }
+.lw-quiz .lw-quiz-question { max-width: 100%; min-width: 0; margin: 0 0 10px 0; }
+.lw-quiz .widget-html-content, .lw-quiz .jupyter-widget-html-content { white-space: normal;
+  line-height: 1.45; overflow-wrap: anywhere; }
+.lw-quiz .widget-radio, .lw-quiz .jupyter-widget-radio { width: auto; max-width: 100%; min-width: 0;
+  line-height: 1.4; }
+.lw-quiz .widget-radio-box, .lw-quiz .jupyter-widget-radio-box { min-width: 0; margin-bottom: 2px; }
+.lw-quiz .widget-radio-box label, .lw-quiz .jupyter-widget-radio-box label { display: flex;
+  align-items: flex-start; height: auto; min-height: var(--jp-widgets-radio-item-height, 24px);
+  line-height: 1.4; padding: 3px 0; white-space: normal; overflow-wrap: anywhere; cursor: pointer; }
+.lw-quiz .widget-radio-box input, .lw-quiz .jupyter-widget-radio-box input { float: none; flex: none;
+  order: -1; height: 1.4em; line-height: normal; margin: 0 8px 0 1px; }
+.lw-quiz .lw-quiz-how { color: var(--jp-ui-font-color2, #57606a); }
+"""
 _VIEWS: weakref.WeakKeyDictionary[Quiz, QuizView] = weakref.WeakKeyDictionary()
 
 
@@ -112,7 +130,8 @@ class QuizView(widgets.VBox):
 
     def __init__(self, quiz: Quiz) -> None:
         self.quiz = quiz
-        self.title = widgets.HTML(f"<h4>{inline(quiz.title)}</h4><div class=\"lw-quiz-how\">{HOW_TO}</div>")
+        self.title = widgets.HTML(f"<style>{CSS}</style><h4>{inline(quiz.title)}</h4>"
+                                  f"<div class=\"lw-quiz-how\">{HOW_TO}</div>")
         self.questions = [QuestionView(quiz, i) for i in range(len(quiz))]
         self.score_label = widgets.HTML("")
         self.score_label.add_class("lw-quiz-score")
@@ -161,7 +180,8 @@ def quiz_bundle(quiz: Quiz, include: Any = None, exclude: Any = None) -> dict[st
 
 
 def quiz_html(quiz: Quiz) -> str:
-    """Static HTML: the questions and options, with hints and answers folded in ``<details>``."""
+    """Static HTML: the questions and options, with hints and answers (and why each other option is
+    wrong) folded in ``<details>``."""
     parts = [f'<div class="lw-quiz-static"><h4>{inline(quiz.title)}</h4><ol>']
     for question in quiz.questions:
         options = "".join(f"<li>{html.escape(o)}</li>" for o in question.options)
@@ -169,6 +189,10 @@ def quiz_html(quiz: Quiz) -> str:
         answer = f"<b>{letter}. {html.escape(question.options[question.answer])}</b>"
         if question.explanation:
             answer += f" {inline(question.explanation)}"
+        others = [f"<li>{chr(ord('A') + i)}: {inline(question.why_not(i))}</li>"
+                  for i in range(len(question.options)) if i != question.answer and question.why_not(i)]
+        if others:
+            answer += f'<ul class="lw-quiz-why">{"".join(others)}</ul>'
         hint = f"<details><summary>Hint</summary>{inline(question.hint)}</details>" if question.hint else ""
         parts.append(f'<li class="lw-quiz-static-question"><p>{inline(question.prompt)}</p>'
                      f'<ol type="A">{options}</ol>{hint}'

@@ -27,8 +27,8 @@ _SIZE = re.compile(r'(<svg\b[^>]*?)\swidth="[^"]*"(?:\sheight="[^"]*")?')
 
 
 def svg_as_images(html: str) -> str:
-    """Every inline <svg> in ``html`` as an <img> of itself (drawn at its viewBox size): a sanitiser
-    keeps an image, but drops an <svg> and runs its labels together."""
+    """Every inline <svg> in ``html`` as an <img> of itself (drawn at its viewBox size, on a white
+    background): a sanitiser keeps an image, but drops an <svg> and runs its labels together."""
 
     def image(match: re.Match) -> str:
         svg = match.group(0)
@@ -36,6 +36,8 @@ def svg_as_images(html: str) -> str:
         if box:
             svg = _SIZE.sub(rf'\1 width="{box.group(1)}" height="{box.group(2)}"', svg, count=1)
         label = re.search(r'aria-label="([^"]*)"', svg[:svg.index(">")])
+        # Its var(--jp-…) colours fall back to the light theme's in an image; svg_img gives it the
+        # light theme's background too, or its dark text would vanish in a dark theme.
         return svg_img(svg, label.group(1) if label else "chart", "lw-chart-img")
 
     return _SVG.sub(image, html)

@@ -7,12 +7,14 @@ embeds it as an image in the light theme's colours.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import ipywidgets as widgets
+from matplotlib.ticker import FuncFormatter
 
 from lambda_widget.views.base import ViewMixin, html_widget
-from lambda_widget.views.charts import SERIES, figure, inline_svg, svg_image
+from lambda_widget.views.charts import SERIES, Chart, figure, inline_svg, place_labels, svg_image
 from lambda_widget.views.html import esc, fact_list, root, sec
 
 
@@ -93,16 +95,55 @@ def pareto_chart(points: list[dict[str, Any]], front: list[dict[str, Any]], stat
         for p in points:
             labels.setdefault((round(p["idle_gb_seconds"] / 3600, 6), round(p["cold_start_pct"], 6)),
                               []).append(p["label"])
-        for (x, y), names in labels.items():
-            ax.annotate(", ".join(names), (x, y), fontsize=8, xytext=(4, 3), textcoords="offset points")
         ax.set_yscale("symlog", linthresh=0.1, linscale=0.5)  # 100 % and 0.5 % both readable
         ax.set_xlabel("idle memory time (GB-hours)")
         ax.set_ylabel("cold starts (%)")
         ax.set_ylim(bottom=0, top=150)
         ax.set_yticks([0, 0.1, 1, 10, 100], ["0", "0.1", "1", "10", "100"])
-        ax.set_xlim(left=0)
-        ax.legend(loc="lower left", fontsize=8)
+        right = max((x for x, _ in labels), default=0.0)
+        ax.set_xlim(left=0, right=right * 1.12 + 0.01)  # room for the rightmost label
+        legend = ax.legend(loc="lower left", fontsize=8)
+        place_labels(ax, list(labels), [", ".join(names) for names in labels.values()], avoid=[legend])
         return _render(fig, "Keep-alive trade-off: cold starts against idle memory", static)
+
+
+def cold_share_chart(rates: list[float], simulated: list[float], keep_alive: float,
+                     measured: list[float] | None = None, measured_se: list[float] | None = None,
+                     static: bool = False) -> str:
+    """Cold-start share against arrival rate on log scales: the simulated shares, the measured ones
+    (with bars of ±3 standard errors) and the closed form e^(−λT) for random arrivals, where it is
+    above 0.01 %. Shares are fractions (0.05 is 5 %)."""
+    with figure(6.4, 3.4) as (fig, ax):
+        if measured is not None:
+            se = measured_se or [0.0] * len(measured)
+            low = [min(3 * s, 0.999 * m) * 100 for m, s in zip(measured, se, strict=True)]  # a log axis has no 0
+            ax.errorbar(rates, [100 * m for m in measured], yerr=[low, [300 * s for s in se]], fmt="o",
+                        color=SERIES[1], markersize=5, capsize=2, label="AWS (measured, ±3 SE)", zorder=3)
+        shown = [(r, s) for r, s in zip(rates, simulated, strict=True) if s > 0]
+        ax.plot([r for r, _ in shown], [100 * s for _, s in shown], color=SERIES[0], marker=".",
+                label="simulated", zorder=2)
+        top = max(rates)
+        grid = [min(rates) * (top / min(rates)) ** (i / 200) for i in range(201)]
+        closed = [(r, 100 * math.exp(-r * keep_alive)) for r in grid if math.exp(-r * keep_alive) > 1e-4]
+        ax.plot([r for r, _ in closed], [p for _, p in closed], color=SERIES[4], linestyle="--",
+                label=f"e^(−λT), T = {_span_words(keep_alive)}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        plain = FuncFormatter(lambda v, _: f"{v:g}")  # 0.01, 0.1, 1, 10 rather than powers of ten
+        ax.xaxis.set_major_formatter(plain)
+        ax.yaxis.set_major_formatter(plain)
+        ax.set_xlabel("arrival rate λ (requests per second)")
+        ax.set_ylabel("cold starts (%)")
+        ax.legend(loc="lower left", fontsize=8)
+        return _render(fig, "Cold-start share against arrival rate", static)
+
+
+def cold_share_view(rates: list[float], simulated: list[float], keep_alive: float,
+                    measured: list[float] | None = None, measured_se: list[float] | None = None) -> Chart:
+    """:func:`cold_share_chart` to display: themed live, an image with its own background when stored."""
+    text = (f"Cold-start share against arrival rate: {len(rates)} rates, "
+            f"{min(rates):g} to {max(rates):g} per second, keep-alive {_span_words(keep_alive)}")
+    return Chart(cold_share_chart(rates, simulated, keep_alive, measured, measured_se), text)
 
 
 def _money(x: float) -> str:

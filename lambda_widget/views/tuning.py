@@ -7,13 +7,14 @@ theme's colours; the static HTML (``text/html``, for GitHub and nbconvert) carri
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import ipywidgets as widgets
 
 from lambda_widget.views.base import ViewMixin, html_widget, set_html
 from lambda_widget.views.charts import MUTED, SERIES, TEXT, figure, inline_svg, svg_image
-from lambda_widget.views.html import SEP, esc, root, sec
+from lambda_widget.views.html import NO_TEX, SEP, esc, root, sec
 from lambda_widget.views.style import style_tag
 from lambda_widget.views.words import version_tag
 
@@ -80,9 +81,14 @@ def tuning_table_html(d: dict[str, Any]) -> str:
         style = ' style="font-weight:600"' if best else ""
         share = f"<td>{_share(r.get('cpu_share'))}</td>" if cpu else ""
         body.append(f"<tr{style}><td>{r['memory_mb']} MB{mark}</td>{share}<td>{r['duration_ms']:.2f}</td>"
-                    f"<td>{r['billed_ms']:.1f}</td><td>{r['cost_usd']:.3g}</td>"
+                    f"<td>{_billed(r['billed_ms'])}</td><td>{r['cost_usd']:.3g}</td>"
                     f"<td>{r['cost_usd'] * PER:.4f}</td><td>{sum(r['cold'])} of {len(r['cold'])}</td></tr>")
     return f'<div class="lw-scroll"><table class="lw-tuning">{head}{"".join(body)}</table></div>'
+
+
+def _billed(mean_ms: float) -> int:
+    """What Power Tuning prices: the trimmed mean of Billed Duration, rounded up to a whole ms."""
+    return math.ceil(round(mean_ms, 6))
 
 
 def _share(share: float | None) -> str:
@@ -90,7 +96,8 @@ def _share(share: float | None) -> str:
 
 
 def _notes(d: dict[str, Any]) -> str:
-    return (f"Duration: {_trim_words(d)}, init included. Cost: ceil(billed ms) × "
+    return (f"Duration: {_trim_words(d)}, init included. Billed: the same mean of Billed Duration, "
+            f"rounded up to the millisecond. Cost: billed ms × "
             f"${d['base_cost_per_ms']:.2g} per ms at 128 MB × memory / 128 on {d['architecture']}, without "
             f"the $0.20 per 1M request fee. The architecture changes only the price here, not the speed.")
 
@@ -104,7 +111,7 @@ def tuning_html(d: dict[str, Any], chart: str) -> str:
     why = (f'<div class="lw-why">Best by {esc(_strategy(d))}: <b>{best["memory_mb"]} MB</b>, '
            f'{best["duration_ms"]:.1f} ms, ${best["cost_usd"] * PER:.4f} per 1M invocations '
            f'({len(d["rows"])} sizes × {d["num"]} runs).</div>')
-    return (f'<div class="lw-tuning-view">{title}{why}<div class="lw-chart" style="max-width:720px">{chart}</div>'
+    return (f'<div class="lw-tuning-view {NO_TEX}">{title}{why}<div class="lw-chart" style="max-width:720px">{chart}</div>'
             f'{sec("", "Per memory size", tuning_table_html(d))}'
             f'<div class="lw-muted" style="font-size:11.5px">{esc(_notes(d))}</div></div>')
 

@@ -13,8 +13,10 @@ import re
 import time
 from pathlib import Path
 
+from lambda_widget.engine.isolation.cpu import PERIOD
+
 ROOT = Path("/sys/fs/cgroup")
-PERIOD_US = 100_000  # CFS period: the quota is a share of every 100 ms
+PERIOD_US = round(PERIOD * 1_000_000)  # CFS period: the quota is a share of every 20 ms, as on Lambda
 V1_CONTROLLERS = ("cpu", "memory", "pids", "freezer")
 PREFIX = "lambda-widget-"
 
