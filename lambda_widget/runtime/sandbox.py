@@ -4,8 +4,10 @@ Two modes, chosen by the engine:
 
 - ``namespaces`` (root with cgroups): the fork server forks the environment into a new PID
   namespace (``fork_in_new_pid_namespace``); the process joins its control groups and gets
-  its own mount namespace. The task root is mounted read-only at ``/var/task``, the
-  environment's directory at ``/tmp``, a fresh ``/proc`` shows only the environment. PID 1 of
+  its own mount namespace. The whole filesystem is read-only there; the task root is mounted
+  at ``/var/task``, the environment's directory, writable, at ``/tmp`` (with the kernel's
+  Python environment, read-only, where it lives under /tmp), a tmpfs of its own at
+  ``/dev/shm``, a fresh ``/proc`` shows only the environment. PID 1 of
   the namespace is a small init that reaps orphans; the runtime is PID 2 and runs as an
   unprivileged user of its own (uid 993 inside a user namespace, like Lambda's sbx_user1051).
   When PID 1 ends, the kernel kills every process of the namespace: nothing outlives it.
@@ -30,6 +32,8 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+SYS_MOUNT_SETATTR, AT_FDCWD, AT_RECURSIVE = 442, -100, 0x8000  # the same number on every architecture
+MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID = 1, 2
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
 LAMBDA_UID, LAMBDA_GID = 993, 990  # sbx_user1051 on Lambda
 ORPHAN_SIGNAL = signal.SIGRTMIN + 3  # the fork server died: from now on, watch the kernel
@@ -117,7 +121,11 @@ def enter(spec: dict, runtime_fds: list[int], status_w: int) -> dict:
         os.makedirs("/opt", 0o755, exist_ok=True)
         _bind_ro(spec["opt"], "/opt")
     _expose(spec.get("mounts", ()))
+    covered = _open_covered(spec.get("keep", ()))  # before /tmp is covered by the environment's own
+    _read_only_everywhere()
     _mount(spec["tmp"], "/tmp", None, MS_BIND)
+    _mount(None, "/tmp", None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV)  # writable again
+    _uncover(covered)
     if os.path.isdir("/dev/shm"):
         _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -163,6 +171,46 @@ def _expose(mounts) -> None:
             covered.add(closed)
         os.makedirs(host, 0o755, exist_ok=True)
         _bind_ro(inside, host)
+
+
+class _Attr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+
+
+def _read_only_everywhere() -> None:
+    """Every mount of the namespace read-only (and nosuid), as Lambda's filesystem is: one
+    ``mount_setattr`` (Linux 5.12), else a remount of each mount point."""
+    attr = _Attr(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0, 0, 0)
+    if _libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr),
+                     ctypes.sizeof(attr)) == 0:
+        return
+    keep = {"nodev": MS_NODEV, "noexec": MS_NOEXEC}
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line.split() for line in f]
+    for fields in mounts:
+        target = fields[4].replace("\\040", " ")
+        flags = sum(keep.get(opt, 0) for opt in fields[5].split(","))
+        _libc.mount(None, target.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | flags, None)
+
+
+def _open_covered(paths) -> list[tuple[str, int]]:
+    """Handles on host directories that the environment's /tmp is about to cover (the kernel's
+    virtualenv made under /tmp, say), to mount them again on top of it."""
+    found = []
+    for path in paths:
+        try:
+            found.append((path, os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)))
+        except OSError:
+            pass
+    return found
+
+
+def _uncover(covered: list[tuple[str, int]]) -> None:
+    for path, fd in covered:
+        os.makedirs(path, 0o755, exist_ok=True)
+        _bind_ro(f"/proc/self/fd/{fd}", path)
+        os.close(fd)
 
 
 def _close_all(keep: list[int]) -> None:

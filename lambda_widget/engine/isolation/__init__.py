@@ -71,6 +71,29 @@ def hidden_paths() -> list[list[str]]:
     return found
 
 
+COVERED = ("/tmp", "/dev/shm")  # what an environment gets its own of, hiding the host's
+
+
+def covered_python_paths() -> list[str]:
+    """The kernel's Python environment (its prefixes, ``sys.path``, this package) where an
+    environment's own /tmp or /dev/shm would hide it: a virtualenv made under /tmp, as CI
+    systems and scratch setups do. The sandbox mounts these again, read-only, over its /tmp."""
+    import sys
+
+    from lambda_widget.engine.environment import PACKAGE_PARENT
+
+    wanted = {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix, PACKAGE_PARENT,
+              os.path.dirname(sys.executable), os.path.dirname(os.path.realpath(sys.executable)),
+              *(p for p in sys.path if p)}
+    found = set()
+    for path in wanted:
+        for form in (os.path.abspath(path), os.path.realpath(path)):
+            if os.path.isdir(form) and any(form.startswith(c + os.sep) for c in COVERED):
+                found.add(form)
+    # Only the outermost ones: a mount of the venv brings its site-packages along.
+    return sorted(p for p in found if not any(p.startswith(q + os.sep) for q in found))
+
+
 def namespaces_unavailable() -> str | None:
     """Why the full mode cannot run here, or None if it can."""
     if os.geteuid() != 0:
@@ -93,6 +116,7 @@ class Isolation:
         self.requested = requested
         self.cgroups: Cgroups | None = None
         self.hidden: list[list[str]] = []
+        self.keep: list[str] = []
         self.why_not = None
         mode = "process"
         if requested != "process":
@@ -106,6 +130,7 @@ class Isolation:
                 mode = "namespaces"
                 Path("/var/task").mkdir(parents=True, exist_ok=True)  # the mount point
                 self.hidden = hidden_paths()
+                self.keep = covered_python_paths()
             elif strict:
                 raise ValueError(f"isolation='namespaces' is not available here: {self.why_not}")
         self.mode = mode
