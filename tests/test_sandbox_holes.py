@@ -197,7 +197,7 @@ def test_a_python_environment_under_tmp_is_visible_inside(isolation, runtime, tm
         # This test's own environment (lambda_widget and its dependencies) beneath it.
         ours = [p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p)]
         (site / "zz_ours.pth").write_text("".join(f"import site; site.addsitedir({p!r})\n" for p in ours))
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+        env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
         done = subprocess.run([str(venv / "bin" / "python"), "-c", KERNEL_SCRIPT, VENV_PROBE_SOURCE, runtime],
                               capture_output=True, text=True, env=env, cwd="/", timeout=120)
         assert done.returncode == 0, done.stderr
@@ -249,13 +249,16 @@ def _fresh_environment(mgr: lw.ContainerManager, name: str) -> lw.Invocation:
     return inv
 
 
-@pytest.mark.parametrize("kind", ["path", "zip"])
-def test_a_handler_cannot_change_its_own_package_for_later_environments(isolation, tmp_path, kind):
-    """Hole: in the fallback, a handler that rewrote its own app.py changed every later environment."""
+@pytest.mark.parametrize("kind", ["path", "zip", "large"])
+def test_a_handler_cannot_change_its_own_package_for_later_environments(isolation, tmp_path, kind, monkeypatch):
+    """Hole: in the fallback, a handler that rewrote its own app.py changed every later environment.
+    ``large``: a package over the in-memory budget, copied from its task root instead."""
     code = _package(tmp_path, "self", PACKAGE_TAMPER_SOURCE)
+    if kind == "large":
+        monkeypatch.setattr("lambda_widget.engine.manager.CODE_IN_MEMORY", 10)
     with Containment(seed=1, virtual_clock=True) as box:
         mgr = box.mgr
-        if kind == "path":
+        if kind in ("path", "large"):
             mgr.register("self", path=code, handler="app.lambda_handler", idle_timeout=60)
         else:
             _create_from_zip(mgr, "self", Path(code))

@@ -24,7 +24,7 @@ from typing import Any
 from traitlets import HasTraits, Int, Unicode
 
 from lambda_widget.engine.extensions import internal_startup
-from lambda_widget.engine.isolation import Isolation, tree, write_task_copy
+from lambda_widget.engine.isolation import Isolation, copy_task_root, tree, write_task_copy
 from lambda_widget.engine.isolation.cpu import CpuLimit
 from lambda_widget.engine.records import Function, bump
 from lambda_widget.placement.keepalive import idle_deadline
@@ -322,12 +322,15 @@ class ExecutionEnvironment(HasTraits):
         if self.master_opt is not None and self.mode != "namespaces" and not (self.dir / "opt").exists():
             # No /opt without a mount namespace: the environment's own copy of its layers and extensions.
             shutil.copytree(self.master_task_root.with_suffix(".opt"), self.dir / "opt", symlinks=True)
-        files = getattr(self.function, "task_files", None)
-        if self.mode == "namespaces" or not files:
+        if self.mode == "namespaces":
             return
+        files = getattr(self.function, "task_files", None)
         old = self._task_copy
         copy = self.dir / f"task{self.inits}"
-        write_task_copy(files, copy)
+        if files:
+            write_task_copy(files, copy)
+        else:  # a package over the in-memory budget: copied from the version's task root
+            copy_task_root(self.master_task_root, copy)
         self._task_copy = copy
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)

@@ -39,7 +39,7 @@ from lambda_widget.engine.errors import (
 )
 from lambda_widget.engine.execution import INIT_LIMIT, ExecutionMixin
 from lambda_widget.engine.history import HISTORY_BYTES, PayloadBudget
-from lambda_widget.engine.isolation import Isolation, read_task_files
+from lambda_widget.engine.isolation import CODE_IN_MEMORY, Isolation, read_task_files
 from lambda_widget.engine.leftovers import Sentinel, make_root, sweep_stale
 from lambda_widget.engine.lifecycle import LifecycleMixin
 from lambda_widget.engine.monitor import Monitor
@@ -377,6 +377,8 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
                 from lambda_widget.engine.package import write_task_root
 
                 write_task_root(Path(path), root)
+                if self._isolation.mode == "process":  # no read-only mount: each process gets a copy
+                    task_files = read_task_files(root, CODE_IN_MEMORY) or {}
             else:
                 module = handler.rsplit(".", 1)[0] if "." in handler else "lambda_function"
                 file = root / (module.replace(".", "/") + ".py")

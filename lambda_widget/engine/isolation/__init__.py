@@ -189,10 +189,26 @@ def write_task_copy(files: dict[str, tuple[bytes, int]], root: Path) -> None:
         path.chmod(0o444)
 
 
-def read_task_files(root: Path) -> dict[str, tuple[bytes, int]]:
-    """The task root as {relative path: (bytes, mtime)}, read once at registration."""
+CODE_IN_MEMORY = 64 * 1024 * 1024  # bytes of a code package kept in memory for the fallback's copies
+
+
+def read_task_files(root: Path, budget: int | None = None) -> dict[str, tuple[bytes, int]] | None:
+    """The task root as {relative path: (bytes, mtime)}, read once at registration; None if it
+    holds more than ``budget`` bytes."""
     files = {}
+    total = 0
     for path in root.rglob("*"):
         if path.is_file():
-            files[str(path.relative_to(root))] = (path.read_bytes(), path.stat().st_mtime_ns)
+            stat = path.stat()
+            total += stat.st_size
+            if budget is not None and total > budget:
+                return None
+            files[str(path.relative_to(root))] = (path.read_bytes(), stat.st_mtime_ns)
     return files
+
+
+def copy_task_root(source: Path, root: Path) -> None:
+    """A fresh copy of a code package too large to keep in memory, from its task root."""
+    if root.exists():
+        shutil.rmtree(root, ignore_errors=True)
+    shutil.copytree(source, root, symlinks=True)
