@@ -194,6 +194,11 @@ class ExecutionEnvironment(HasTraits):
     def alive(self) -> bool:
         return self.proc is not None and self.proc.returncode is None and not self.killing
 
+    @property
+    def frozen_processes(self) -> int:
+        """Processes the fallback's freeze stopped (0 when running, or frozen by a cgroup)."""
+        return len(self._stopped) if self.frozen and self.alive else 0
+
     def touch(self) -> None:
         bump(self)
 

@@ -161,7 +161,8 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
         self._async = AsyncQueue(self)
         self._monitor = Monitor(self._on_exit, self._tick)
         self._monitor.start()
-        self._watchdog = Watchdog(self._busy_envs)
+        fallback_cap = self._isolation.max_processes if self._isolation.mode == "process" else None
+        self._watchdog = Watchdog(self._busy_envs, self._idle_processes, fallback_cap)
         self._watchdog.start()
         self._executor = Workers(max_concurrency)
         _managers.add(self)

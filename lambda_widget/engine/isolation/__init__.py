@@ -22,6 +22,8 @@ from lambda_widget.engine.isolation.cgroups import Cgroups
 from lambda_widget.engine.isolation.cpu import Governor
 
 ENV_VAR = "LAMBDA_WIDGET_ISOLATION"
+MAX_PROCESSES_VAR = "LAMBDA_WIDGET_MAX_PROCESSES"
+MAX_PROCESSES = 8192  # processes and threads of all a manager's environments together (each: 1,024)
 MODES = ("auto", "namespaces", "process")
 SANDBOX_UID_BASE = 1_100_000_000  # host uids of sandboxed runtimes (each environment its own)
 CAP_SYS_ADMIN = 21
@@ -94,6 +96,25 @@ def covered_python_paths() -> list[str]:
     return sorted(p for p in found if not any(p.startswith(q + os.sep) for q in found))
 
 
+def manager_process_cap() -> int:
+    """The manager's process cap: ``LAMBDA_WIDGET_MAX_PROCESSES``, else 8,192 (at most half the
+    machine's pid_max)."""
+    raw = os.environ.get(MAX_PROCESSES_VAR)
+    if raw:
+        try:
+            cap = int(raw)
+        except ValueError:
+            cap = 0
+        if cap < 1:
+            raise ValueError(f"{MAX_PROCESSES_VAR}={raw!r}: give a number of processes, at least 1")
+        return cap
+    try:
+        with open("/proc/sys/kernel/pid_max") as f:
+            return min(MAX_PROCESSES, int(f.read()) // 2)
+    except (OSError, ValueError):
+        return MAX_PROCESSES
+
+
 def namespaces_unavailable() -> str | None:
     """Why the full mode cannot run here, or None if it can."""
     if os.geteuid() != 0:
@@ -114,6 +135,7 @@ class Isolation:
         if requested not in MODES:
             raise ValueError(f"Unknown isolation {requested!r}: use 'auto', 'namespaces' or 'process'")
         self.requested = requested
+        self.max_processes = manager_process_cap()
         self.cgroups: Cgroups | None = None
         self.hidden: list[list[str]] = []
         self.keep: list[str] = []
@@ -128,6 +150,7 @@ class Isolation:
                     self.why_not = "cgroups are not writable"
             if self.why_not is None:
                 mode = "namespaces"
+                self.cgroups.limit_processes(self.max_processes)
                 Path("/var/task").mkdir(parents=True, exist_ok=True)  # the mount point
                 self.hidden = hidden_paths()
                 self.keep = covered_python_paths()
@@ -158,13 +181,16 @@ class Isolation:
                     os.chmod(path, os.stat(path).st_mode | 0o444)
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"mode": self.mode, "requested": self.requested, "cpu": self.cpu_mode}
+        data: dict[str, Any] = {"mode": self.mode, "requested": self.requested, "cpu": self.cpu_mode,
+                                "max_processes": self.max_processes}
         if self.mode == "namespaces":
             data["namespaces"] = ["user", "mount", "pid"]
+            data["filesystem"] = "read-only but /tmp (and a private /dev/shm)"
             data["cgroups"] = self.cgroups.to_dict() if self.cgroups else None
+            data["max_processes_reached"] = self.cgroups.processes_refused() if self.cgroups else 0
         else:
             data["fallback"] = ["subreaper", "fresh code copy", "fork server respawn",
-                                "cpu throttle (SIGSTOP/SIGCONT)"]
+                                "cpu throttle (SIGSTOP/SIGCONT)", "process count (watchdog)"]
             data["why"] = self.why_not or "requested"
         return data
 

@@ -55,6 +55,7 @@ class Cgroups:
     def __init__(self, version: int, bases: dict[str, Path]) -> None:
         self.version = version
         self.bases = bases  # controller -> the manager's own group directory
+        self.refused_gone = 0  # forks refused in environment groups removed since (v1)
 
     @classmethod
     def detect(cls) -> Cgroups | None:
@@ -114,7 +115,25 @@ class Cgroups:
             except OSError:
                 return None
             dirs[ctrl] = path
-        return EnvCgroup(self.version, dirs)
+        return EnvCgroup(self.version, dirs, self)
+
+    def limit_processes(self, cap: int) -> bool:
+        """At most ``cap`` processes (and threads) in all the manager's environments together."""
+        return _write(self._pids_base / "pids.max", str(cap))
+
+    def processes_refused(self) -> int:
+        """How many forks in the manager's environments failed at a process cap so far (v1 counts
+        them in the group that forked, v2 in the one whose cap held)."""
+        total = self.refused_gone + _refused(self._pids_base)
+        if self.version == 1:
+            for child in self._pids_base.iterdir():
+                if child.is_dir():
+                    total += _refused(child)
+        return total
+
+    @property
+    def _pids_base(self) -> Path:
+        return self.bases["pids" if self.version == 1 else ""]
 
     @property
     def freezer_base(self) -> str:
@@ -135,9 +154,10 @@ class Cgroups:
 class EnvCgroup:
     """One environment's groups."""
 
-    def __init__(self, version: int, dirs: dict[str, Path]) -> None:
+    def __init__(self, version: int, dirs: dict[str, Path], owner: Cgroups | None = None) -> None:
         self.version = version
         self.dirs = dirs
+        self.owner = owner
         self._quota: int | None = None
         self._oom_base = 0
 
@@ -227,8 +247,15 @@ class EnvCgroup:
 
     def remove(self) -> None:
         self.thaw()
+        if self.version == 1 and self.owner is not None and self.dirs["pids"].exists():
+            self.owner.refused_gone += _refused(self.dirs["pids"])
         for d in self.dirs.values():
             _rmdir(d)
+
+
+def _refused(group: Path) -> int:
+    match = re.search(r"^max (\d+)", _read(group / "pids.events"), re.M)
+    return int(match.group(1)) if match else 0
 
 
 def _rmdir(path: Path) -> None:
