@@ -147,7 +147,7 @@ class Isolation:
             if self.why_not is None:
                 self.cgroups = Cgroups.detect()
                 if self.cgroups is None:
-                    self.why_not = "cgroups are not writable"
+                    self.why_not = f"cgroups are not usable: {Cgroups.why_not}"
             if self.why_not is None:
                 mode = "namespaces"
                 self.cgroups.limit_processes(self.max_processes)
