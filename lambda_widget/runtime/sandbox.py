@@ -35,6 +35,7 @@ MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 SYS_MOUNT_SETATTR, AT_FDCWD, AT_RECURSIVE = 442, -100, 0x8000  # the same number on every architecture
 MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID = 1, 2
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SYS_ADMIN = 47, 2, 21
 LAMBDA_UID, LAMBDA_GID = 993, 990  # sbx_user1051 on Lambda
 ORPHAN_SIGNAL = signal.SIGRTMIN + 3  # the fork server died: from now on, watch the kernel
 
@@ -151,6 +152,26 @@ def enter(spec: dict, runtime_fds: list[int], status_w: int) -> dict:
         pass  # still an unprivileged user of its own, only without Lambda's uid
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # also cleared by the uid change
     return {"trace_file": f"/proc/self/fd/{trace_fd}" if trace_fd is not None else None}
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def keep_sys_admin_across_exec() -> None:
+    """In the runtime, inside its user namespace: keep CAP_SYS_ADMIN (of that namespace only)
+    through an exec, as the bundled runtime, which does not exec, keeps it. A SnapStart
+    snapshot's platform part needs it to give each restored environment its own /tmp."""
+    header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    data = (_CapData * 2)()
+    _check(_libc.capget(ctypes.byref(header), data), "capget")
+    data[0].inheritable |= 1 << CAP_SYS_ADMIN
+    _check(_libc.capset(ctypes.byref(header), data), "capset")
+    _check(_libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SYS_ADMIN, 0, 0), "ambient capability")
 
 
 def _bind_ro(source: str, target: str) -> None:

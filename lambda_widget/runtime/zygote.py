@@ -90,6 +90,8 @@ def _child(body: bytes, fds: list[int], zygote_pid: int, status_w: int | None = 
         if os.environ.get("PYTHONPATH") != _ZYGOTE_PYTHONPATH:
             _use_pythonpath(os.environ.get("PYTHONPATH", ""))
         if cmd.get("argv"):
+            if status_w is not None and "control_fd" in cmd["options"]:
+                sandbox.keep_sys_admin_across_exec()  # a SnapStart snapshot restores in its own /tmp
             _exec(cmd["argv"], cmd["options"])
         sys.argv = [sys.argv[0]]
         gc.unfreeze()

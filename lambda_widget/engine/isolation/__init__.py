@@ -201,26 +201,26 @@ class Isolation:
             self.cgroups.remove()
 
 
-def write_task_copy(files: dict[str, tuple[bytes, int]], root: Path) -> None:
+def write_task_copy(files: dict[str, tuple[bytes, int, int]], root: Path) -> None:
     """A fresh copy of the function's code (from memory, so nothing written since survives)."""
     if root.exists():
         shutil.rmtree(root, ignore_errors=True)
         if root.exists():  # made undeletable (chmod, chattr): start beside it
             raise OSError(f"cannot replace {root}")
-    for rel, (data, mtime_ns) in files.items():
+    for rel, (data, mtime_ns, mode) in files.items():
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         os.utime(path, ns=(mtime_ns, mtime_ns))  # so the bytecode stays valid
-        path.chmod(0o444)
+        path.chmod(0o555 if mode & 0o111 else 0o444)  # read-only; executables (a wrapper) stay so
 
 
 CODE_IN_MEMORY = 64 * 1024 * 1024  # bytes of a code package kept in memory for the fallback's copies
 
 
-def read_task_files(root: Path, budget: int | None = None) -> dict[str, tuple[bytes, int]] | None:
-    """The task root as {relative path: (bytes, mtime)}, read once at registration; None if it
-    holds more than ``budget`` bytes."""
+def read_task_files(root: Path, budget: int | None = None) -> dict[str, tuple[bytes, int, int]] | None:
+    """The task root as {relative path: (bytes, mtime, mode)}, read once at registration; None if
+    it holds more than ``budget`` bytes."""
     files = {}
     total = 0
     for path in root.rglob("*"):
@@ -229,7 +229,7 @@ def read_task_files(root: Path, budget: int | None = None) -> dict[str, tuple[by
             total += stat.st_size
             if budget is not None and total > budget:
                 return None
-            files[str(path.relative_to(root))] = (path.read_bytes(), stat.st_mtime_ns)
+            files[str(path.relative_to(root))] = (path.read_bytes(), stat.st_mtime_ns, stat.st_mode)
     return files
 
 
