@@ -356,6 +356,7 @@ def test_two_fork_bombs_cannot_exceed_the_managers_process_cap(isolation, monkey
             # ends the running one that takes them over the cap.
             assert second.status == "crashed"
             assert f"the manager's cap of {cap} processes" in second.error["errorMessage"], second.error
+            assert any(f"the manager's cap of {cap} processes" in line for line in second.logs), second.logs
         assert mgr.invoke("bomb1", {"n": 0}).status == "succeeded"  # the kernel and the manager carry on
 
 
