@@ -2,10 +2,13 @@
 
 ``namespaces`` (root, with cgroups and namespaces available, as on CI): each environment runs
 in its own user, mount and PID namespaces and its own control groups (CPU share, memory,
-1,024 processes, freezer), as Lambda's sandboxes do. ``process`` (a normal user, as on
+1,024 processes, freezer), as Lambda's sandboxes do, whatever its runtime (bundled,
+awslambdaric, an exec wrapper): a read-only filesystem but its own /tmp, and the manager's
+group caps the processes of all its environments together. ``process`` (a normal user, as on
 Binder): the portable fallback -- a child subreaper keeps every descendant in the
-environment's tree, where the engine freezes, counts, throttles and kills it; every new
-process gets a fresh copy of the code; a fork server that dies is replaced.
+environment's tree, where the engine freezes, counts, throttles and kills it (and the
+watchdog holds the manager's process cap); every new process gets a fresh copy of the code,
+whatever kind of package it is; a fork server that dies is replaced.
 
 ``ContainerManager(isolation="process")`` or ``LAMBDA_WIDGET_ISOLATION=process`` forces the
 fallback; ``"namespaces"`` insists on the full mode (an error where it is not available).
