@@ -161,10 +161,11 @@ VENV_PROBE_SOURCE = """
 import os
 import sys
 
-import holes_probe_module
 
 
 def lambda_handler(event, context):
+    import holes_probe_module  # at the invocation: after a SnapStart restore too
+
     return {"value": holes_probe_module.VALUE, "executable": sys.executable,
             "exists": os.path.exists(sys.executable)}
 """
@@ -174,8 +175,11 @@ import json, sys
 import lambda_widget as lw
 
 with lw.ContainerManager(seed=1) as mgr:
-    mgr.register("probe", sys.argv[1], runtime=sys.argv[2])
-    inv = mgr.invoke("probe", {})
+    snap = sys.argv[3] == "snapstart"
+    mgr.register("probe", sys.argv[1], runtime=sys.argv[2], snap_start=snap, idle_timeout=600)
+    qualifier = mgr.publish("probe").version if snap else None
+    inv = mgr.invoke("probe", {}, qualifier=qualifier)
+    assert inv.restored == snap
     env = next(e for e in mgr.all_containers if e.id == inv.container_id)
     print(json.dumps({"status": inv.status, "result": inv.result, "error": inv.error,
                       "logs": inv.logs, "isolation": env.to_dict()["isolation"]}))
@@ -183,8 +187,9 @@ with lw.ContainerManager(seed=1) as mgr:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("runtime", ["bundled", "awslambdaric"])
-def test_a_python_environment_under_tmp_is_visible_inside(isolation, runtime, tmp_path):
+@pytest.mark.parametrize(("runtime", "start"), [("bundled", "init"), ("awslambdaric", "init"),
+                                                ("bundled", "snapstart")])
+def test_a_python_environment_under_tmp_is_visible_inside(isolation, runtime, start):
     """Hole: with the kernel's virtualenv under /tmp, sandboxed handlers could import nothing from
     it, and ``sys.executable`` did not exist inside."""
     venv = Path("/tmp") / f"lambda-widget-venv-{uuid.uuid4().hex[:8]}"
@@ -197,7 +202,7 @@ def test_a_python_environment_under_tmp_is_visible_inside(isolation, runtime, tm
         ours = [p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p)]
         (site / "zz_ours.pth").write_text("".join(f"import site; site.addsitedir({p!r})\n" for p in ours))
         env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-        done = subprocess.run([str(venv / "bin" / "python"), "-c", KERNEL_SCRIPT, VENV_PROBE_SOURCE, runtime],
+        done = subprocess.run([str(venv / "bin" / "python"), "-c", KERNEL_SCRIPT, VENV_PROBE_SOURCE, runtime, start],
                               capture_output=True, text=True, env=env, cwd="/", timeout=120)
         assert done.returncode == 0, done.stderr
         out = json.loads(done.stdout.strip().splitlines()[-1])
