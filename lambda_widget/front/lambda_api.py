@@ -39,6 +39,7 @@ from lambda_widget.engine.errors import (
     LambdaApiError,
     ResourceNotFoundException,
 )
+from lambda_widget.engine.interpreters import LAMBDA_PYTHONS
 from lambda_widget.engine.validation import MAX_SYNC_REQUEST
 from lambda_widget.front.event_sources import ROUTES as EVENT_SOURCE_ROUTES
 from lambda_widget.front.event_sources import EventSourceOps
@@ -372,9 +373,18 @@ class LambdaApiHandler(EventSourceOps, VersionOps, BoundedHandler):
         _check_members(req)
         name = self._name(_required(req, "FunctionName"), "write").name
         runtime = req.get("Runtime")
-        if runtime is not None and not runtime.startswith("python3"):
+        if runtime is not None and not (isinstance(runtime, str) and runtime.startswith("python3")):
             raise ApiError("InvalidParameterValueException",
                            f"lambda_widget runs Python functions (it runs {runtime_name()}); not {runtime}")
+        if runtime is not None and runtime not in LAMBDA_PYTHONS:
+            minor = runtime[len("python3."):]
+            if minor.isdigit() and int(minor) < min(v[1] for v in LAMBDA_PYTHONS.values()):
+                raise ApiError("InvalidParameterValueException",
+                               f"The runtime parameter of {runtime} is no longer supported for creating or "
+                               "updating AWS Lambda functions. We recommend you use a supported runtime while "
+                               "creating or updating functions.")
+            raise validation_error([constraint(runtime, "runtime", "Member must satisfy enum value set: "
+                                                                   f"[{', '.join(LAMBDA_PYTHONS)}]")])
         if req.get("PackageType", "Zip") != "Zip":
             raise ApiError("InvalidParameterValueException", "Only PackageType Zip is served")
         role = req.get("Role")
@@ -386,6 +396,8 @@ class LambdaApiHandler(EventSourceOps, VersionOps, BoundedHandler):
         if name in mgr.functions:
             raise ApiError("ResourceConflictException", f"Function already exist: {name}")
         config: dict[str, Any] = {"handler": handler}
+        if runtime is not None:  # the bundled runtime on that Python, if the machine has it
+            config["runtime"] = runtime
         if "Timeout" in req:
             config["timeout"] = req["Timeout"]
         if "MemorySize" in req:

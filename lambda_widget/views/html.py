@@ -22,6 +22,7 @@ from lambda_widget.views.words import (
     cold_reason,
     env_state_words,
     ms,
+    runtime_words,
     seconds,
     served_words,
     start_kind,
@@ -510,7 +511,8 @@ def function_html(fn: dict[str, Any], stats: dict[str, Any] | None = None,
     """A function version's card; ``alias``: the alias it was shown for (named above the facts)."""
     handler = fn["handler"] if "." in fn["handler"] else f"lambda_function.{fn['handler']}"
     reserved = fn.get("reserved_concurrency")
-    facts = [("Handler", f"<code>{esc(handler)}</code>"), ("Runtime", esc(fn.get("runtime", "bundled"))),
+    facts = [("Handler", f"<code>{esc(handler)}</code>"), ("Runtime", esc(runtime_words(fn))
+                                                                             + python_note_html(fn)),
              ("Architecture", f'{esc(fn.get("architecture", "x86_64"))} '
                               '<span class="lw-muted">(sets the price only)</span>'),
              ("Timeout", f"{fn['timeout']:g} s"), ("Memory", f"{fn['memory_mb']} MB"),
@@ -540,6 +542,12 @@ def function_html(fn: dict[str, Any], stats: dict[str, Any] | None = None,
     return (f'<div class="lw-function-card"><div class="lw-title"><span class="lw-fn">{esc(fn["name"])}</span> '
             f'<span class="lw-ver">{esc(version_tag(fn["version"]))}</span>{SEP}<span class="lw-badge">function'
             f'</span></div>{named}{fact_list(facts)}{extra}</div>')
+
+
+def python_note_html(fn: dict[str, Any]) -> str:
+    """Why a function runs on another Python than its runtime names (the machine lacks it)."""
+    note = fn.get("python_note")
+    return f' <span class="lw-python-note" style="color:#b45309">⚠ {esc(note)}</span>' if note else ""
 
 
 def cpu_words(fn: dict[str, Any]) -> str:

@@ -20,6 +20,7 @@ from lambda_widget.views.words import (
     alias_words,
     env_state_words,
     ms,
+    runtime_words,
     seconds,
     served_words,
     start_words,
@@ -225,8 +226,9 @@ def function_text(fn: dict[str, Any], versions: list[dict[str, Any]] | None = No
     lines = [f"Function {fn['name']} {version_tag(fn['version'])}"
              + (f": {fn['description']}" if fn.get("description") else ""),
              *([f"  alias {alias_words(alias)}"] if alias is not None else []),
-             f"  handler {handler}, runtime {fn.get('runtime', 'bundled')}, "
+             f"  handler {handler}, runtime {runtime_words(fn)}, "
              f"{fn.get('architecture', 'x86_64')} (price only)",
+             *([f"  warning: {fn['python_note']}"] if fn.get("python_note") else []),
              f"  timeout {fn['timeout']:g} s, memory {fn['memory_mb']} MB, idle timeout {seconds(fn['idle_timeout'])}",
              f"  tracked: {', '.join(fn.get('track', [])) or 'none'}",
              f"  concurrency: reserved {reserved if reserved is not None else 'none (account pool)'}, "
