@@ -280,3 +280,45 @@ def test_bundled_runtime_compiles_on_every_lambda_python():
         checked.append(runtime)
     if checked == [KERNEL]:
         pytest.skip("no Python but the kernel's on this machine")
+
+
+# ---------------------------------------------------------------------- requirements.txt
+def old_python_wheel(where: Path) -> Path:
+    """A wheel that only Python < 3.10 may install (``Requires-Python``), as a compiled one for
+    cp39 would be: pip must be the function's Python's, not the kernel's."""
+    import base64
+    import hashlib
+
+    meta = "Metadata-Version: 2.1\nName: oldonly\nVersion: 1.0\nRequires-Python: <3.10\n"
+    files = {"oldonly/__init__.py": "import sys\nBUILT_FOR = sys.version_info[:2]\n",
+             "oldonly-1.0.dist-info/METADATA": meta,
+             "oldonly-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: true\n"
+                                            "Tag: py3-none-any\n"}
+    record = []
+    for name, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(text.encode())}")
+    files["oldonly-1.0.dist-info/RECORD"] = "\n".join(record + ["oldonly-1.0.dist-info/RECORD,,"]) + "\n"
+    wheel = where / "oldonly-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    return wheel
+
+
+def test_requirements_install_with_the_function_python(tmp_path, monkeypatch):
+    found = interpreter("python3.9")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    code = tmp_path / "code"
+    (code / "wheels").mkdir(parents=True)
+    old_python_wheel(code / "wheels")
+    (code / "app.py").write_text("import oldonly\ndef main(e, c):\n    return list(oldonly.BUILT_FOR)\n")
+    (code / "requirements.txt").write_text("--no-index\n./wheels/oldonly-1.0-py3-none-any.whl\n")
+    with lw.ContainerManager() as mgr:
+        mgr.register("old", path=str(code), handler="app.main", runtime="python3.9")
+        inv = mgr.invoke("old", {})
+        assert inv.status == "succeeded", inv.logs
+        assert inv.result == list(found.version[:2])
+        # the kernel's own pip refuses it (the package requires Python < 3.10): the install was 3.9's
+        with pytest.raises(lw.InvalidParameterValueException, match="pip install -r .* failed"):
+            mgr.register("own", path=str(code), handler="app.main")

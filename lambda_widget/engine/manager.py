@@ -282,12 +282,17 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
             raise InvalidParameterValueException(f"env must be a dict of strings, not {type(env).__name__}")
         env = dict(env or {})
         track = validate_track(track)
+        python_runtime, python, python_note = "", {}, ""
+        if isinstance(runtime, str) and runtime in LAMBDA_PYTHONS:  # the bundled runtime on that Python
+            python_runtime, runtime = runtime, "bundled"
+            interpreter, python_note = choose(python_runtime)
+            python = interpreter.to_dict()
         if path is not None:
             from lambda_widget.engine.package import prepare_code_dir
 
             if source is not None:
                 raise InvalidParameterValueException("give source or path, not both")
-            code_dir, source = prepare_code_dir(path, handler)  # pip runs here, outside the lock
+            code_dir, source = prepare_code_dir(path, handler, python=python)  # pip runs here, outside the lock
             path = str(code_dir)
         elif source is None:
             raise InvalidParameterValueException("give the handler's source, or path= a code directory")
@@ -296,14 +301,9 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
                         max_retry_attempts, max_event_age, on_success, on_failure,
                         cpu_scaling=cpu_scaling, architecture=architecture)
         check_description(description)
-        python_runtime, python, python_note = "", {}, ""
-        if runtime in LAMBDA_PYTHONS:  # the bundled runtime, on that Python if the machine has it
-            python_runtime, runtime = runtime, "bundled"
-            interpreter, python_note = choose(python_runtime)
-            python = interpreter.to_dict()
         # The copy, the bytecode and the modes are made before the lock: a 50,000-file package
         # takes seconds, and other functions' invocations must not wait for it.
-        staged = self._stage_code(source, handler, path)
+        staged = self._stage_code(source, handler, path, python)
         with self._lock:
             previous = self._functions.get(name)
             revision = (previous.revision + 1) if previous else 1
@@ -387,7 +387,7 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
         shutil.rmtree(self._root / "functions" / name, ignore_errors=True)
         self._changed()
 
-    def _stage_code(self, source: str, handler: str, path: str | None) -> StagedCode:
+    def _stage_code(self, source: str, handler: str, path: str | None, python: dict | None = None) -> StagedCode:
         """A version's task root, made outside the lock in a staging directory: the code (a copy of
         ``path``, or ``source`` as the handler's module, compiled once), read-only, published to
         the sandbox's user. ``_install_code`` then moves it into place."""
@@ -399,7 +399,7 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
             if path is not None:
                 from lambda_widget.engine.package import write_task_root
 
-                write_task_root(Path(path), root)
+                write_task_root(Path(path), root, python=python)
             else:
                 module = handler.rsplit(".", 1)[0] if "." in handler else "lambda_function"
                 file = root / (module.replace(".", "/") + ".py")
