@@ -322,3 +322,25 @@ def test_requirements_install_with_the_function_python(tmp_path, monkeypatch):
         # the kernel's own pip refuses it (the package requires Python < 3.10): the install was 3.9's
         with pytest.raises(lw.InvalidParameterValueException, match="pip install -r .* failed"):
             mgr.register("own", path=str(code), handler="app.main")
+
+
+def test_snapstart_and_a_fresh_interpreter_on_another_python(tmp_path, isolation):
+    """SnapStart forks the snapshot of that Python's runtime; without a fork server (here an exec
+    wrapper, and fork_server=False) the runtime starts as a fresh process of that interpreter."""
+    a, b = interpreter("python3.12"), interpreter("python3.9")
+    src = "import sys\ndef lambda_handler(e, c):\n    return list(sys.version_info[:3])\n"
+    wrapper = tmp_path / "wrap.sh"
+    wrapper.write_text('#!/bin/sh\nexec "$@"\n')
+    wrapper.chmod(0o755)
+    with lw.ContainerManager() as mgr:
+        mgr.register("snap", src, runtime="python3.12", snap_start=True)
+        version = mgr.publish("snap").version
+        inv = mgr.invoke(f"snap:{version}", {})
+        assert inv.status == "succeeded" and inv.restored, inv.logs
+        assert inv.result == list(a.version) and inv.logs[0].startswith(
+            f"RESTORE_START Runtime Version: python:3.12.v{a.version[2]}")
+        mgr.register("wrapped", src, runtime="python3.9", env={"AWS_LAMBDA_EXEC_WRAPPER": str(wrapper)})
+        assert mgr.invoke("wrapped", {}).result == list(b.version)
+    with lw.ContainerManager(fork_server=False) as mgr:
+        mgr.register("plain", src, runtime="python3.9")
+        assert mgr.invoke("plain", {}).result == list(b.version)
