@@ -23,8 +23,8 @@ from lambda_widget.engine import interpreters
 from lambda_widget.engine.errors import InvalidParameterValueException
 from lambda_widget.project import sam
 from lambda_widget.project.reader import read
-from lambda_widget.views.html import function_html
-from lambda_widget.views.text import function_text
+from lambda_widget.views.html import function_html, header_html
+from lambda_widget.views.text import function_text, render_invocation
 
 KERNEL = f"python{sys.version_info.major}.{sys.version_info.minor}"
 OTHERS = ["python3.9", "python3.12", "python3.13"]
@@ -130,6 +130,9 @@ def test_handler_runs_on_the_named_python(runtime, isolation):
                 assert not facts["kernel_prefix_seen"]
         fork_servers = [z for z in mgr._other_zygotes.values()]
         assert [z.python for z in fork_servers] == [found.executable]  # one fork server, of that Python
+        assert f", Python {found.version_text}" in render_invocation(inv)
+        assert f'<span class="lw-k">Python</span> <span class="lw-v">{found.version_text}</span>' in header_html(
+            inv.to_dict())
         card = function_text(fn.to_dict())
         assert f"runtime bundled on Python {found.version_text} ({runtime}, {found.source})" in card
 
@@ -184,6 +187,7 @@ def test_missing_python_warns_and_runs_on_the_kernel(no_other_python, isolation)
         assert inv.result["execution_env"] == f"AWS_Lambda_{KERNEL}"
         assert not mgr._other_zygotes
         assert f"warning: {words}" in function_text(fn.to_dict())
+        assert "Python" not in render_invocation(inv).splitlines()[1]  # the kernel's: nothing to say
         assert words in function_html(fn.to_dict())
 
 

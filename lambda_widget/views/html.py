@@ -22,6 +22,7 @@ from lambda_widget.views.words import (
     cold_reason,
     env_state_words,
     ms,
+    other_python,
     runtime_words,
     seconds,
     served_words,
@@ -144,6 +145,8 @@ def header_html(inv: dict[str, Any]) -> str:
         facts.append(("Init", ms(inv["init_duration_ms"])))
     facts += [("Memory", memory), ("Timeout", f"{inv.get('timeout', 0):g} s"),
               ("Event", cap(json.dumps(inv.get("event"), ensure_ascii=False), 80))]
+    if other_python(inv):
+        facts.insert(2, ("Python", other_python(inv)))
     return (f'<div class="lw-sec lw-header"><div class="lw-title"><span class="lw-fn">'
             f'{esc(inv.get("function_name"))}</span> <span class="lw-ver">{esc(version_tag(inv.get("version")))}'
             f'</span>{via_html(inv)} <span class="lw-muted">#{esc(inv.get("number"))}</span> {badges(inv)}</div>'

@@ -20,6 +20,7 @@ from lambda_widget.views.words import (
     alias_words,
     env_state_words,
     ms,
+    other_python,
     runtime_words,
     seconds,
     served_words,
@@ -147,8 +148,9 @@ def render_invocation(inv: Any, *, tracker: bool = True, logs: bool = True, mome
         used = data.get("max_memory_used_mb")
         memory = f"memory {used} of {data.get('memory_size_mb')} MB" if used is not None else \
             f"memory size {data.get('memory_size_mb')} MB (use not measured)"
+        python = f", Python {other_python(data)}" if other_python(data) else ""
         parts.append(f"Request {data['request_id']} in {data.get('container_id')}: duration "
-                     f"{ms(data['duration_ms'])}, billed {data.get('billed_duration_ms')} ms{extra}, {memory}")
+                     f"{ms(data['duration_ms'])}, billed {data.get('billed_duration_ms')} ms{extra}, {memory}{python}")
     parts.append(_outcome(data))
     parts.append("")
     parts.append(step_table_text(data))

@@ -166,3 +166,11 @@ def runtime_words(fn: dict[str, Any]) -> str:
         return runtime
     source = python.get("source", "")
     return f"bundled on Python {python['version']} ({asked}{', ' + source if source != 'kernel' else ''})"
+
+
+def other_python(inv: dict[str, Any]) -> str | None:
+    """The Python an invocation ran on, when it is not the kernel's (``runtime="python3.12"``)."""
+    import sys
+
+    version = inv.get("python_version")
+    return version if version and version != ".".join(map(str, sys.version_info[:3])) else None
