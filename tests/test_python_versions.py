@@ -348,3 +348,31 @@ def test_snapstart_and_a_fresh_interpreter_on_another_python(tmp_path, isolation
     with lw.ContainerManager(fork_server=False) as mgr:
         mgr.register("plain", src, runtime="python3.9")
         assert mgr.invoke("plain", {}).result == list(b.version)
+
+
+def test_update_configuration_changes_the_python(tmp_path):
+    """UpdateFunctionConfiguration's ``Runtime``: a new update of $LATEST on the other Python; the
+    old environments retire. A code directory whose requirements were installed for another
+    Python must be registered again."""
+    a, b = interpreter("python3.12"), interpreter("python3.13")
+    with lw.ContainerManager() as mgr, mgr.serve() as endpoint:
+        client = boto3.client("lambda", endpoint_url=endpoint.url, region_name="us-east-1",
+                              aws_access_key_id="local", aws_secret_access_key="local",
+                              config=Config(retries={"max_attempts": 0}))
+        mgr.register("moving", REPORTER, runtime="python3.12")
+        assert mgr.invoke("moving", {}).result["version"] == list(a.version)
+        updated = client.update_function_configuration(FunctionName="moving", Runtime="python3.13")
+        assert updated["Runtime"] == "python3.13"
+        inv = mgr.invoke("moving", {})
+        assert inv.cold and inv.result["version"] == list(b.version)
+        with pytest.raises(client.exceptions.InvalidParameterValueException, match="python3.8 is no longer"):
+            client.update_function_configuration(FunctionName="moving", Runtime="python3.8")
+        with pytest.raises(InvalidParameterValueException, match="cannot update runtime to 'bundled'"):
+            mgr.update_configuration("moving", runtime="bundled")
+        code = tmp_path / "code"
+        code.mkdir()
+        (code / "app.py").write_text(REPORTER)
+        (code / "requirements.txt").write_text("")
+        mgr.register("pinned", path=str(code), handler="app.lambda_handler", runtime="python3.12")
+        with pytest.raises(InvalidParameterValueException, match="requirements.txt was installed for Python 3.12"):
+            mgr.update_configuration("pinned", runtime="python3.13")

@@ -39,7 +39,6 @@ from lambda_widget.engine.errors import (
     LambdaApiError,
     ResourceNotFoundException,
 )
-from lambda_widget.engine.interpreters import LAMBDA_PYTHONS
 from lambda_widget.engine.validation import MAX_SYNC_REQUEST
 from lambda_widget.front.event_sources import ROUTES as EVENT_SOURCE_ROUTES
 from lambda_widget.front.event_sources import EventSourceOps
@@ -49,6 +48,7 @@ from lambda_widget.front.shapes import (
     ROLE_PATTERN,
     ApiError,
     FunctionName,
+    check_runtime,
     constraint,
     error_body,
     error_of,
@@ -56,7 +56,6 @@ from lambda_widget.front.shapes import (
     function_configuration,
     not_found,
     parse_function_name,
-    runtime_name,
     validation_error,
 )
 from lambda_widget.front.versions import ROUTES as VERSION_ROUTES
@@ -372,19 +371,7 @@ class LambdaApiHandler(EventSourceOps, VersionOps, BoundedHandler):
         req = self._json_body(MAX_CREATE_REQUEST, "CreateFunction")
         _check_members(req)
         name = self._name(_required(req, "FunctionName"), "write").name
-        runtime = req.get("Runtime")
-        if runtime is not None and not (isinstance(runtime, str) and runtime.startswith("python3")):
-            raise ApiError("InvalidParameterValueException",
-                           f"lambda_widget runs Python functions (it runs {runtime_name()}); not {runtime}")
-        if runtime is not None and runtime not in LAMBDA_PYTHONS:
-            minor = runtime[len("python3."):]
-            if minor.isdigit() and int(minor) < min(v[1] for v in LAMBDA_PYTHONS.values()):
-                raise ApiError("InvalidParameterValueException",
-                               f"The runtime parameter of {runtime} is no longer supported for creating or "
-                               "updating AWS Lambda functions. We recommend you use a supported runtime while "
-                               "creating or updating functions.")
-            raise validation_error([constraint(runtime, "runtime", "Member must satisfy enum value set: "
-                                                                   f"[{', '.join(LAMBDA_PYTHONS)}]")])
+        runtime = check_runtime(req.get("Runtime"))
         if req.get("PackageType", "Zip") != "Zip":
             raise ApiError("InvalidParameterValueException", "Only PackageType Zip is served")
         role = req.get("Role")

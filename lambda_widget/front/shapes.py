@@ -221,6 +221,25 @@ def _inherit(entry: _Facts, fn) -> None:
             entry.code, entry.zip_path = other.code, other.zip_path
 
 
+def check_runtime(runtime: Any) -> str | None:
+    """A request's ``Runtime``: one of Lambda's Pythons (or None), else AWS's answer to it."""
+    from lambda_widget.engine.interpreters import LAMBDA_PYTHONS
+
+    if runtime is None or runtime in LAMBDA_PYTHONS:
+        return runtime
+    if not (isinstance(runtime, str) and runtime.startswith("python3")):
+        raise ApiError("InvalidParameterValueException",
+                       f"lambda_widget runs Python functions (it runs {runtime_name()}); not {runtime}")
+    minor = runtime[len("python3."):]
+    if minor.isdigit() and int(minor) < min(v[1] for v in LAMBDA_PYTHONS.values()):
+        raise ApiError("InvalidParameterValueException",
+                       f"The runtime parameter of {runtime} is no longer supported for creating or updating "
+                       "AWS Lambda functions. We recommend you use a supported runtime while creating or "
+                       "updating functions.")
+    raise validation_error([constraint(runtime, "runtime", "Member must satisfy enum value set: "
+                                                           f"[{', '.join(LAMBDA_PYTHONS)}]")])
+
+
 def runtime_name(fn=None) -> str:
     """The ``Runtime`` of ``fn``: the Python it was created with (``python3.12``), else this kernel's."""
     asked = getattr(fn, "python_runtime", "") if fn is not None else ""
