@@ -232,7 +232,21 @@ class ExecutionEnvironment(HasTraits):
             "cpu": self.cpu.to_dict(),
             "extensions": self.ext.to_list() if self.ext is not None else [],
             "shutdown": dict(self.shutdown) if self.shutdown else None,
+            "python_version": self.python_version,
         }
+
+    @property
+    def python_executable(self) -> str:
+        """The interpreter this environment's runtime runs on: the function's for the bundled
+        runtime; awslambdaric stays on the kernel's Python (its package lives there)."""
+        return self.function.executable if self.function.runtime == "bundled" else sys.executable
+
+    @property
+    def python_version(self) -> str:
+        """That interpreter's version (``3.12.1``)."""
+        if self.function.runtime == "bundled":
+            return self.function.python_version
+        return ".".join(map(str, sys.version_info[:3]))
 
     @property
     def version_label(self) -> str:
@@ -259,12 +273,12 @@ class ExecutionEnvironment(HasTraits):
     # -- process ---------------------------------------------------------------
     def environ(self, runtime_api: str, region: str, account: str) -> dict[str, str]:
         fn = self.function
-        version = sys.version_info
+        version = tuple(int(n) for n in self.python_version.split(".")[:2])
         env = {
             "_HANDLER": fn.handler_spec,
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
-            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version.major}.{version.minor}",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version[0]}.{version[1]}",
             "AWS_LAMBDA_FUNCTION_NAME": fn.name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(fn.memory_mb),
             "AWS_LAMBDA_FUNCTION_VERSION": fn.version,
@@ -279,7 +293,8 @@ class ExecutionEnvironment(HasTraits):
             "LAMBDA_TASK_ROOT": self.task_root_inside,
             "LAMBDA_RUNTIME_DIR": RUNTIME_DIR,
             "LANG": "en_US.UTF-8",
-            "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
+            "PATH": os.pathsep.join([os.path.dirname(self.python_executable), "/usr/local/bin", "/usr/bin",
+                                     "/bin"]),
             "PYTHONPATH": PACKAGE_PARENT,
             "TZ": LAMBDA_TZ,
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
@@ -294,7 +309,7 @@ class ExecutionEnvironment(HasTraits):
             from lambda_widget.engine.layers import python_paths
 
             opt = self.opt_inside
-            env["PYTHONPATH"] = os.pathsep.join(python_paths(opt) + [PACKAGE_PARENT])
+            env["PYTHONPATH"] = os.pathsep.join(python_paths(opt, self.python_version) + [PACKAGE_PARENT])
             env["PATH"] += f"{os.pathsep}{opt}/bin"
             env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in (env.get("LD_LIBRARY_PATH"), f"{opt}/lib") if p)
         if self.init_type == "snap-start":  # AWS: SnapStart functions do not get these two
@@ -344,7 +359,8 @@ class ExecutionEnvironment(HasTraits):
         if self.mode != "namespaces":
             return None
         return {"cgroups": self.cgroup.procs_files, "task_root": str(self.master_task_root),
-                "tmp": str(self.tmp), "uid": self.uid, "mounts": self.isolation.hidden,
+                "tmp": str(self.tmp), "uid": self.uid, "mounts": self.isolation.mounts_for(
+                    self.function.python if self.function.runtime == "bundled" else None),
                 "keep": self.isolation.keep,
                 "trace_file": str(self.trace_path) if self.function.trace else None,
                 "opt": str(self.master_opt) if self.master_opt is not None else None}
@@ -381,8 +397,8 @@ class ExecutionEnvironment(HasTraits):
         control = ["--control-fd", str(control_fd)] if control_fd is not None else []
         # In a sandbox the kernel is out of sight: its init, which dies with it, is the parent.
         parent = ["--parent", str(os.getpid())] if self.mode != "namespaces" else []
-        return wrapper + [sys.executable, "-u", "-m", "lambda_widget.runtime"] + parent + api + control + \
-            self.runtime_args()
+        return wrapper + [self.python_executable, "-u", "-m", "lambda_widget.runtime"] + parent + api + \
+            control + self.runtime_args()
 
     def _exec_wrapper(self) -> list[str]:
         """``AWS_LAMBDA_EXEC_WRAPPER``: Lambda starts the runtime through this script (``/opt/...``
@@ -673,13 +689,15 @@ def log_stream_name(now: datetime.datetime, hex32: str, version: str = "$LATEST"
 LAMBDA_TZ = ":UTC"  # Lambda's TZ
 
 
-def zygote_environ() -> dict[str, str]:
+def zygote_environ(python: str | None = None) -> dict[str, str]:
     """The template process's own environment: just enough to start Python, nothing of the kernel's.
 
     Forked environments replace it with Lambda's variables, but the initial environment block
-    stays readable in ``/proc/self/environ``, so it must hold no secret.
+    stays readable in ``/proc/self/environ``, so it must hold no secret. ``python``: the
+    interpreter it runs (the kernel's by default).
     """
-    env = {"PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
+    env = {"PATH": os.pathsep.join([os.path.dirname(python or sys.executable), "/usr/local/bin", "/usr/bin",
+                                    "/bin"]),
            "PYTHONPATH": PACKAGE_PARENT, "LANG": "C.UTF-8",
            "TZ": LAMBDA_TZ}  # the environments' own: they need not re-read the time zone after the fork
     if os.environ.get("LD_LIBRARY_PATH"):

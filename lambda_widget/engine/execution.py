@@ -37,15 +37,16 @@ class ExecutionMixin:
             env.reset_reason = None
         if env.restore is not None:  # SnapStart: a fork of the version's snapshot, not an Init
             return self._restore_env(env, limit)
-        if self._zygote is not None and env.function.runtime == "bundled":
-            self._zygote.wait_ready()  # the template's own start-up is not this environment's init
+        zygote = self._zygote_for(env.function)
+        if zygote is not None and env.function.runtime == "bundled":
+            zygote.wait_ready()  # the template's own start-up is not this environment's init
         self._event(env, "init-start")
         self._changed(env)
         self._arm_extensions(env)
         t0 = time.perf_counter()
         # Services' variables (AWS_ENDPOINT_URL_SQS, ...) first: the function's own env wins.
         env.spawn({**self.service_env, **env.environ(self._server.address, self.region, self.account_id)},
-                  self._launcher, self._zygote, self._server.preconnect)
+                  self._launcher, zygote, self._server.preconnect)
         with self._lock, env.lock:
             ended = env.state == "terminated"
         if ended:  # terminated while it was being started: nothing of it may stay
@@ -95,6 +96,7 @@ class ExecutionMixin:
                  cold: bool, reason: str | None, client_context: dict | None) -> None:
         rid = inv.request_id
         inv.cold, inv.cold_reason, inv.container_id = cold, reason, env.id
+        inv.python_version = env.python_version
         inv.cpu = env.cpu.to_dict()
         inv.started_at = self.clock.now()
         env.requests += 1
@@ -109,9 +111,9 @@ class ExecutionMixin:
             restoring = env.restore is not None  # SnapStart: the snapshot is restored instead
             suppressed = env.inits > 0 and not restoring
             if restoring:
-                log.append(restore_start(self.region))
+                log.append(restore_start(self.region, env.python_version))
             elif not suppressed:
-                log.append(logs.init_start(self.region))
+                log.append(logs.init_start(self.region, env.python_version))
             outcome, ms, detail = self._init_env(env, INIT_LIMIT if not suppressed else budget)
             lines, _ = env.take_output()
             init_output += lines

@@ -22,9 +22,11 @@ from lambda_widget.engine.package import IGNORED, MAX_UNZIPPED, unzip
 MAX_LAYERS = 5
 
 
-def python_paths(opt: str) -> list[str]:
-    """What Lambda's Python runtime puts on ``sys.path`` for the layers at ``opt``, in its order."""
-    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+def python_paths(opt: str, python_version: str | None = None) -> list[str]:
+    """What Lambda's Python runtime puts on ``sys.path`` for the layers at ``opt``, in its order.
+    ``python_version``: the function's interpreter (``3.12.1``), when not this kernel's."""
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}" if not python_version \
+        else "python" + ".".join(python_version.split(".")[:2])
     return [f"{opt}/python/lib/{version}/site-packages", f"{opt}/python"]
 
 

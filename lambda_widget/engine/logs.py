@@ -16,9 +16,16 @@ RUNTIME_VERSION = f"python:{sys.version_info.major}.{sys.version_info.minor}.v{s
 RUNTIME_VERSION_ID = hashlib.sha256(sys.version.encode()).hexdigest()  # 64 hex, as AWS's ids
 
 
-def init_start(region: str = "us-east-1") -> str:
-    return (f"INIT_START Runtime Version: {RUNTIME_VERSION}\tRuntime Version ARN: "
-            f"arn:aws:lambda:{region}::runtime:{RUNTIME_VERSION_ID}")
+def init_start(region: str = "us-east-1", python_version: str | None = None) -> str:
+    """``python_version``: the function's interpreter (``3.12.1``), when not this kernel's."""
+    version, ident = RUNTIME_VERSION, RUNTIME_VERSION_ID
+    if python_version:
+        major, minor, micro = (python_version.split(".") + ["0", "0"])[:3]
+        version = f"python:{major}.{minor}.v{micro}"
+        if version != RUNTIME_VERSION:
+            ident = hashlib.sha256(python_version.encode()).hexdigest()
+    return (f"INIT_START Runtime Version: {version}\tRuntime Version ARN: "
+            f"arn:aws:lambda:{region}::runtime:{ident}")
 
 
 def start(request_id: str, version: str = "$LATEST") -> str:

@@ -14,6 +14,7 @@ import py_compile
 import random
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -39,6 +40,7 @@ from lambda_widget.engine.errors import (
 )
 from lambda_widget.engine.execution import INIT_LIMIT, ExecutionMixin
 from lambda_widget.engine.history import HISTORY_BYTES, PayloadBudget
+from lambda_widget.engine.interpreters import LAMBDA_PYTHONS, choose
 from lambda_widget.engine.isolation import CODE_IN_MEMORY, Isolation, read_task_files
 from lambda_widget.engine.leftovers import Sentinel, make_root, sweep_stale
 from lambda_widget.engine.lifecycle import LifecycleMixin
@@ -153,6 +155,8 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
         freezer = self._isolation.cgroups.freezer_base if self._isolation.cgroups else ""
         self._zygote = Zygote(self._launcher, zygote_environ(), freezer, self._on_fork_server_lost) \
             if fork_server else None
+        self._freezer = freezer
+        self._other_zygotes: dict[str, Zygote] = {}  # other Pythons' (runtime="python3.12"), by executable
         if self._zygote is not None:
             self._zygote.start()
         self._server = RuntimeApiServer(self._api_envs, self._on_next, self._on_outcome)
@@ -279,12 +283,17 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
             raise InvalidParameterValueException(f"env must be a dict of strings, not {type(env).__name__}")
         env = dict(env or {})
         track = validate_track(track)
+        python_runtime, python, python_note = "", {}, ""
+        if isinstance(runtime, str) and runtime in LAMBDA_PYTHONS:  # the bundled runtime on that Python
+            python_runtime, runtime = runtime, "bundled"
+            interpreter, python_note = choose(python_runtime)
+            python = interpreter.to_dict()
         if path is not None:
             from lambda_widget.engine.package import prepare_code_dir
 
             if source is not None:
                 raise InvalidParameterValueException("give source or path, not both")
-            code_dir, source = prepare_code_dir(path, handler)  # pip runs here, outside the lock
+            code_dir, source = prepare_code_dir(path, handler, python=python)  # pip runs here, outside the lock
             path = str(code_dir)
         elif source is None:
             raise InvalidParameterValueException("give the handler's source, or path= a code directory")
@@ -295,7 +304,7 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
         check_description(description)
         # The copy, the bytecode and the modes are made before the lock: a 50,000-file package
         # takes seconds, and other functions' invocations must not wait for it.
-        staged = self._stage_code(source, handler, path)
+        staged = self._stage_code(source, handler, path, python)
         with self._lock:
             previous = self._functions.get(name)
             revision = (previous.revision + 1) if previous else 1
@@ -311,7 +320,8 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
                           max_event_age=float(max_event_age), on_success=on_success,
                           on_failure=on_failure, path=path, cpu_scaling=cpu_scaling,
                           cpu_mode=self._isolation.cpu_mode if cpu_scaling else "off", architecture=architecture,
-                          layers=tuple(layers or ()), extensions=extensions, snap_start=snap_start)
+                          layers=tuple(layers or ()), extensions=extensions, snap_start=snap_start,
+                          python_runtime=python_runtime, python=python, python_note=python_note)
             self._install_code(fn, staged)
             if extensions is not None:  # the code's /opt/extensions; its layers go over it
                 write_opt(Path(extensions), self._task_root(fn).with_suffix(".opt"))
@@ -319,6 +329,19 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
             if fn.layers:
                 self._write_layers(fn)
         return self._install_latest(fn)
+
+    def _zygote_for(self, fn: Function) -> Zygote | None:
+        """The fork server of ``fn``'s interpreter: the kernel's, or one per other Python, started
+        on first use (None without fork servers)."""
+        if self._zygote is None or fn.executable == sys.executable or fn.runtime != "bundled":
+            return self._zygote
+        with self._lock:
+            zygote = self._other_zygotes.get(fn.executable)
+            if zygote is None:
+                zygote = self._other_zygotes[fn.executable] = Zygote(
+                    self._launcher, zygote_environ(fn.executable), self._freezer, self._on_fork_server_lost,
+                    python=fn.executable)
+        return zygote
 
     def _install_latest(self, fn: Function) -> Function:
         """``fn`` becomes its function's $LATEST: the environments of the one before retire (idle ones
@@ -365,7 +388,7 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
         shutil.rmtree(self._root / "functions" / name, ignore_errors=True)
         self._changed()
 
-    def _stage_code(self, source: str, handler: str, path: str | None) -> StagedCode:
+    def _stage_code(self, source: str, handler: str, path: str | None, python: dict | None = None) -> StagedCode:
         """A version's task root, made outside the lock in a staging directory: the code (a copy of
         ``path``, or ``source`` as the handler's module, compiled once), read-only, published to
         the sandbox's user. ``_install_code`` then moves it into place."""
@@ -377,7 +400,7 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
             if path is not None:
                 from lambda_widget.engine.package import write_task_root
 
-                write_task_root(Path(path), root)
+                write_task_root(Path(path), root, python=python)
                 if self._isolation.mode == "process":  # no read-only mount: each process gets a copy
                     task_files = read_task_files(root, CODE_IN_MEMORY) or {}
             else:
@@ -753,6 +776,10 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
         self._server.stop()
         if self._zygote is not None:
             self._zygote.stop()
+        with self._lock:
+            others, self._other_zygotes = list(self._other_zygotes.values()), {}
+        for zygote in others:
+            zygote.stop()
         self._launcher.stop()
         self._isolation.close()
         shutil.rmtree(self._root, ignore_errors=True)

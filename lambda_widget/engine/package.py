@@ -39,9 +39,11 @@ def handler_file(root: Path, handler: str) -> Path | None:
     return None
 
 
-def prepare_code_dir(path: str | os.PathLike, handler: str, log=None) -> tuple[Path, str]:
+def prepare_code_dir(path: str | os.PathLike, handler: str, log=None,
+                     python: dict | None = None) -> tuple[Path, str]:
     """The code directory, resolved, with its requirements installed (cached), and the handler
-    module's source ('' if it has none yet: the environment reports that at init, as Lambda does)."""
+    module's source ('' if it has none yet: the environment reports that at init, as Lambda does).
+    ``python``: the function's interpreter (``Function.python``), when not the kernel's."""
     root = Path(path).expanduser()
     if not root.is_dir():
         raise InvalidParameterValueException(
@@ -56,7 +58,7 @@ def prepare_code_dir(path: str | os.PathLike, handler: str, log=None) -> tuple[P
     except (OSError, UnicodeDecodeError):
         source = ""
     if (root / "requirements.txt").is_file():
-        install_requirements(root / "requirements.txt", log)
+        install_requirements(root / "requirements.txt", log, python)
     return root.resolve(), source
 
 
@@ -66,20 +68,29 @@ def cache_dir() -> Path:
     return Path(base) / "lambda-widget" / "deps"
 
 
-def requirements_key(requirements: Path) -> str:
+def _pip_python(python: dict | None) -> tuple[str, str]:
+    """(executable, "3.X") of the interpreter whose pip installs: the function's, or the kernel's."""
+    if python and python.get("executable") and python.get("version"):
+        return python["executable"], ".".join(str(python["version"]).split(".")[:2])
+    return sys.executable, f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def requirements_key(requirements: Path, python: dict | None = None) -> str:
     digest = hashlib.sha256(requirements.read_bytes())
-    digest.update(f"{sys.version_info.major}.{sys.version_info.minor}|{sys.platform}".encode())
+    digest.update(f"{_pip_python(python)[1]}|{sys.platform}".encode())
     return digest.hexdigest()[:32]
 
 
-def install_requirements(requirements: Path, log=None) -> Path:
-    """``pip install --target`` the requirements once per hash; returns the dependency directory."""
-    target = cache_dir() / requirements_key(requirements)
+def install_requirements(requirements: Path, log=None, python: dict | None = None) -> Path:
+    """``pip install --target`` the requirements once per hash and Python version (with that
+    Python's own pip: ``python``, the function's interpreter, or the kernel's); returns the
+    dependency directory."""
+    target = cache_dir() / requirements_key(requirements, python)
     if (target / ".complete").exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".install-", dir=target.parent))
-    cmd = [sys.executable, "-m", "pip", "install", "--target", str(staging), "--requirement",
+    cmd = [_pip_python(python)[0], "-m", "pip", "install", "--target", str(staging), "--requirement",
            str(requirements), "--disable-pip-version-check", "--no-input", "--quiet",
            "--no-warn-script-location"]
     if log is not None:
@@ -106,12 +117,13 @@ def install_requirements(requirements: Path, log=None) -> Path:
 
 
 # ---------------------------------------------------------------------- the task root
-def write_task_root(code: Path, root: Path, log=None) -> int:
-    """Copy ``code`` (and its installed requirements) into ``root``, read-only; returns the bytes copied."""
+def write_task_root(code: Path, root: Path, log=None, python: dict | None = None) -> int:
+    """Copy ``code`` (and its installed requirements, for ``python``: the function's interpreter)
+    into ``root``, read-only; returns the bytes copied."""
     deps = None
     requirements = code / "requirements.txt"
     if requirements.is_file():
-        deps = install_requirements(requirements, log)
+        deps = install_requirements(requirements, log, python)
     budget = [MAX_UNZIPPED, MAX_FILES]
 
     def copy(src: str, dst: str) -> str:

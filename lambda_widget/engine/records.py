@@ -7,6 +7,7 @@ Invocations and environments are traitlets objects so views can observe them:
 from __future__ import annotations
 
 import copy
+import sys
 import threading
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,6 +115,12 @@ class Function:
     snap_start: bool = False  # SnapStart (ApplyOn: PublishedVersions): Init at publish, restores after
     snapshot: dict | None = None  # SnapStart: the snapshot taken at publish (plain facts)
     layers: tuple[str, ...] = ()  # directories or zip files merged in order at /opt (register(layers=...))
+    # Which Python runs it: the Lambda runtime asked for ("python3.12"; "" for the kernel's own), the
+    # interpreter found for it (lambda_widget.engine.interpreters: executable, version, base_prefix,
+    # source) and, when that is not the one asked for, why ("python3.14 is not on this machine: ...").
+    python_runtime: str = ""
+    python: dict = field(default_factory=dict)
+    python_note: str = ""
 
     @property
     def module(self) -> str:
@@ -127,6 +134,16 @@ class Function:
     @property
     def handler_name(self) -> str:
         return self.handler_spec.rsplit(".", 1)[1]
+
+    @property
+    def executable(self) -> str:
+        """The interpreter its bundled runtime runs on (the kernel's unless its runtime names another)."""
+        return self.python.get("executable") or sys.executable
+
+    @property
+    def python_version(self) -> str:
+        """The version of that interpreter (``3.12.1``)."""
+        return self.python.get("version") or ".".join(map(str, sys.version_info[:3]))
 
     @property
     def published(self) -> bool:
@@ -146,6 +163,8 @@ class Function:
         data = {k: v for k, v in self.__dict__.items() if k not in ("on_success", "on_failure", "task_files")}
         data["env"] = dict(self.env)
         data["track"] = list(self.track)
+        data["python"] = dict(self.python)
+        data["python_version"] = self.python_version
         data["cpu_share"] = cpu_share(self.memory_mb) if self.cpu_scaling else None
         for key in ("on_success", "on_failure"):
             dest = getattr(self, key)
@@ -211,6 +230,7 @@ class Invocation(HasTraits):
         self.cold_reason: str | None = None
         self.container_id: str | None = None
         self.cpu: dict | None = None  # the environment's CPU when it ran: mode, share, vcpus
+        self.python_version: str | None = None  # the interpreter its environment ran (``3.12.1``)
         self.result: Any = None
         self.error: dict | None = None
         self.logs: list[str] = []
@@ -263,6 +283,7 @@ class Invocation(HasTraits):
                 "cold_reason": self.cold_reason,
                 "container_id": self.container_id,
                 "cpu": dict(self.cpu) if self.cpu else None,
+                "python_version": self.python_version,
                 "result": self.result if not isinstance(self.result, bytes) else self.result.decode("utf-8", "replace"),
                 "error": copy.deepcopy(self.error),
                 "logs": list(self.logs),

@@ -265,7 +265,7 @@ class SnapStartMixin:
             env.snapshot_control = theirs.fileno()
             snap = Snapshot(env, ours)
             self._snapshots[fn.key] = snap
-        log = [logs.init_start(self.region)]
+        log = [logs.init_start(self.region, env.python_version)]
         try:
             outcome, ms, detail = self._init_env(env, snapshot_init_limit(fn))
         finally:
@@ -455,8 +455,8 @@ def restore_report(ms: float, status: str | None = None, error_type: str | None 
     return line
 
 
-def restore_start(region: str = "us-east-1") -> str:
-    return logs.init_start(region).replace("INIT_START", "RESTORE_START", 1)
+def restore_start(region: str = "us-east-1", python_version: str | None = None) -> str:
+    return logs.init_start(region, python_version).replace("INIT_START", "RESTORE_START", 1)
 
 
 def billed_restore(ms: float, fork_ms: float) -> int:

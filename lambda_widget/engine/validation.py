@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 from lambda_widget.engine.errors import InvalidParameterValueException, InvalidRequestContentException
+from lambda_widget.engine.interpreters import LAMBDA_PYTHONS
 from lambda_widget.placement.limits import ACCOUNT_CONCURRENCY
 from lambda_widget.placement.limits import UNRESERVED_MINIMUM as MIN_UNRESERVED
 from lambda_widget.pricing import ARCHITECTURES
@@ -184,8 +185,9 @@ def validate_config(name, source, handler, timeout, memory_mb, idle_timeout, env
                   f"(the account's {ACCOUNT_CONCURRENCY} minus the {MIN_UNRESERVED} that stay unreserved)")
     if reserved is not None and provisioned > reserved:
         raise bad(f"Provisioned concurrency ({provisioned}) cannot exceed reserved concurrency ({reserved})")
-    if runtime not in ("bundled", "awslambdaric"):
-        raise bad(f"Unknown runtime {runtime!r}: use 'bundled' or 'awslambdaric'")
+    if not isinstance(runtime, str) or (runtime not in ("bundled", "awslambdaric") and runtime not in LAMBDA_PYTHONS):
+        raise bad(f"Unknown runtime {runtime!r}: use 'bundled', 'awslambdaric' or one of Lambda's Python "
+                  f"runtimes ({', '.join(LAMBDA_PYTHONS)}: the bundled runtime on that Python)")
     if not _whole(max_steps) or max_steps < 1:
         raise bad(f"Invalid max_steps {max_steps!r}: a whole number >= 1")
     if not isinstance(cpu_scaling, bool):

@@ -16,6 +16,7 @@ import re
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 from lambda_widget.engine.errors import (
@@ -26,6 +27,7 @@ from lambda_widget.engine.errors import (
     ResourceNotFoundException,
     ValidationException,
 )
+from lambda_widget.engine.interpreters import LAMBDA_PYTHONS, choose
 from lambda_widget.engine.records import LATEST, Alias, Function
 from lambda_widget.engine.validation import validate_config
 
@@ -137,16 +139,19 @@ class VersionsMixin:
     def update_configuration(self, name: str, *, revision_id: str | None = None, **changes: Any) -> Function:
         """UpdateFunctionConfiguration: ``$LATEST`` with some of its settings changed (``UPDATABLE``),
         the same code. Like re-registering, it is a new update of ``$LATEST``: its warm environments
-        retire. ``revision_id``, if given, must be ``$LATEST``'s current one."""
+        retire. ``revision_id``, if given, must be ``$LATEST``'s current one. ``runtime``: another of
+        Lambda's Pythons (``"python3.12"``), as UpdateFunctionConfiguration's ``Runtime``."""
         self._check_open()
+        runtime = changes.pop("runtime", None)
         unknown = sorted(set(changes) - set(UPDATABLE))
         if unknown:
             raise InvalidParameterValueException(f"cannot update {', '.join(unknown)}: updatable are "
-                                                 f"{', '.join(UPDATABLE)}")
+                                                 f"{', '.join((*UPDATABLE, 'runtime'))}")
         with self._lock:
             latest = self.function(name)
             if revision_id is not None and revision_id != latest.revision_id:
                 raise PreconditionFailedException(REVISION_MISMATCH)
+        python = self._python_update(latest, runtime) if runtime is not None else {}
         merged = {key: getattr(latest, key) for key in UPDATABLE} | changes
         merged["env"] = dict(merged["env"] or {})
         validate_config(name, latest.source, merged["handler"], merged["timeout"], merged["memory_mb"],
@@ -161,9 +166,28 @@ class VersionsMixin:
             if self._functions.get(name) is not latest:  # another update came first
                 raise ResourceConflictException(f"The operation cannot be performed at this time. An update is in "
                                                 f"progress for resource: {latest.arn(self.region, self.account_id)}")
-            fn = dataclasses.replace(latest, **merged, revision=latest.revision + 1, revision_id=new_revision_id(),
-                                     registered_at=self.clock.now())
+            fn = dataclasses.replace(latest, **merged, **python, revision=latest.revision + 1,
+                                     revision_id=new_revision_id(), registered_at=self.clock.now())
         return self._install_latest(fn)
+
+    @staticmethod
+    def _python_update(latest: Function, runtime: Any) -> dict[str, Any]:
+        """The Python fields of ``latest`` with its runtime changed to ``runtime`` (``python3.12``)."""
+        if not isinstance(runtime, str) or runtime not in LAMBDA_PYTHONS:
+            raise InvalidParameterValueException(f"cannot update runtime to {runtime!r}: only to one of Lambda's "
+                                                 f"Python runtimes ({', '.join(LAMBDA_PYTHONS)}); register "
+                                                 "the function again to change its runtime otherwise")
+        if latest.runtime != "bundled":
+            raise InvalidParameterValueException(f"{latest.name} runs {latest.runtime}, which stays on the "
+                                                 "kernel's Python: register it again to change its runtime")
+        interpreter, note = choose(runtime)
+        python = interpreter.to_dict()
+        if latest.path and (Path(latest.path) / "requirements.txt").is_file() \
+                and python["version"].split(".")[:2] != latest.python_version.split(".")[:2]:
+            raise InvalidParameterValueException(
+                f"{latest.name}'s requirements.txt was installed for Python {latest.python_version}: register "
+                f"it again with runtime={runtime!r} to install them for Python {python['version']}")
+        return {"python_runtime": runtime, "python": python, "python_note": note}
 
     def publish(self, name: str, description: str | None = None, *, revision_id: str | None = None) -> Function:
         """Publish ``$LATEST`` as an immutable numbered version ("1", "2", ...) and return it.

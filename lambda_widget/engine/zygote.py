@@ -91,10 +91,14 @@ class _Server:
 
 
 class Zygote:
-    """One template process per manager; started on first use, restarted if it dies."""
+    """One template process per manager and interpreter; started on first use, restarted if it dies.
+
+    ``python``: the interpreter it runs (the kernel's by default); the bundled runtime is
+    standard-library only, so ``environ``'s ``PYTHONPATH`` to the package is all it needs."""
 
     def __init__(self, launcher: Launcher, environ: dict[str, str], freezer: str = "",
-                 on_lost: Callable[[list[int]], None] | None = None) -> None:
+                 on_lost: Callable[[list[int]], None] | None = None, python: str | None = None) -> None:
+        self.python = python or sys.executable
         self._launcher = launcher
         self._environ = environ
         self._freezer = freezer
@@ -122,7 +126,7 @@ class Zygote:
     def _start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         proc = self._launcher.popen(
-            [sys.executable, "-m", "lambda_widget.runtime.zygote", "--parent", str(os.getpid()),
+            [self.python, "-m", "lambda_widget.runtime.zygote", "--parent", str(os.getpid()),
              "--fd", str(theirs.fileno()), "--freezer", self._freezer],
             pass_fds=[theirs.fileno()], env=self._environ, cwd="/", stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)

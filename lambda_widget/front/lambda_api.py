@@ -48,6 +48,7 @@ from lambda_widget.front.shapes import (
     ROLE_PATTERN,
     ApiError,
     FunctionName,
+    check_runtime,
     constraint,
     error_body,
     error_of,
@@ -55,7 +56,6 @@ from lambda_widget.front.shapes import (
     function_configuration,
     not_found,
     parse_function_name,
-    runtime_name,
     validation_error,
 )
 from lambda_widget.front.versions import ROUTES as VERSION_ROUTES
@@ -371,10 +371,7 @@ class LambdaApiHandler(EventSourceOps, VersionOps, BoundedHandler):
         req = self._json_body(MAX_CREATE_REQUEST, "CreateFunction")
         _check_members(req)
         name = self._name(_required(req, "FunctionName"), "write").name
-        runtime = req.get("Runtime")
-        if runtime is not None and not runtime.startswith("python3"):
-            raise ApiError("InvalidParameterValueException",
-                           f"lambda_widget runs Python functions (it runs {runtime_name()}); not {runtime}")
+        runtime = check_runtime(req.get("Runtime"))
         if req.get("PackageType", "Zip") != "Zip":
             raise ApiError("InvalidParameterValueException", "Only PackageType Zip is served")
         role = req.get("Role")
@@ -386,6 +383,8 @@ class LambdaApiHandler(EventSourceOps, VersionOps, BoundedHandler):
         if name in mgr.functions:
             raise ApiError("ResourceConflictException", f"Function already exist: {name}")
         config: dict[str, Any] = {"handler": handler}
+        if runtime is not None:  # the bundled runtime on that Python, if the machine has it
+            config["runtime"] = runtime
         if "Timeout" in req:
             config["timeout"] = req["Timeout"]
         if "MemorySize" in req:

@@ -221,13 +221,38 @@ def _inherit(entry: _Facts, fn) -> None:
             entry.code, entry.zip_path = other.code, other.zip_path
 
 
-def runtime_name() -> str:
-    return f"python{sys.version_info.major}.{sys.version_info.minor}"
+def check_runtime(runtime: Any) -> str | None:
+    """A request's ``Runtime``: one of Lambda's Pythons (or None), else AWS's answer to it."""
+    from lambda_widget.engine.interpreters import LAMBDA_PYTHONS
+
+    if runtime is None or runtime in LAMBDA_PYTHONS:
+        return runtime
+    if not (isinstance(runtime, str) and runtime.startswith("python3")):
+        raise ApiError("InvalidParameterValueException",
+                       f"lambda_widget runs Python functions (it runs {runtime_name()}); not {runtime}")
+    minor = runtime[len("python3."):]
+    if minor.isdigit() and int(minor) < min(v[1] for v in LAMBDA_PYTHONS.values()):
+        raise ApiError("InvalidParameterValueException",
+                       f"The runtime parameter of {runtime} is no longer supported for creating or updating "
+                       "AWS Lambda functions. We recommend you use a supported runtime while creating or "
+                       "updating functions.")
+    raise validation_error([constraint(runtime, "runtime", "Member must satisfy enum value set: "
+                                                           f"[{', '.join(LAMBDA_PYTHONS)}]")])
 
 
-def runtime_version_arn(region: str) -> str:
-    """``arn:aws:lambda:REGION::runtime:<64 hex>``, as AWS names a runtime version (this Python's)."""
-    return f"arn:aws:lambda:{region}::runtime:{hashlib.sha256(sys.version.encode()).hexdigest()}"
+def runtime_name(fn=None) -> str:
+    """The ``Runtime`` of ``fn``: the Python it was created with (``python3.12``), else this kernel's."""
+    asked = getattr(fn, "python_runtime", "") if fn is not None else ""
+    return asked or f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def runtime_version_arn(region: str, fn=None) -> str:
+    """``arn:aws:lambda:REGION::runtime:<64 hex>``, as AWS names a runtime version (the Python that
+    runs ``fn``: this kernel's unless its runtime names another the machine has)."""
+    own = ".".join(map(str, sys.version_info[:3]))
+    version = getattr(fn, "python_version", own) if fn is not None else own
+    text = sys.version if version == own else version
+    return f"arn:aws:lambda:{region}::runtime:{hashlib.sha256(text.encode()).hexdigest()}"
 
 
 def function_configuration(fn, region: str, account: str, version: str = "$LATEST", *,
@@ -246,7 +271,7 @@ def function_configuration(fn, region: str, account: str, version: str = "$LATES
         "FunctionName": fn.name,
         "FunctionArn": function_arn(region, account, fn.name,
                                     version if qualified or version != "$LATEST" else None),
-        "Runtime": runtime_name(),
+        "Runtime": runtime_name(fn),
         "Role": remembered.role or f"arn:aws:iam::{account}:role/lambda-widget-local",
         "Handler": fn.handler_spec,
         "CodeSize": size,
@@ -271,5 +296,5 @@ def function_configuration(fn, region: str, account: str, version: str = "$LATES
         config["Environment"] = {"Variables": dict(fn.env)}
     if not listing:
         config.update({"State": "Active", "LastUpdateStatus": "Successful",
-                       "RuntimeVersionConfig": {"RuntimeVersionArn": runtime_version_arn(region)}})
+                       "RuntimeVersionConfig": {"RuntimeVersionArn": runtime_version_arn(region, fn)}})
     return dict(sorted(config.items()))

@@ -15,7 +15,14 @@ import re
 import uuid
 from typing import Any
 
-from lambda_widget.front.shapes import ApiError, facts, function_configuration, parse_function_name
+from lambda_widget.front.shapes import (
+    ApiError,
+    check_runtime,
+    facts,
+    function_configuration,
+    parse_function_name,
+    runtime_name,
+)
 
 MAX_LIST = 50
 _FN = r"^/(?:2015-03-31|2019-09-30)/functions/(?P<name>[^/]+)"
@@ -149,10 +156,10 @@ class VersionOps:
         mgr = self.server.manager
         name, _ = qualified(name, None)
         req = self._json_body(1 << 20, "UpdateFunctionConfiguration")
-        runtime = req.get("Runtime")
-        if runtime is not None and not str(runtime).startswith("python3"):
-            raise ApiError("InvalidParameterValueException", f"lambda_widget runs Python functions; not {runtime}")
+        runtime = check_runtime(req.get("Runtime"))
         changes: dict[str, Any] = {}
+        if runtime is not None and runtime != runtime_name(mgr.function(name)):
+            changes["runtime"] = runtime  # the bundled runtime on that Python, if the machine has it
         for key, field in (("Description", "description"), ("Timeout", "timeout"), ("MemorySize", "memory_mb"),
                            ("Handler", "handler")):
             if key in req:

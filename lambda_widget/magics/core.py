@@ -18,6 +18,7 @@ from lambda_widget.engine import (
     ResourceConflictException,
     ResourceNotFoundException,
 )
+from lambda_widget.engine.interpreters import LAMBDA_PYTHONS
 from lambda_widget.engine.manager import encode_event
 from lambda_widget.events import SAMPLES
 from lambda_widget.magics.output import Output
@@ -212,8 +213,9 @@ class LambdaMagics(Magics):
     @argument("--no-cpu-scaling", action="store_true",
               help="give environments the machine's CPUs instead of memory / 1,769 MB of a vCPU")
     @argument("--invoke", metavar="EVENT", help="invoke once right away with EVENT (JSON or Python)")
-    @argument("--runtime", choices=["bundled", "awslambdaric"], default="bundled",
-              help="the runtime in each environment (default bundled)")
+    @argument("--runtime", choices=["bundled", "awslambdaric", *LAMBDA_PYTHONS], default="bundled",
+              help="the runtime in each environment (default bundled); python3.X: the bundled runtime on "
+                   "that Python, if this machine has it")
     @argument("--architecture", choices=["x86_64", "arm64"], default="x86_64",
               help="the instruction set: x86_64 (default) or arm64; here it only sets the price")
     @argument("--snap-start", action="store_true",

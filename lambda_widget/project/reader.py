@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from lambda_widget.engine import interpreters
 from lambda_widget.front.urls import Route
 from lambda_widget.project.specs import (
     EventSourceSpec,
@@ -275,7 +276,10 @@ def read(path: str | os.PathLike, parameters: dict[str, Any] | None = None, regi
     project.notes.extend(reader.notes)
     for runtime, names in reader.runtimes.items():
         which = names[0] if len(names) == 1 else f"{len(names)} functions"
-        project.notes.append(f"Runtime {runtime} ({which}) runs on this kernel's Python {_OWN_RUNTIME[6:]}")
+        found = interpreters.find(runtime) if runtime in interpreters.LAMBDA_PYTHONS else None
+        if found is not None:
+            project.notes.append(f"Runtime {runtime} ({which}) runs on Python {found.version_text} "
+                                 f"({found.source}: {found.executable})")
     queues = {m.queue for m in project.event_sources}
     if project.event_sources:  # every queue of the template is made with the mappings: a DLQ is a queue too
         for logical_id, resource in resources.items():
@@ -564,8 +568,18 @@ class _Reader:
             elif apply_on == "PublishedVersions" and "snap_start" in self.register_params:
                 cfg["snap_start"] = True
         runtime = spec.runtime
+        if runtime in interpreters.LAMBDA_PYTHONS and "runtime" in self.register_params:
+            cfg["runtime"] = runtime  # the bundled runtime on that Python, if this machine has it
         if runtime and runtime != _OWN_RUNTIME:
             self.runtimes.setdefault(runtime, []).append(spec.name)
+            where = self.where(props, "Runtime", line)
+            if runtime not in interpreters.LAMBDA_PYTHONS:
+                own = interpreters.kernel().version
+                self.check.warn(where, f"{logical_id}: {runtime} is not one of Lambda's Python runtimes "
+                                          f"({', '.join(interpreters.LAMBDA_PYTHONS)}): runs on Python "
+                                          f"{own[0]}.{own[1]}")
+            elif interpreters.find(runtime) is None:
+                self.check.warn(where, f"{logical_id}: {interpreters.missing_words(runtime)}")
 
     def number(self, value: Any, kind: type, line: int, logical_id: str, what: str):
         if isinstance(value, bool) or isinstance(value, (dict, list)):

@@ -53,7 +53,8 @@ def load(mgr, path: str | os.PathLike, parameters: dict[str, Any] | None = None,
                 from lambda_widget.engine.package import prepare_code_dir
 
                 code_dir = spec.code_dir if spec.code_zip is None else _unzipped(spec.code_zip)
-                code_dir, source = prepare_code_dir(code_dir, spec.handler)  # pip, once per hash
+                code_dir, source = prepare_code_dir(code_dir, spec.handler,  # pip, once per hash and Python
+                                                    python=_python_of(kwargs.get("runtime")))
                 kwargs["path"] = str(code_dir)
             layers = []
             for layer in spec.layers:
@@ -158,6 +159,15 @@ def _unzipped(archive: Path) -> Path:
     return target
 
 
+def _python_of(runtime: str | None) -> dict | None:
+    """The interpreter facts of Lambda runtime ``runtime`` (the kernel's when the machine lacks it)."""
+    from lambda_widget.engine import interpreters
+
+    if runtime not in interpreters.LAMBDA_PYTHONS:
+        return None
+    return interpreters.choose(runtime, warn=False)[0].to_dict()
+
+
 def _layer_content(layer: LayerSpec) -> Path:
     """What the layer puts at /opt: its content, or (``BuildMethod: python3.x``, as ``sam build``
     does) its content and its requirements under ``python/``."""
@@ -168,7 +178,8 @@ def _layer_content(layer: LayerSpec) -> Path:
 
     from lambda_widget.engine.package import IGNORED, install_requirements
 
-    digest = hashlib.sha256(str(content).encode())
+    python = _python_of(layer.build_method)  # BuildMethod: python3.12 builds with that Python's pip
+    digest = hashlib.sha256(f"{content}|{(python or {}).get('version', '')}".encode())
     for file in sorted(content.rglob("*")):
         if file.is_file() and not any(part in IGNORED for part in file.parts):
             digest.update(f"{file.relative_to(content)}|{file.stat().st_mtime_ns}|{file.stat().st_size}".encode())
@@ -180,7 +191,7 @@ def _layer_content(layer: LayerSpec) -> Path:
     shutil.copytree(content, staging / "python", ignore=shutil.ignore_patterns(*IGNORED))
     requirements = content / "requirements.txt"
     if requirements.is_file():
-        deps = install_requirements(requirements)
+        deps = install_requirements(requirements, python=python)
         shutil.copytree(deps, staging / "python", ignore=shutil.ignore_patterns(".complete", *IGNORED),
                         dirs_exist_ok=True)
     try:

@@ -22,6 +22,8 @@ from lambda_widget.views.words import (
     cold_reason,
     env_state_words,
     ms,
+    other_python,
+    runtime_words,
     seconds,
     served_words,
     start_kind,
@@ -143,6 +145,8 @@ def header_html(inv: dict[str, Any]) -> str:
         facts.append(("Init", ms(inv["init_duration_ms"])))
     facts += [("Memory", memory), ("Timeout", f"{inv.get('timeout', 0):g} s"),
               ("Event", cap(json.dumps(inv.get("event"), ensure_ascii=False), 80))]
+    if other_python(inv):
+        facts.insert(2, ("Python", other_python(inv)))
     return (f'<div class="lw-sec lw-header"><div class="lw-title"><span class="lw-fn">'
             f'{esc(inv.get("function_name"))}</span> <span class="lw-ver">{esc(version_tag(inv.get("version")))}'
             f'</span>{via_html(inv)} <span class="lw-muted">#{esc(inv.get("number"))}</span> {badges(inv)}</div>'
@@ -510,7 +514,8 @@ def function_html(fn: dict[str, Any], stats: dict[str, Any] | None = None,
     """A function version's card; ``alias``: the alias it was shown for (named above the facts)."""
     handler = fn["handler"] if "." in fn["handler"] else f"lambda_function.{fn['handler']}"
     reserved = fn.get("reserved_concurrency")
-    facts = [("Handler", f"<code>{esc(handler)}</code>"), ("Runtime", esc(fn.get("runtime", "bundled"))),
+    facts = [("Handler", f"<code>{esc(handler)}</code>"), ("Runtime", esc(runtime_words(fn))
+                                                                             + python_note_html(fn)),
              ("Architecture", f'{esc(fn.get("architecture", "x86_64"))} '
                               '<span class="lw-muted">(sets the price only)</span>'),
              ("Timeout", f"{fn['timeout']:g} s"), ("Memory", f"{fn['memory_mb']} MB"),
@@ -540,6 +545,12 @@ def function_html(fn: dict[str, Any], stats: dict[str, Any] | None = None,
     return (f'<div class="lw-function-card"><div class="lw-title"><span class="lw-fn">{esc(fn["name"])}</span> '
             f'<span class="lw-ver">{esc(version_tag(fn["version"]))}</span>{SEP}<span class="lw-badge">function'
             f'</span></div>{named}{fact_list(facts)}{extra}</div>')
+
+
+def python_note_html(fn: dict[str, Any]) -> str:
+    """Why a function runs on another Python than its runtime names (the machine lacks it)."""
+    note = fn.get("python_note")
+    return f' <span class="lw-python-note" style="color:#b45309">⚠ {esc(note)}</span>' if note else ""
 
 
 def cpu_words(fn: dict[str, Any]) -> str:

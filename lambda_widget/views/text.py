@@ -20,6 +20,8 @@ from lambda_widget.views.words import (
     alias_words,
     env_state_words,
     ms,
+    other_python,
+    runtime_words,
     seconds,
     served_words,
     start_words,
@@ -146,8 +148,9 @@ def render_invocation(inv: Any, *, tracker: bool = True, logs: bool = True, mome
         used = data.get("max_memory_used_mb")
         memory = f"memory {used} of {data.get('memory_size_mb')} MB" if used is not None else \
             f"memory size {data.get('memory_size_mb')} MB (use not measured)"
+        python = f", Python {other_python(data)}" if other_python(data) else ""
         parts.append(f"Request {data['request_id']} in {data.get('container_id')}: duration "
-                     f"{ms(data['duration_ms'])}, billed {data.get('billed_duration_ms')} ms{extra}, {memory}")
+                     f"{ms(data['duration_ms'])}, billed {data.get('billed_duration_ms')} ms{extra}, {memory}{python}")
     parts.append(_outcome(data))
     parts.append("")
     parts.append(step_table_text(data))
@@ -225,8 +228,9 @@ def function_text(fn: dict[str, Any], versions: list[dict[str, Any]] | None = No
     lines = [f"Function {fn['name']} {version_tag(fn['version'])}"
              + (f": {fn['description']}" if fn.get("description") else ""),
              *([f"  alias {alias_words(alias)}"] if alias is not None else []),
-             f"  handler {handler}, runtime {fn.get('runtime', 'bundled')}, "
+             f"  handler {handler}, runtime {runtime_words(fn)}, "
              f"{fn.get('architecture', 'x86_64')} (price only)",
+             *([f"  warning: {fn['python_note']}"] if fn.get("python_note") else []),
              f"  timeout {fn['timeout']:g} s, memory {fn['memory_mb']} MB, idle timeout {seconds(fn['idle_timeout'])}",
              f"  tracked: {', '.join(fn.get('track', [])) or 'none'}",
              f"  concurrency: reserved {reserved if reserved is not None else 'none (account pool)'}, "

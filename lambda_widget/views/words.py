@@ -154,3 +154,23 @@ def served_words(env: dict[str, Any]) -> tuple[str, str]:
     served = _plural(ran, "invocation") if requests == ran else \
         f"{_plural(requests, 'request')} ({ran} reached the handler)"
     return served, _plural(env.get("inits", 0), "init")
+
+
+def runtime_words(fn: dict[str, Any]) -> str:
+    """A function's runtime, and the Python it runs on when its runtime names one:
+    ``bundled on Python 3.12.1 (python3.12, pyenv)``; a Python the machine lacks is said."""
+    runtime = fn.get("runtime", "bundled")
+    asked = fn.get("python_runtime") or ""
+    python = fn.get("python") or {}
+    if runtime != "bundled" or not asked or not python.get("version"):
+        return runtime
+    source = python.get("source", "")
+    return f"bundled on Python {python['version']} ({asked}{', ' + source if source != 'kernel' else ''})"
+
+
+def other_python(inv: dict[str, Any]) -> str | None:
+    """The Python an invocation ran on, when it is not the kernel's (``runtime="python3.12"``)."""
+    import sys
+
+    version = inv.get("python_version")
+    return version if version and version != ".".join(map(str, sys.version_info[:3])) else None

@@ -57,18 +57,19 @@ def _closed_ancestor(path: str) -> str | None:
     return None
 
 
-def hidden_paths() -> list[list[str]]:
+def hidden_paths(python_prefix: str | None = None) -> list[list[str]]:
     """[host directory, Lambda's place for it, the closed directory above it] for the Python
     installation and this package, where the sandbox's user could not reach them (e.g. a
     pyenv under /root, mode 0700). The sandbox sees them read-only at Lambda's places
     (/var/lang, /var/runtime) and at their own paths, over an empty directory that hides
-    the rest of the closed one."""
+    the rest of the closed one. ``python_prefix``: the function's Python installation, when
+    it is not the kernel's (``sys.base_prefix``)."""
     import sys
 
     from lambda_widget.engine.environment import PACKAGE_PARENT
 
     found = []
-    for host, inside in ((sys.base_prefix, "/var/lang"), (PACKAGE_PARENT, "/var/runtime")):
+    for host, inside in ((python_prefix or sys.base_prefix, "/var/lang"), (PACKAGE_PARENT, "/var/runtime")):
         closed = _closed_ancestor(host)
         if closed is not None:
             Path(inside).mkdir(parents=True, exist_ok=True)
@@ -142,6 +143,7 @@ class Isolation:
         self.cgroups: Cgroups | None = None
         self.hidden: list[list[str]] = []
         self.keep: list[str] = []
+        self._hidden_for: dict[str, list[list[str]]] = {}  # another Python's installation -> its mounts
         self.why_not = None
         mode = "process"
         if requested != "process":
@@ -166,6 +168,16 @@ class Isolation:
     @property
     def cpu_mode(self) -> str:
         return "cgroup" if self.cgroups is not None else "throttle"
+
+    def mounts_for(self, python: dict | None) -> list[list[str]]:
+        """The mounts of a sandbox whose runtime runs on ``python`` (an interpreter's facts, see
+        ``lambda_widget.engine.interpreters``; empty for the kernel's): its installation, not the kernel's."""
+        prefix = (python or {}).get("base_prefix")
+        if self.mode != "namespaces" or not prefix or (python or {}).get("source") == "kernel":
+            return self.hidden
+        if prefix not in self._hidden_for:
+            self._hidden_for[prefix] = hidden_paths(prefix)
+        return self._hidden_for[prefix]
 
     def next_uid(self) -> int:
         self._uids += 1
