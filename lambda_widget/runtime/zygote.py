@@ -55,7 +55,7 @@ def _child(body: bytes, fds: list[int], zygote_pid: int, status_w: int | None = 
     code = 1
     try:
         cmd = json.loads(body)
-        named = dict(zip(cmd.get("fd_roles") or ["out", "api", "control"], fds, strict=False))
+        named = dict(zip(cmd.get("fd_roles") or ["out", "api", "control"], fds))  # noqa: B905 - Python 3.9 too
         out_fd = named["out"]
         if "api" in named:
             cmd["options"]["api_fd"] = named["api"]
