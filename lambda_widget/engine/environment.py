@@ -361,9 +361,18 @@ class ExecutionEnvironment(HasTraits):
         return {"cgroups": self.cgroup.procs_files, "task_root": str(self.master_task_root),
                 "tmp": str(self.tmp), "uid": self.uid, "mounts": self.isolation.mounts_for(
                     self.function.python if self.function.runtime == "bundled" else None),
-                "keep": self.isolation.keep,
+                "keep": self.isolation.keep + self._covered_wrapper(),
                 "trace_file": str(self.trace_path) if self.function.trace else None,
                 "opt": str(self.master_opt) if self.master_opt is not None else None}
+
+    def _covered_wrapper(self) -> list[str]:
+        """An exec wrapper given by its path on this machine, where the sandbox's /tmp would hide it."""
+        from lambda_widget.engine.isolation import COVERED
+
+        path = self.function.env.get("AWS_LAMBDA_EXEC_WRAPPER", "")
+        if os.path.isabs(path) and any(path.startswith(c + os.sep) for c in COVERED) and os.path.isfile(path):
+            return [path]
+        return []
 
     def runtime_options(self) -> dict[str, Any]:
         """Options of the bundled runtime (passed outside the environment, which stays Lambda's)."""

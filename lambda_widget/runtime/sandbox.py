@@ -24,6 +24,7 @@ import ctypes
 import os
 import select
 import signal
+import stat
 import sys
 import threading
 
@@ -216,12 +217,12 @@ def _read_only_everywhere() -> None:
 
 
 def _open_covered(paths) -> list[tuple[str, int]]:
-    """Handles on host directories that the environment's /tmp is about to cover (the kernel's
-    virtualenv made under /tmp, say), to mount them again on top of it."""
+    """Handles on host directories (and files) that the environment's /tmp is about to cover (the
+    kernel's virtualenv made under /tmp, say), to mount them again on top of it."""
     found = []
     for path in paths:
         try:
-            found.append((path, os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)))
+            found.append((path, os.open(path, os.O_PATH | os.O_CLOEXEC)))
         except OSError:
             pass
     return found
@@ -229,7 +230,11 @@ def _open_covered(paths) -> list[tuple[str, int]]:
 
 def _uncover(covered: list[tuple[str, int]]) -> None:
     for path, fd in covered:
-        os.makedirs(path, 0o755, exist_ok=True)
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            os.makedirs(path, 0o755, exist_ok=True)
+        else:  # a file (an exec wrapper given by its path on the machine): a file to mount it on
+            os.makedirs(os.path.dirname(path), 0o755, exist_ok=True)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o444))
         _bind_ro(f"/proc/self/fd/{fd}", path)
         os.close(fd)
 
