@@ -134,7 +134,7 @@ def test_a_quiz_takes_the_kernel_managers_seed_by_default() -> None:
     """No lesson can forget to shuffle: without ``seed`` a quiz uses the manager's, as set by
     ``%lambda reset --seed N``."""
     import lambda_widget as lw
-    from lambda_widget.engine import manager as engine_manager
+    from lambda_widget import manager as engine_manager
     from lambda_widget.quizzes.model import manager_seed
 
     many = [{"question": f"Q{n}?", "options": ["right", "wrong a", "wrong b"], "answer": 0} for n in range(6)]

@@ -31,7 +31,7 @@ def manager_seed() -> int:
 
     Read, never created: a quiz made before any manager exists (or outside a kernel) gets 0.
     """
-    module = sys.modules.get("lambda_widget.engine.manager")
+    module = sys.modules.get("lambda_widget.manager")  # where get_manager() keeps the kernel's manager
     seed = getattr(getattr(module, "_default", None), "seed", None)
     return seed if isinstance(seed, int) and not isinstance(seed, bool) else 0
 
