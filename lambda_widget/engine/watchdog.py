@@ -57,9 +57,9 @@ def tree_usage(pids: list[int]) -> tuple[int, int]:
 
 class Watchdog:
     def __init__(self, busy: Callable[[], list[ExecutionEnvironment]],
-                 idle_processes: Callable[[], int] | None = None, cap: int | None = None) -> None:
+                 idle_processes: Callable[[set], int] | None = None, cap: int | None = None) -> None:
         """``busy``: the environments running now. ``cap`` (the fallback, where no cgroup counts
-        them): the manager's process cap, over ``idle_processes()`` (what the frozen ones hold)
+        them): the manager's process cap, over ``idle_processes(running)`` (what the frozen ones but those hold)
         and what the scans count in the busy ones."""
         self.busy = busy
         self.idle_processes = idle_processes
@@ -109,7 +109,9 @@ class Watchdog:
 
     def _enforce_cap(self, counts: dict[ExecutionEnvironment, int]) -> None:
         """Over the manager's cap: end the busiest running environments until it holds again."""
-        total = sum(counts.values()) + (self.idle_processes() if self.idle_processes else 0)
+        # The running ones as counted now; the frozen ones as their freeze found them (an
+        # environment between the two is counted once, as running).
+        total = sum(counts.values()) + (self.idle_processes(set(counts)) if self.idle_processes else 0)
         for env, count in sorted(counts.items(), key=lambda item: -item[1]):
             if total <= self.cap:
                 return
