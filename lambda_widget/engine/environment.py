@@ -24,7 +24,7 @@ from typing import Any
 from traitlets import HasTraits, Int, Unicode
 
 from lambda_widget.engine.extensions import internal_startup
-from lambda_widget.engine.isolation import Isolation, tree, write_task_copy
+from lambda_widget.engine.isolation import Isolation, copy_task_root, tree, write_task_copy
 from lambda_widget.engine.isolation.cpu import CpuLimit
 from lambda_widget.engine.records import Function, bump
 from lambda_widget.placement.keepalive import idle_deadline
@@ -179,7 +179,7 @@ class ExecutionEnvironment(HasTraits):
             self.cgroup = isolation.cgroups.create(env_id)
         if self.cgroup is not None:
             self.cgroup.configure(function.memory_mb, MAX_PROCESSES)
-            if function.runtime == "bundled" and not self.internal_startup:
+            if isolation.mode == "namespaces":  # every runtime, started however (issue 17)
                 self.mode = "namespaces"
                 self.uid = isolation.next_uid()
                 os.chown(self.tmp, self.uid, self.uid)
@@ -193,6 +193,11 @@ class ExecutionEnvironment(HasTraits):
     @property
     def alive(self) -> bool:
         return self.proc is not None and self.proc.returncode is None and not self.killing
+
+    @property
+    def frozen_processes(self) -> int:
+        """Processes the fallback's freeze stopped (0 when running, or frozen by a cgroup)."""
+        return len(self._stopped) if self.frozen and self.alive else 0
 
     def touch(self) -> None:
         bump(self)
@@ -337,12 +342,15 @@ class ExecutionEnvironment(HasTraits):
         if self.master_opt is not None and self.mode != "namespaces" and not (self.dir / "opt").exists():
             # No /opt without a mount namespace: the environment's own copy of its layers and extensions.
             shutil.copytree(self.master_task_root.with_suffix(".opt"), self.dir / "opt", symlinks=True)
-        files = getattr(self.function, "task_files", None)
-        if self.mode == "namespaces" or not files:
+        if self.mode == "namespaces":
             return
+        files = getattr(self.function, "task_files", None)
         old = self._task_copy
         copy = self.dir / f"task{self.inits}"
-        write_task_copy(files, copy)
+        if files:
+            write_task_copy(files, copy)
+        else:  # a package over the in-memory budget: copied from the version's task root
+            copy_task_root(self.master_task_root, copy)
         self._task_copy = copy
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
@@ -351,9 +359,20 @@ class ExecutionEnvironment(HasTraits):
         if self.mode != "namespaces":
             return None
         return {"cgroups": self.cgroup.procs_files, "task_root": str(self.master_task_root),
-                "tmp": str(self.tmp), "uid": self.uid, "mounts": self.isolation.mounts_for(self.function.python),
+                "tmp": str(self.tmp), "uid": self.uid, "mounts": self.isolation.mounts_for(
+                    self.function.python if self.function.runtime == "bundled" else None),
+                "keep": self.isolation.keep + self._covered_wrapper(),
                 "trace_file": str(self.trace_path) if self.function.trace else None,
                 "opt": str(self.master_opt) if self.master_opt is not None else None}
+
+    def _covered_wrapper(self) -> list[str]:
+        """An exec wrapper given by its path on this machine, where the sandbox's /tmp would hide it."""
+        from lambda_widget.engine.isolation import COVERED
+
+        path = self.function.env.get("AWS_LAMBDA_EXEC_WRAPPER", "")
+        if os.path.isabs(path) and any(path.startswith(c + os.sep) for c in COVERED) and os.path.isfile(path):
+            return [path]
+        return []
 
     def runtime_options(self) -> dict[str, Any]:
         """Options of the bundled runtime (passed outside the environment, which stays Lambda's)."""
@@ -372,7 +391,7 @@ class ExecutionEnvironment(HasTraits):
         return args + ["--trace-file", opts["trace_file"], "--max-steps", str(opts["max_steps"]),
                        "--track", json.dumps(opts["track"])]
 
-    def command(self, api_fd: int | None = None, control_fd: int | None = None) -> list[str]:
+    def command(self, api_fd: int | str | None = None, control_fd: int | str | None = None) -> list[str]:
         fn = self.function
         wrapper = self._exec_wrapper()
         if fn.runtime == "awslambdaric":
@@ -385,8 +404,10 @@ class ExecutionEnvironment(HasTraits):
             return wrapper + [sys.executable, "-m", "awslambdaric", fn.handler_spec]
         api = ["--api-fd", str(api_fd)] if api_fd is not None else []
         control = ["--control-fd", str(control_fd)] if control_fd is not None else []
-        return wrapper + [self.python_executable, "-u", "-m", "lambda_widget.runtime", "--parent",
-                          str(os.getpid())] + api + control + self.runtime_args()
+        # In a sandbox the kernel is out of sight: its init, which dies with it, is the parent.
+        parent = ["--parent", str(os.getpid())] if self.mode != "namespaces" else []
+        return wrapper + [self.python_executable, "-u", "-m", "lambda_widget.runtime"] + parent + api + \
+            control + self.runtime_args()
 
     def _exec_wrapper(self) -> list[str]:
         """``AWS_LAMBDA_EXEC_WRAPPER``: Lambda starts the runtime through this script (``/opt/...``
@@ -394,6 +415,8 @@ class ExecutionEnvironment(HasTraits):
         path = self.function.env.get("AWS_LAMBDA_EXEC_WRAPPER")
         if not path:
             return []
+        if self.mode == "namespaces":  # started inside the sandbox: its /opt and /var/task
+            return [path if os.path.isabs(path) else os.path.join(self.task_root_inside, path)]
         if path.startswith("/opt/") and self.opt_host:
             path = os.path.join(self.opt_host, path[5:])
         elif not os.path.isabs(path):
@@ -419,9 +442,17 @@ class ExecutionEnvironment(HasTraits):
         api = preconnect(self) if preconnect is not None and bundled else None
         control = self.snapshot_control  # SnapStart: this process becomes the version's snapshot
         try:
-            if zygote is not None and bundled and not self.internal_startup:
+            if self.mode == "namespaces" and zygote is None:
+                raise RuntimeError("a sandboxed environment needs the fork server")
+            if zygote is not None and (self.mode == "namespaces" or (bundled and not self.internal_startup)):
+                argv = None
+                if not bundled or self.internal_startup:  # another program, started in the sandbox
+                    argv = self.command("{api_fd}" if api is not None else None,
+                                        "{control_fd}" if control is not None else None)
+                    argv = ["{trace_file}" if a == str(self.trace_path) else a for a in argv]
                 self.proc = zygote.spawn(environ, self.task_root_inside, self.runtime_options(), api,
-                                         self.sandbox_spec(), extra_fds=[control] if control is not None else [])
+                                         self.sandbox_spec(), extra_fds=[control] if control is not None else [],
+                                         argv=argv)
             else:
                 fds = tuple(x for x in (api.fileno() if api is not None else None, control) if x is not None)
                 self.proc = launcher.popen(

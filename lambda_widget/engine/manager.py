@@ -41,7 +41,7 @@ from lambda_widget.engine.errors import (
 from lambda_widget.engine.execution import INIT_LIMIT, ExecutionMixin
 from lambda_widget.engine.history import HISTORY_BYTES, PayloadBudget
 from lambda_widget.engine.interpreters import LAMBDA_PYTHONS, choose
-from lambda_widget.engine.isolation import Isolation, read_task_files
+from lambda_widget.engine.isolation import CODE_IN_MEMORY, Isolation, read_task_files
 from lambda_widget.engine.leftovers import Sentinel, make_root, sweep_stale
 from lambda_widget.engine.lifecycle import LifecycleMixin
 from lambda_widget.engine.monitor import Monitor
@@ -165,7 +165,8 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
         self._async = AsyncQueue(self)
         self._monitor = Monitor(self._on_exit, self._tick)
         self._monitor.start()
-        self._watchdog = Watchdog(self._busy_envs)
+        fallback_cap = self._isolation.max_processes if self._isolation.mode == "process" else None
+        self._watchdog = Watchdog(self._busy_envs, self._idle_processes, fallback_cap)
         self._watchdog.start()
         self._executor = Workers(max_concurrency)
         _managers.add(self)
@@ -400,6 +401,8 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
                 from lambda_widget.engine.package import write_task_root
 
                 write_task_root(Path(path), root, python=python)
+                if self._isolation.mode == "process":  # no read-only mount: each process gets a copy
+                    task_files = read_task_files(root, CODE_IN_MEMORY) or {}
             else:
                 module = handler.rsplit(".", 1)[0] if "." in handler else "lambda_function"
                 file = root / (module.replace(".", "/") + ".py")

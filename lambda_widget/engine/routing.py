@@ -163,6 +163,13 @@ class RoutingMixin:
         with self._lock:
             return [e for e in self._envs if e.state in ("busy", "initializing") and e.alive]
 
+    def _idle_processes(self, running: set) -> int:
+        """Processes the frozen environments hold (the fallback's freeze stopped and listed them),
+        but for those in ``running`` (counted as they run)."""
+        with self._lock:
+            envs = list(self._envs)
+        return sum(e.frozen_processes for e in envs if e not in running)
+
     def _live_envs(self) -> list[ExecutionEnvironment]:
         with self._lock:
             return list(self._envs)

@@ -446,9 +446,9 @@ class RuntimeApiServer(ThreadingHTTPServer):
             for env in candidates:
                 if _holds(env.pid, target):
                     return env
-                # SnapStart: a restored runtime runs below a supervisor, its environment's first process.
-                if getattr(env, "restore", None) is not None and env.runtime_pid not in (None, env.pid) \
-                        and _holds(env.runtime_pid, target):
+                # A sandbox's runtime runs below the namespace's init, and a restored one (SnapStart)
+                # below a supervisor: the environment's first process either way.
+                if env.runtime_pid not in (None, env.pid) and _holds(env.runtime_pid, target):
                     return env
             for env in candidates if wide else ():  # an extension: any process of the environment
                 if any(_holds(pid, target) for pid in env.group_pids()[1:]):

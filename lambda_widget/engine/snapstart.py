@@ -149,7 +149,8 @@ class Snapshot:
             with self.lock:
                 self.restores += 1
                 cmd = {"id": self.restores, "env": variables, "extra": list(extra), "sandbox": sandboxed,
-                       "tmp": "/tmp/" + os.path.relpath(env.tmp, self.env.tmp) if sandboxed else None}
+                       "tmp": "/tmp/" + os.path.relpath(env.tmp, self.env.tmp) if sandboxed else None,
+                       "keep": env.isolation.keep if sandboxed and env.isolation is not None else []}
                 socket.send_fds(self.control, [json.dumps(cmd).encode()], sent)
                 self.thaw()
                 try:

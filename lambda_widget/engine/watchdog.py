@@ -56,8 +56,14 @@ def tree_usage(pids: list[int]) -> tuple[int, int]:
 
 
 class Watchdog:
-    def __init__(self, busy: Callable[[], list[ExecutionEnvironment]]) -> None:
+    def __init__(self, busy: Callable[[], list[ExecutionEnvironment]],
+                 idle_processes: Callable[[set], int] | None = None, cap: int | None = None) -> None:
+        """``busy``: the environments running now. ``cap`` (the fallback, where no cgroup counts
+        them): the manager's process cap, over ``idle_processes(running)`` (what the frozen ones but those hold)
+        and what the scans count in the busy ones."""
         self.busy = busy
+        self.idle_processes = idle_processes
+        self.cap = cap
         self._stop = threading.Event()
         self.thread = threading.Thread(target=self._loop, name="lambda-watchdog", daemon=True)
 
@@ -80,6 +86,7 @@ class Watchdog:
             if rounds > 1 and not scan:
                 turn = (turn + 1) % rounds
                 envs = envs[turn * PER_POLL:(turn + 1) * PER_POLL]
+            counts: dict[ExecutionEnvironment, int] = {}
             for env in envs:
                 pid = env.runtime_pid
                 if pid is None or env.limit_hit:
@@ -89,6 +96,7 @@ class Watchdog:
                 if scan:  # the whole environment: its tree (or cgroup), whatever group or session
                     count, group_rss = tree_usage(env.group_pids())
                     rss = max(rss, group_rss)
+                    counts[env] = count
                 env.peak_rss = max(env.peak_rss, rss)
                 if rss > env.function.memory_mb * 1024 * 1024:
                     env.limit_hit = "memory"
@@ -96,3 +104,19 @@ class Watchdog:
                 elif count > MAX_PROCESSES:
                     env.limit_hit = "processes"
                     env.outcomes.put(("exit", None, "too many processes"))
+            if scan and self.cap is not None and counts:
+                self._enforce_cap(counts)
+
+    def _enforce_cap(self, counts: dict[ExecutionEnvironment, int]) -> None:
+        """Over the manager's cap: end the busiest running environments until it holds again."""
+        # The running ones as counted now; the frozen ones as their freeze found them (an
+        # environment between the two is counted once, as running).
+        total = sum(counts.values()) + (self.idle_processes(set(counts)) if self.idle_processes else 0)
+        for env, count in sorted(counts.items(), key=lambda item: -item[1]):
+            if total <= self.cap:
+                return
+            if env.limit_hit:
+                continue
+            env.limit_hit = "processes"
+            env.outcomes.put(("exit", None, f"too many processes: the manager's cap of {self.cap} processes"))
+            total -= count

@@ -187,10 +187,13 @@ class Zygote:
 
     def spawn(self, environ: dict[str, str], cwd: str, options: dict,
               api: socket.socket | None = None, sandbox: dict | None = None,
-              extra_fds: list[int] = ()) -> ForkedProcess:
+              extra_fds: list[int] = (), argv: list[str] | None = None) -> ForkedProcess:
         """Fork an environment; ``api`` (a Runtime API connection) is passed to it as a descriptor.
         ``sandbox``: the namespaces and groups it enters (see ``lambda_widget.runtime.sandbox``).
-        ``extra_fds``: a SnapStart snapshot's control channel (the runtime's ``control_fd``)."""
+        ``extra_fds``: a SnapStart snapshot's control channel (the runtime's ``control_fd``).
+        ``argv``: a command the environment executes once in its sandbox, instead of the bundled
+        runtime (awslambdaric, an exec wrapper); ``{api_fd}``, ``{control_fd}`` and ``{trace_file}``
+        in it become what the environment received."""
         with self._lock:
             if self.dead:
                 self._start()
@@ -200,7 +203,9 @@ class Zygote:
             server.pending[ident] = box
         read_fd, write_fd = os.pipe()
         try:
-            body = json.dumps({"env": environ, "cwd": cwd, "options": options, "sandbox": sandbox})
+            roles = ["out"] + (["api"] if api is not None else []) + ["control"] * len(extra_fds)
+            body = json.dumps({"env": environ, "cwd": cwd, "options": options, "sandbox": sandbox,
+                               "argv": argv, "fd_roles": roles})
             msg = b"%d%s\n%s" % (ident, b" sandbox" if sandbox else b"", body.encode())
             socket.send_fds(server.sock, [msg], [write_fd] + ([api.fileno()] if api is not None else [])
                             + list(extra_fds))

@@ -516,7 +516,7 @@ def code_zip(fn) -> bytes:
                 if path.is_file() and not path.is_symlink() and not set(relative.parts) & set(IGNORED):
                     archive.write(path, str(relative))
         elif fn.task_files:
-            for relative, (data, _mtime) in sorted(fn.task_files.items()):
+            for relative, (data, *_) in sorted(fn.task_files.items()):
                 if not relative.endswith(".pyc") and "__pycache__" not in relative:
                     archive.writestr(relative, data)
         else:

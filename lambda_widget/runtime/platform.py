@@ -202,7 +202,13 @@ def _become_restored(cmd: dict, fds: list[int]) -> None:
         if cmd.get("tmp"):  # sandboxed: its own /tmp, then its own PID namespace
             _check(libc.unshare(CLONE_NEWNS), "unshare mount")
             _mount(libc, None, "/", None, MS_REC | MS_PRIVATE)
+            kept = [(path, os.open(path, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+                    for path in cmd.get("keep", ()) if os.path.isdir(path)]
             _mount(libc, cmd["tmp"], "/tmp", None, MS_BIND)
+            for path, fd in kept:  # the kernel's Python under /tmp, read-only, over the new /tmp again
+                os.makedirs(path, 0o755, exist_ok=True)
+                _mount(libc, f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
+                os.close(fd)
             _check(libc.unshare(CLONE_NEWPID), "unshare pid")
         runtime = os.fork()
     except BaseException as exc:  # noqa: BLE001 - the environment fails to restore

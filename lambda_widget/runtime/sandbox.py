@@ -4,8 +4,10 @@ Two modes, chosen by the engine:
 
 - ``namespaces`` (root with cgroups): the fork server forks the environment into a new PID
   namespace (``fork_in_new_pid_namespace``); the process joins its control groups and gets
-  its own mount namespace. The task root is mounted read-only at ``/var/task``, the
-  environment's directory at ``/tmp``, a fresh ``/proc`` shows only the environment. PID 1 of
+  its own mount namespace. The whole filesystem is read-only there; the task root is mounted
+  at ``/var/task``, the environment's directory, writable, at ``/tmp`` (with the kernel's
+  Python environment, read-only, where it lives under /tmp), a tmpfs of its own at
+  ``/dev/shm``, a fresh ``/proc`` shows only the environment. PID 1 of
   the namespace is a small init that reaps orphans; the runtime is PID 2 and runs as an
   unprivileged user of its own (uid 993 inside a user namespace, like Lambda's sbx_user1051).
   When PID 1 ends, the kernel kills every process of the namespace: nothing outlives it.
@@ -22,6 +24,7 @@ import ctypes
 import os
 import select
 import signal
+import stat
 import sys
 import threading
 
@@ -30,7 +33,10 @@ CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+SYS_MOUNT_SETATTR, AT_FDCWD, AT_RECURSIVE = 442, -100, 0x8000  # the same number on every architecture
+MOUNT_ATTR_RDONLY, MOUNT_ATTR_NOSUID = 1, 2
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_CHILD_SUBREAPER = 1, 4, 36
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SYS_ADMIN = 47, 2, 21
 LAMBDA_UID, LAMBDA_GID = 993, 990  # sbx_user1051 on Lambda
 ORPHAN_SIGNAL = signal.SIGRTMIN + 3  # the fork server died: from now on, watch the kernel
 
@@ -117,7 +123,11 @@ def enter(spec: dict, runtime_fds: list[int], status_w: int) -> dict:
         os.makedirs("/opt", 0o755, exist_ok=True)
         _bind_ro(spec["opt"], "/opt")
     _expose(spec.get("mounts", ()))
+    covered = _open_covered(spec.get("keep", ()))  # before /tmp is covered by the environment's own
+    _read_only_everywhere()
     _mount(spec["tmp"], "/tmp", None, MS_BIND)
+    _mount(None, "/tmp", None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV)  # writable again
+    _uncover(covered)
     if os.path.isdir("/dev/shm"):
         _mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
     _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -145,6 +155,26 @@ def enter(spec: dict, runtime_fds: list[int], status_w: int) -> dict:
     return {"trace_file": f"/proc/self/fd/{trace_fd}" if trace_fd is not None else None}
 
 
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def keep_sys_admin_across_exec() -> None:
+    """In the runtime, inside its user namespace: keep CAP_SYS_ADMIN (of that namespace only)
+    through an exec, as the bundled runtime, which does not exec, keeps it. A SnapStart
+    snapshot's platform part needs it to give each restored environment its own /tmp."""
+    header = _CapHeader(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+    data = (_CapData * 2)()
+    _check(_libc.capget(ctypes.byref(header), data), "capget")
+    data[0].inheritable |= 1 << CAP_SYS_ADMIN
+    _check(_libc.capset(ctypes.byref(header), data), "capset")
+    _check(_libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_SYS_ADMIN, 0, 0), "ambient capability")
+
+
 def _bind_ro(source: str, target: str) -> None:
     _mount(source, target, None, MS_BIND | MS_REC)
     _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
@@ -163,6 +193,50 @@ def _expose(mounts) -> None:
             covered.add(closed)
         os.makedirs(host, 0o755, exist_ok=True)
         _bind_ro(inside, host)
+
+
+class _Attr(ctypes.Structure):
+    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
+                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
+
+
+def _read_only_everywhere() -> None:
+    """Every mount of the namespace read-only (and nosuid), as Lambda's filesystem is: one
+    ``mount_setattr`` (Linux 5.12), else a remount of each mount point."""
+    attr = _Attr(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID, 0, 0, 0)
+    if _libc.syscall(SYS_MOUNT_SETATTR, AT_FDCWD, b"/", AT_RECURSIVE, ctypes.byref(attr),
+                     ctypes.sizeof(attr)) == 0:
+        return
+    keep = {"nodev": MS_NODEV, "noexec": MS_NOEXEC}
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line.split() for line in f]
+    for fields in mounts:
+        target = fields[4].replace("\\040", " ")
+        flags = sum(keep.get(opt, 0) for opt in fields[5].split(","))
+        _libc.mount(None, target.encode(), None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | flags, None)
+
+
+def _open_covered(paths) -> list[tuple[str, int]]:
+    """Handles on host directories (and files) that the environment's /tmp is about to cover (the
+    kernel's virtualenv made under /tmp, say), to mount them again on top of it."""
+    found = []
+    for path in paths:
+        try:
+            found.append((path, os.open(path, os.O_PATH | os.O_CLOEXEC)))
+        except OSError:
+            pass
+    return found
+
+
+def _uncover(covered: list[tuple[str, int]]) -> None:
+    for path, fd in covered:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            os.makedirs(path, 0o755, exist_ok=True)
+        else:  # a file (an exec wrapper given by its path on the machine): a file to mount it on
+            os.makedirs(os.path.dirname(path), 0o755, exist_ok=True)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o444))
+        _bind_ro(f"/proc/self/fd/{fd}", path)
+        os.close(fd)
 
 
 def _close_all(keep: list[int]) -> None:

@@ -55,11 +55,12 @@ def _child(body: bytes, fds: list[int], zygote_pid: int, status_w: int | None = 
     code = 1
     try:
         cmd = json.loads(body)
-        out_fd = fds[0]
-        if len(fds) > 1:
-            cmd["options"]["api_fd"] = fds[1]
-        if len(fds) > 2:  # SnapStart: this environment becomes a snapshot (runtime/platform.py)
-            cmd["options"]["control_fd"] = fds[2]
+        named = dict(zip(cmd.get("fd_roles") or ["out", "api", "control"], fds))  # noqa: B905 - Python 3.9 too
+        out_fd = named["out"]
+        if "api" in named:
+            cmd["options"]["api_fd"] = named["api"]
+        if "control" in named:  # SnapStart: this environment becomes a snapshot (runtime/platform.py)
+            cmd["options"]["control_fd"] = named["control"]
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.setsid()
@@ -88,6 +89,10 @@ def _child(body: bytes, fds: list[int], zygote_pid: int, status_w: int | None = 
         sys.path[0] = cmd["cwd"]  # as `python -m` puts the working directory first
         if os.environ.get("PYTHONPATH") != _ZYGOTE_PYTHONPATH:
             _use_pythonpath(os.environ.get("PYTHONPATH", ""))
+        if cmd.get("argv"):
+            if status_w is not None and "control_fd" in cmd["options"]:
+                sandbox.keep_sys_admin_across_exec()  # a SnapStart snapshot restores in its own /tmp
+            _exec(cmd["argv"], cmd["options"])
         sys.argv = [sys.argv[0]]
         gc.unfreeze()
         try:
@@ -114,8 +119,29 @@ def _child(body: bytes, fds: list[int], zygote_pid: int, status_w: int | None = 
             atexit._run_exitfuncs()
         except BaseException:  # noqa: BLE001
             pass
+    except BaseException:  # noqa: BLE001 - before the runtime started: say why, then end
+        traceback.print_exc()
     finally:
         os._exit(code & 0xFF)
+
+
+def _exec(argv: list[str], options: dict) -> None:
+    """Become another runtime (awslambdaric, an exec wrapper) inside the sandbox just made."""
+    trace = options.get("trace_file") or ""
+    values = {"{api_fd}": options.get("api_fd"), "{control_fd}": options.get("control_fd"), "{trace_file}": trace}
+    for key in ("api_fd", "control_fd"):
+        if options.get(key) is not None:
+            os.set_inheritable(options[key], True)
+    if trace.startswith("/proc/self/fd/"):
+        os.set_inheritable(int(trace.rsplit("/", 1)[1]), True)
+    argv = [str(values[a]) if a in values else a for a in argv]
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ):  # as subprocess leaves them for a new program
+        signal.signal(sig, signal.SIG_DFL)
+    try:
+        os.execve(argv[0], argv, os.environ)
+    except OSError as exc:
+        sys.stderr.write(f"lambda_widget: cannot start {argv[0]}: {exc}\n")
+        os._exit(127)
 
 
 def _children() -> list[int]:

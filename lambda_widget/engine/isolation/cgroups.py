@@ -19,6 +19,16 @@ ROOT = Path("/sys/fs/cgroup")
 PERIOD_US = round(PERIOD * 1_000_000)  # CFS period: the quota is a share of every 20 ms, as on Lambda
 V1_CONTROLLERS = ("cpu", "memory", "pids", "freezer")
 PREFIX = "lambda-widget-"
+VERSION_VAR = "LAMBDA_WIDGET_CGROUPS"
+
+
+def v2_mount() -> Path | None:
+    """Where the cgroup2 hierarchy is mounted (/sys/fs/cgroup alone, or beside v1's)."""
+    for line in _read("/proc/self/mountinfo").splitlines():
+        left, _, right = line.partition(" - ")
+        if right.split(" ", 1)[0] == "cgroup2":
+            return Path(left.split()[4].replace("\\040", " "))
+    return None
 
 
 def _write(path: Path | str, value: str) -> bool:
@@ -55,13 +65,27 @@ class Cgroups:
     def __init__(self, version: int, bases: dict[str, Path]) -> None:
         self.version = version
         self.bases = bases  # controller -> the manager's own group directory
+        self.refused_gone = 0  # forks refused in environment groups removed since (v1)
+
+    why_not = ""  # why detect() found no usable groups (the last attempt's reason)
 
     @classmethod
     def detect(cls) -> Cgroups | None:
+        """The manager's groups, in the hierarchy ``LAMBDA_WIDGET_CGROUPS`` names: ``v1``, ``v2``
+        (the cgroup2 mount, e.g. /sys/fs/cgroup/unified beside v1's), or ``auto`` (v2 where it is
+        the only hierarchy, else v1)."""
         name = f"{PREFIX}{os.getpid()}-{time.monotonic_ns() % 10**9}"
         own = _own_groups()
-        if (ROOT / "cgroup.controllers").exists():
-            return cls._detect_v2(name, own.get("", "/"))
+        choice = os.environ.get(VERSION_VAR) or "auto"
+        if choice not in ("auto", "v1", "v2"):
+            raise ValueError(f"{VERSION_VAR}={choice!r}: use 'auto', 'v1' or 'v2'")
+        if choice == "v2" or (choice == "auto" and (ROOT / "cgroup.controllers").exists()):
+            root = v2_mount()
+            if root is None:
+                Cgroups.why_not = "no cgroup2 hierarchy is mounted"
+                return None
+            return cls._detect_v2(name, own.get("", "/"), root)
+        Cgroups.why_not = "cgroup v1 hierarchies are not writable"
         bases = {}
         for ctrl in V1_CONTROLLERS:
             mount = ROOT / ctrl
@@ -85,20 +109,24 @@ class Cgroups:
         return cls(1, bases)
 
     @classmethod
-    def _detect_v2(cls, name: str, own: str) -> Cgroups | None:
+    def _detect_v2(cls, name: str, own: str, root: Path = ROOT) -> Cgroups | None:
         # A new group beside ours (v2 allows no processes in a group that delegates controllers).
-        parent = ROOT / own.lstrip("/")
+        parent = root / own.lstrip("/")
         if own != "/":
             parent = parent.parent
         base = parent / name
         try:
             base.mkdir()
-        except OSError:
+        except OSError as exc:
+            Cgroups.why_not = f"cannot make a group in {parent}: {exc.strerror}"
             return None
         want = {"cpu", "memory", "pids"}
-        if not want <= set(_read(base / "cgroup.controllers").split()) or \
-                not _write(base / "cgroup.subtree_control", "+cpu +memory +pids"):
+        missing = sorted(want - set(_read(base / "cgroup.controllers").split()))
+        if missing or not _write(base / "cgroup.subtree_control", "+cpu +memory +pids"):
             _rmdir(base)
+            Cgroups.why_not = (f"cgroup v2 at {root} lacks the {', '.join(missing)} controller(s) (bound to "
+                               f"cgroup v1 hierarchies?)" if missing else
+                               f"cgroup v2 at {root} does not delegate cpu, memory and pids")
             return None
         sweep({"": base})
         return cls(2, {"": base})
@@ -114,7 +142,25 @@ class Cgroups:
             except OSError:
                 return None
             dirs[ctrl] = path
-        return EnvCgroup(self.version, dirs)
+        return EnvCgroup(self.version, dirs, self)
+
+    def limit_processes(self, cap: int) -> bool:
+        """At most ``cap`` processes (and threads) in all the manager's environments together."""
+        return _write(self._pids_base / "pids.max", str(cap))
+
+    def processes_refused(self) -> int:
+        """How many forks in the manager's environments failed at a process cap so far (v1 counts
+        them in the group that forked, v2 in the one whose cap held)."""
+        total = self.refused_gone + _refused(self._pids_base)
+        if self.version == 1:
+            for child in self._pids_base.iterdir():
+                if child.is_dir():
+                    total += _refused(child)
+        return total
+
+    @property
+    def _pids_base(self) -> Path:
+        return self.bases["pids" if self.version == 1 else ""]
 
     @property
     def freezer_base(self) -> str:
@@ -135,9 +181,10 @@ class Cgroups:
 class EnvCgroup:
     """One environment's groups."""
 
-    def __init__(self, version: int, dirs: dict[str, Path]) -> None:
+    def __init__(self, version: int, dirs: dict[str, Path], owner: Cgroups | None = None) -> None:
         self.version = version
         self.dirs = dirs
+        self.owner = owner
         self._quota: int | None = None
         self._oom_base = 0
 
@@ -227,8 +274,15 @@ class EnvCgroup:
 
     def remove(self) -> None:
         self.thaw()
+        if self.version == 1 and self.owner is not None and self.dirs["pids"].exists():
+            self.owner.refused_gone += _refused(self.dirs["pids"])
         for d in self.dirs.values():
             _rmdir(d)
+
+
+def _refused(group: Path) -> int:
+    match = re.search(r"^max (\d+)", _read(group / "pids.events"), re.M)
+    return int(match.group(1)) if match else 0
 
 
 def _rmdir(path: Path) -> None:
