@@ -335,7 +335,7 @@ class ExecutionEnvironment(HasTraits):
     def sandbox_spec(self) -> dict | None:
         if self.mode != "namespaces":
             return None
-        return {"cgroups": self.cgroup.procs_files, "task_root": str(self.master_task_root),
+        return {"cgroups": self.cgroup.join_files, "task_root": str(self.master_task_root),
                 "tmp": str(self.tmp), "uid": self.uid, "mounts": self.isolation.hidden,
                 "trace_file": str(self.trace_path) if self.function.trace else None,
                 "opt": str(self.master_opt) if self.master_opt is not None else None}

@@ -102,7 +102,7 @@ def enter(spec: dict, runtime_fds: list[int], status_w: int) -> dict:
     fork the runtime. Returns only in the runtime (with the trace file's path inside); PID 1
     stays behind as the namespace's init and writes the runtime's wait status to ``status_w``."""
     for procs in spec["cgroups"]:
-        _write(procs, "0")  # "0": the writing process itself (its pid here would be 1)
+        _write(procs, "0")  # "0": the writing process (its only thread) itself (its pid here would be 1)
     try:
         _write("/proc/self/oom_score_adj", "-1000")  # the OOM killer picks the runtime, not its init
     except OSError:
