@@ -663,4 +663,6 @@ def zygote_environ() -> dict[str, str]:
            "TZ": LAMBDA_TZ}  # the environments' own: they need not re-read the time zone after the fork
     if os.environ.get("LD_LIBRARY_PATH"):
         env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
+    if os.environ.get("LAMBDA_WIDGET_PYTHON_INIT"):  # sandboxes keep the Python init (tests)
+        env["LAMBDA_WIDGET_PYTHON_INIT"] = "1"
     return env

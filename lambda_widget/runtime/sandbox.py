@@ -35,6 +35,10 @@ LAMBDA_UID, LAMBDA_GID = 993, 990  # sbx_user1051 on Lambda
 ORPHAN_SIGNAL = signal.SIGRTMIN + 3  # the fork server died: from now on, watch the kernel
 
 _libc = ctypes.CDLL(None, use_errno=True)
+# Set by the fork server before it forks: the compiled init (``tinyinit``) to exec as PID 1,
+# and a pidfd of the kernel process (opened outside every sandbox, where its pid is visible).
+INIT_FD: int | None = None
+KERNEL_FD: int | None = None
 
 
 def _check(result: int, what: str) -> None:
@@ -71,6 +75,18 @@ def _watch_kernel(kernel: int) -> None:
     try:
         fd = os.pidfd_open(kernel)
     except OSError:
+        os._exit(1)
+
+    def watch() -> None:
+        select.select([fd], [], [])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="lambda-kernel-watch", daemon=True).start()
+
+
+def _watch_kernel_fd(fd: int) -> None:
+    """In a sandbox's init, where the kernel's pid is not visible: its pidfd, opened outside."""
+    if fd < 0:
         os._exit(1)
 
     def watch() -> None:
@@ -125,6 +141,9 @@ def enter(spec: dict, runtime_fds: list[int], status_w: int) -> dict:
     if runtime:
         _init(runtime, status_w, runtime_fds + ([trace_fd] if trace_fd is not None else []))
     os.close(status_w)
+    for fd in (INIT_FD, KERNEL_FD):  # the runtime keeps neither
+        if fd is not None:
+            os.close(fd)
     try:
         _write("/proc/self/oom_score_adj", "0")
     except OSError:
@@ -179,8 +198,19 @@ def _close_all(keep: list[int]) -> None:
 
 def _init(runtime: int, status_w: int, fds: list[int]) -> None:
     """PID 1 of the namespace: reap orphans; when the runtime ends, report how and end (and
-    with it, every process left in the namespace)."""
+    with it, every process left in the namespace). The compiled init does it in about 0.1 MB
+    instead of this forked interpreter's 1.4 MB; this loop is the fallback."""
     _close_all(fds)
+    if INIT_FD is not None:
+        kernel = KERNEL_FD if KERNEL_FD is not None else -1
+        try:
+            os.set_inheritable(status_w, True)
+            if kernel >= 0:
+                os.set_inheritable(kernel, True)
+            signal.signal(ORPHAN_SIGNAL, signal.SIG_IGN)  # the init watches the kernel's pidfd instead
+            os.execve(INIT_FD, ["lambda-init", str(runtime), str(status_w), str(kernel)], {})
+        except OSError:
+            signal.signal(ORPHAN_SIGNAL, lambda *_: _watch_kernel_fd(kernel))
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     while True:
         try:

@@ -32,7 +32,7 @@ import sys
 import time
 import traceback  # noqa: F401
 
-from lambda_widget.runtime import bootstrap, sandbox, tracer  # noqa: F401
+from lambda_widget.runtime import bootstrap, sandbox, tinyinit, tracer  # noqa: F401
 
 _ZYGOTE_PYTHONPATH = os.environ.get("PYTHONPATH")  # what sys.path was built from
 _ZYGOTE_TZ = os.environ.get("TZ")  # as the manager started the zygote; children with the same skip tzset
@@ -70,6 +70,10 @@ def _child(body: bytes, fds: list[int], zygote_pid: int, status_w: int | None = 
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
         os.close(out_fd)
+        if status_w is None:  # not a sandbox's init: neither descriptor is this process's business
+            for fd in (sandbox.INIT_FD, sandbox.KERNEL_FD):
+                if fd is not None:
+                    os.close(fd)
         if status_w is not None:
             try:
                 inner = sandbox.enter(cmd["sandbox"], fds[1:], status_w)
@@ -185,6 +189,12 @@ def serve(sock: socket.socket) -> None:
     known: set[int] = set()
     statuses: dict[int, int] = {}  # sandboxed environment -> the pipe its init reports through
     own_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
+    if _freezer:  # cgroups: environments are sandboxed, each with its own PID 1
+        sandbox.INIT_FD = tinyinit.open_init(True)
+        try:
+            sandbox.KERNEL_FD = os.pidfd_open(_kernel) if _kernel else None
+        except OSError:
+            sandbox.KERNEL_FD = None
     _prepare()
     gc.collect()
     gc.freeze()
