@@ -122,12 +122,58 @@ def _child(body: bytes, fds: list[int], zygote_pid: int, status_w: int | None = 
         os._exit(code & 0xFF)
 
 
+class _Ready:
+    """A sandbox made ahead (as Lambda keeps slots ready): a child already forked into a PID
+    namespace of its own, as its PID 1, waiting for an environment's command. Taking it moves
+    that fork off the cold start's path; the next one is forked after the reply, while the
+    new environment starts on the other CPU."""
+
+    def __init__(self, pid: int, sock: socket.socket) -> None:
+        self.pid = pid
+        self.sock = sock
+
+
+def _make_ready(own_ns: int, closing: list, zygote_pid: int) -> _Ready | None:
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        pid = sandbox.fork_in_new_pid_namespace(own_ns)
+    except OSError:
+        ours.close()
+        theirs.close()
+        return None
+    if pid == 0:
+        ours.close()
+        for item in closing:
+            try:
+                item.close() if hasattr(item, "close") else os.close(item)
+            except OSError:
+                pass
+        signal.set_wakeup_fd(-1)
+        try:
+            msg, fds, _, _ = socket.recv_fds(theirs, 1 << 20, 4)
+        except OSError:
+            os._exit(0)
+        theirs.close()
+        if not msg or len(fds) < 2:  # the fork server ended, or took another path
+            os._exit(0)
+        _child(msg, fds[:-1], zygote_pid, fds[-1])
+    theirs.close()
+    return _Ready(pid, ours)
+
+
 def _children() -> list[int]:
     try:
         with open(f"/proc/self/task/{os.getpid()}/children", "rb") as f:
             return [int(p) for p in f.read().split()]
     except (OSError, ValueError):
         return []
+
+
+def _alive_child(pid: int) -> bool:
+    try:
+        return os.waitpid(pid, os.WNOHANG) == (0, 0)
+    except ChildProcessError:
+        return False
 
 
 def _kill_orphans(known: set[int]) -> None:
@@ -198,6 +244,8 @@ def serve(sock: socket.socket) -> None:
     _prepare()
     gc.collect()
     gc.freeze()
+    closing = [sock, wake_r, wake_w, own_ns]  # what a ready sandbox closes once forked
+    ready = _make_ready(own_ns, closing, zygote_pid) if _freezer else None
     sock.send(b'{"ready": true}')
     while True:
         try:
@@ -222,7 +270,10 @@ def serve(sock: socket.socket) -> None:
                 if pid in known:
                     known.discard(pid)
                     sock.send(b'{"exit": %d, "code": %d}' % (pid, os.waitstatus_to_exitcode(status)))
-            _kill_orphans(known)
+            if ready is not None and not _alive_child(ready.pid):  # killed while it waited
+                ready.sock.close()
+                ready = None
+            _kill_orphans(known if ready is None else known | {ready.pid})
         if sock in readable:
             try:
                 msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, 3)
@@ -233,11 +284,21 @@ def serve(sock: socket.socket) -> None:
             ident, _, body = msg.partition(b"\n")
             sandboxed = ident.endswith(b" sandbox")
             status_r = status_w = None
+            taken = False
             try:
                 if sandboxed:
                     ident = ident[:-8]
                     status_r, status_w = os.pipe()
-                    pid = sandbox.fork_in_new_pid_namespace(own_ns)
+                    if ready is not None:
+                        try:
+                            socket.send_fds(ready.sock, [body], list(fds) + [status_w])
+                            pid, taken = ready.pid, True
+                        except OSError:  # too large a command, say: fork one here, as before
+                            os.kill(ready.pid, signal.SIGKILL)
+                        ready.sock.close()
+                        ready = None
+                    if not taken:
+                        pid = sandbox.fork_in_new_pid_namespace(own_ns)
                 else:
                     pid = os.fork()
             except OSError:
@@ -247,6 +308,8 @@ def serve(sock: socket.socket) -> None:
                 os.close(wake_r)
                 os.close(wake_w)
                 os.close(own_ns)
+                if ready is not None:
+                    ready.sock.close()
                 signal.set_wakeup_fd(-1)
                 if status_r is not None:
                     os.close(status_r)
@@ -264,6 +327,8 @@ def serve(sock: socket.socket) -> None:
                 statuses[pid] = status_r
             known.add(pid)
             sock.send(b'{"spawned": %s, "pid": %d}' % (ident, pid))
+            if sandboxed and ready is None:  # the next cold start's sandbox, made while this one starts
+                ready = _make_ready(own_ns, closing, zygote_pid)
 
 
 def main() -> None:
