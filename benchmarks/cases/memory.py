@@ -34,7 +34,7 @@ def _idle_envs(mgr: lw.ContainerManager, count: int, runtime: str = "bundled") -
         if inv.status != "succeeded":
             raise RuntimeError(f"{name}: {inv.status}: {inv.error}")
         env = next(e for e in mgr.containers if e.id == inv.container_id)
-        pids.append(env.group_pids())
+        pids.append(sorted(set(env.group_pids()) | {env.pid}))  # a sandbox's init is outside its groups
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and not all(e.frozen for e in mgr.containers):
         time.sleep(0.01)

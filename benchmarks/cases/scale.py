@@ -62,7 +62,7 @@ def _scale(n: int, fork_server: bool, go: Path, isolation: str | None = None) ->
         kernel = me.memory_full_info()
         # Every process of each environment: in a sandbox, its namespace's init and the runtime.
         pool = [psutil.Process(pid).memory_full_info() for e in mgr.containers
-                if e.function_name == "barrier" for pid in e.group_pids()]
+                if e.function_name == "barrier" for pid in set(e.group_pids()) | {e.pid}]
         threads = me.num_threads()
         fds = me.num_fds()
         release = os.open(go, os.O_WRONLY)  # every handler's open returns; late ones don't block
