@@ -105,6 +105,7 @@ def test_a_frozen_latch_keeps_the_v1_freezer_on_and_groups_are_joined_through_ta
         with open(latch) as f:
             assert f.read().strip() == "FROZEN"
         assert all(f.endswith("/tasks") for f in env.cgroup.join_files)
+        assert {env.pid, env.runtime_pid} <= set(env.group_pids())
         for pid in env.group_pids():  # init and runtime are in every group of the environment
             with open(f"/proc/{pid}/cgroup") as f:
                 text = f.read()

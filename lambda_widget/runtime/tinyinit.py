@@ -7,8 +7,9 @@ system's C compiler into ``~/.cache/lambda-widget/bin`` (one file per source ver
 shared by every manager of the machine); with no compiler the Python init stays
 (``lambda_widget.runtime.sandbox``).
 
-Usage (by ``sandbox.enter``, through ``fexecve``): ``lambda-init RUNTIME_PID STATUS_FD
-KERNEL_PIDFD``. It writes the runtime's wait status (4 bytes, native order) to STATUS_FD
+Usage (by ``sandbox``, through ``fexecve``): ``lambda-init RUNTIME_PID STATUS_FD
+KERNEL_PIDFD [JOIN_FD]``. With JOIN_FD it first reads the environment's cgroup files (one a
+line, until end of file) from its runtime and joins each by writing ``0`` (itself). It writes the runtime's wait status (4 bytes, native order) to STATUS_FD
 when the runtime ends, and exits; it exits at once if the kernel process ends (its pidfd,
 -1 for none, becomes readable) or if it has no child left.
 """
@@ -24,9 +25,11 @@ import tempfile
 SOURCE = r"""
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,6 +39,35 @@ int main(int argc, char **argv) {
     pid_t runtime = (pid_t)atoi(argv[1]);
     int status_w = atoi(argv[2]);
     int kernel = atoi(argv[3]);
+    int join = argc > 4 ? atoi(argv[4]) : -1;
+    int adj = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+    if (adj >= 0) {
+        ssize_t w = write(adj, "-1000", 5);  /* the OOM killer picks the runtime, not its init */
+        (void)w;
+        close(adj);
+    }
+    if (join >= 0) {  /* the environment's groups, from its runtime: join each ("0": itself) */
+        char buf[8192];
+        size_t len = 0;
+        for (;;) {
+            ssize_t r = read(join, buf + len, sizeof buf - 1 - len);
+            if (r > 0) { len += (size_t)r; if (len < sizeof buf - 1) continue; }
+            if (r < 0 && errno == EINTR) continue;
+            break;
+        }
+        close(join);
+        buf[len] = 0;
+        for (char *line = buf, *next; line && *line; line = next) {
+            next = strchr(line, '\n');
+            if (next) *next++ = 0;
+            int fd = open(line, O_WRONLY | O_CLOEXEC);
+            if (fd >= 0) {
+                ssize_t w = write(fd, "0", 1);
+                (void)w;
+                close(fd);
+            }
+        }
+    }
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGCHLD);

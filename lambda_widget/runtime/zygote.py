@@ -50,8 +50,10 @@ def _use_pythonpath(value: str) -> None:
     importlib.invalidate_caches()
 
 
-def _child(body: bytes, fds: list[int], zygote_pid: int, status_w: int | None = None) -> None:
-    """In the forked child: become the environment and run the runtime. Never returns."""
+def _child(body: bytes, fds: list[int], zygote_pid: int, status_w: int | None = None,
+           ready: bool = False) -> None:
+    """In the forked child: become the environment and run the runtime. Never returns.
+    ``ready``: this is a ready sandbox's PID 2 (its init and session are there already)."""
     code = 1
     try:
         cmd = json.loads(body)
@@ -62,21 +64,30 @@ def _child(body: bytes, fds: list[int], zygote_pid: int, status_w: int | None = 
             cmd["options"]["control_fd"] = fds[2]
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.setsid()
-        sandbox.outlive_parent(zygote_pid, _kernel)
+        if not ready:
+            os.setsid()
+            sandbox.outlive_parent(zygote_pid, _kernel)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
         os.close(out_fd)
-        if status_w is None:  # not a sandbox's init: neither descriptor is this process's business
+        if status_w is None and not ready:  # not a sandbox: neither descriptor is this process's business
             for fd in (sandbox.INIT_FD, sandbox.KERNEL_FD):
                 if fd is not None:
                     os.close(fd)
         if status_w is not None:
             try:
                 inner = sandbox.enter(cmd["sandbox"], fds[1:], status_w)
+            except OSError as exc:
+                sys.stderr.write(f"lambda_widget: the environment's sandbox could not be set up: {exc}\n")
+                raise
+            if inner["trace_file"]:
+                cmd["options"]["trace_file"] = inner["trace_file"]
+        elif ready:
+            try:
+                inner = sandbox.enter_ready(cmd["sandbox"])
             except OSError as exc:
                 sys.stderr.write(f"lambda_widget: the environment's sandbox could not be set up: {exc}\n")
                 raise
@@ -123,42 +134,56 @@ def _child(body: bytes, fds: list[int], zygote_pid: int, status_w: int | None = 
 
 
 class _Ready:
-    """A sandbox made ahead (as Lambda keeps slots ready): a child already forked into a PID
-    namespace of its own, as its PID 1, waiting for an environment's command. Taking it moves
-    that fork off the cold start's path; the next one is forked after the reply, while the
-    new environment starts on the other CPU."""
+    """A sandbox made ahead, as Lambda keeps slots ready: a PID namespace whose init (PID 1,
+    the compiled init where there is one) already runs, and whose PID 2, forked from the fork
+    server's image, waits for an environment's command. Taking it takes both forks off the
+    cold start's path; the next one is made after the reply, while the new environment
+    starts on the other CPU."""
 
-    def __init__(self, pid: int, sock: socket.socket) -> None:
-        self.pid = pid
+    def __init__(self, pid: int, sock: socket.socket, status_r: int) -> None:
+        self.pid = pid  # its PID 1, as this machine sees it: the environment's pid
         self.sock = sock
+        self.status_r = status_r  # where its init reports how the runtime ended
+
+    def discard(self) -> None:
+        self.sock.close()
+        os.close(self.status_r)
 
 
 def _make_ready(own_ns: int, closing: list, zygote_pid: int) -> _Ready | None:
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    status_r, status_w = os.pipe()
     try:
         pid = sandbox.fork_in_new_pid_namespace(own_ns)
     except OSError:
-        ours.close()
-        theirs.close()
+        for item in (ours, theirs):
+            item.close()
+        os.close(status_r)
+        os.close(status_w)
         return None
     if pid == 0:
         ours.close()
+        os.close(status_r)
         for item in closing:
             try:
                 item.close() if hasattr(item, "close") else os.close(item)
             except OSError:
                 pass
         signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        sandbox.ready_init(status_w, [theirs.fileno()])  # returns in PID 2 only
         try:
-            msg, fds, _, _ = socket.recv_fds(theirs, 1 << 20, 4)
+            msg, fds, _, _ = socket.recv_fds(theirs, 1 << 20, 3)
         except OSError:
             os._exit(0)
         theirs.close()
-        if not msg or len(fds) < 2:  # the fork server ended, or took another path
+        if not msg or not fds:  # the fork server ended
             os._exit(0)
-        _child(msg, fds[:-1], zygote_pid, fds[-1])
+        _child(msg, fds, zygote_pid, ready=True)
     theirs.close()
-    return _Ready(pid, ours)
+    os.close(status_w)
+    return _Ready(pid, ours, status_r)
 
 
 def _children() -> list[int]:
@@ -246,6 +271,8 @@ def serve(sock: socket.socket) -> None:
     gc.freeze()
     closing = [sock, wake_r, wake_w, own_ns]  # what a ready sandbox closes once forked
     ready = _make_ready(own_ns, closing, zygote_pid) if _freezer else None
+    if ready is not None:
+        sock.send(b'{"standby": %d}' % ready.pid)
     sock.send(b'{"ready": true}')
     while True:
         try:
@@ -271,7 +298,7 @@ def serve(sock: socket.socket) -> None:
                     known.discard(pid)
                     sock.send(b'{"exit": %d, "code": %d}' % (pid, os.waitstatus_to_exitcode(status)))
             if ready is not None and not _alive_child(ready.pid):  # killed while it waited
-                ready.sock.close()
+                ready.discard()
                 ready = None
             _kill_orphans(known if ready is None else known | {ready.pid})
         if sock in readable:
@@ -288,16 +315,17 @@ def serve(sock: socket.socket) -> None:
             try:
                 if sandboxed:
                     ident = ident[:-8]
-                    status_r, status_w = os.pipe()
                     if ready is not None:
                         try:
-                            socket.send_fds(ready.sock, [body], list(fds) + [status_w])
-                            pid, taken = ready.pid, True
+                            socket.send_fds(ready.sock, [body], list(fds))
+                            pid, status_r, taken = ready.pid, ready.status_r, True
+                            ready.sock.close()
                         except OSError:  # too large a command, say: fork one here, as before
                             os.kill(ready.pid, signal.SIGKILL)
-                        ready.sock.close()
+                            ready.discard()
                         ready = None
                     if not taken:
+                        status_r, status_w = os.pipe()
                         pid = sandbox.fork_in_new_pid_namespace(own_ns)
                 else:
                     pid = os.fork()
@@ -329,6 +357,8 @@ def serve(sock: socket.socket) -> None:
             sock.send(b'{"spawned": %s, "pid": %d}' % (ident, pid))
             if sandboxed and ready is None:  # the next cold start's sandbox, made while this one starts
                 ready = _make_ready(own_ns, closing, zygote_pid)
+                if ready is not None:
+                    sock.send(b'{"standby": %d}' % ready.pid)
 
 
 def main() -> None:
