@@ -60,6 +60,7 @@ class Bounds:
             groups |= {e.pid for e in other.containers if e.pid}
             groups |= {p.pid for p in (getattr(other._zygote, "proc", None),  # noqa: SLF001
                                        other._sentinel.proc) if p is not None}  # noqa: SLF001
+            groups.add(getattr(other._zygote, "standby", 0))  # noqa: SLF001 - the sandbox made ahead
         strays = []
         for proc in self.me.children(recursive=True):
             try:

@@ -63,7 +63,7 @@ def run(sizes: Sizes) -> CaseResult:
     result.compare(FORK, BARE, at_most=0.5)
     result.compare(FORK, RIC, faster_by=5.0)
     if FALLBACK in contenders:
-        result.compare(FORK, FALLBACK)
+        result.compare(FORK, FALLBACK, at_most=1.25)
         result.notes.append(f"default isolation here: {forked.isolation}")
     result.compare(SPAWN, BARE)
     result.compare(SPAWN, RIC)

@@ -37,12 +37,16 @@ def lambda_handler(event, context):
 """
 
 
-def _scale(n: int, fork_server: bool, go: Path) -> dict[str, float]:
+PROCESS = "fork server, isolation='process'"  # the burst without the sandbox, for its ratio
+
+
+def _scale(n: int, fork_server: bool, go: Path, isolation: str | None = None) -> dict[str, float]:
     """Start ``n`` environments at once in this process (the kernel) and serve one event each."""
     me = psutil.Process()
     rss_before = me.memory_info().rss
     os.mkfifo(go, 0o644)  # the sandbox's user must be able to open it
-    with lw.ContainerManager(seed=1, fork_server=fork_server, max_concurrency=n) as mgr:
+    with lw.ContainerManager(seed=1, fork_server=fork_server, max_concurrency=n,
+                             isolation=isolation) as mgr:
         mgr.register("barrier", BARRIER, timeout=300.0)
         mgr.register("warmup", "def lambda_handler(event, context):\n    return 1\n")
         mgr.invoke("warmup", {})  # boots the fork server, as a kernel's first cell would
@@ -58,7 +62,7 @@ def _scale(n: int, fork_server: bool, go: Path) -> dict[str, float]:
         kernel = me.memory_full_info()
         # Every process of each environment: in a sandbox, its namespace's init and the runtime.
         pool = [psutil.Process(pid).memory_full_info() for e in mgr.containers
-                if e.function_name == "barrier" for pid in e.group_pids()]
+                if e.function_name == "barrier" for pid in set(e.group_pids()) | {e.pid}]
         threads = me.num_threads()
         fds = me.num_fds()
         release = os.open(go, os.O_WRONLY)  # every handler's open returns; late ones don't block
@@ -82,7 +86,7 @@ def _scale(n: int, fork_server: bool, go: Path) -> dict[str, float]:
         if mgr.containers:
             raise RuntimeError(f"{len(mgr.containers)} environments outlived the idle timeout")
     go.unlink()
-    return {"started": started, "warm": warm, "rss": kernel.rss, "uss": kernel.uss,
+    return {"isolation": mgr.isolation, "started": started, "warm": warm, "rss": kernel.rss, "uss": kernel.uss,
             "rss_before": rss_before, "pool_uss": sum(m.uss for m in pool),
             "pool_pss": sum(m.pss for m in pool), "threads": threads, "fds": fds, "inits": inits,
             "retried": retried, "reaped": reaped}
@@ -125,6 +129,8 @@ def run(sizes: Sizes) -> CaseResult:
     modes = ("fork server", "fork_server=False")
     runs: dict[str, list[dict]] = {mode: [] for mode in modes}
     bursts: list[dict] = []
+    process_bursts: list[dict] = []
+    sandboxed = _sandboxed()
     # Not under /tmp: a sandboxed environment has its own /tmp, and sees the machine's only elsewhere.
     with tempfile.TemporaryDirectory(prefix="lw-bench-", dir="/var/tmp") as tmp:
         os.chmod(tmp, 0o755)  # the sandbox's user must see the barrier
@@ -132,11 +138,19 @@ def run(sizes: Sizes) -> CaseResult:
         for r in range(sizes.scale_rounds):  # alternating: one run is a single, noisy sample
             for mode in modes[r % 2:] + modes[:r % 2]:
                 runs[mode].append(_in_fresh_kernel(n, mode, go))
-            if r < sizes.scale_burst_rounds:
-                bursts.append(_in_fresh_kernel(burst, "fork server", go))
+            if r < sizes.scale_burst_rounds:  # sandboxed and process-mode bursts, alternating
+                order = ["fork server"] + ([PROCESS] if sandboxed else [])
+                for mode in order[r % len(order):] + order[:r % len(order)]:
+                    (bursts if mode == "fork server" else process_bursts).append(
+                        _in_fresh_kernel(burst, mode, go))
     for mode, rs in runs.items():
         _report(result, n, mode, rs)
     _report(result, burst, "fork server", bursts)
+    if process_bursts:
+        _report(result, burst, PROCESS, process_bursts)
+        result.compare(f"time to all {burst} warm (fork server)", f"time to all {burst} warm ({PROCESS})",
+                       at_most=1.25)
+        result.notes.append(f"the fork server's default isolation here: {bursts[0]['isolation']}")
     result.compare(f"time to all {n} warm (fork server)", f"time to all {n} warm (fork_server=False)")
     # The burst against the small case: how the time and the memory per environment scale.
     result.compare(f"time to all {burst} warm (fork server)", f"time to all {n} warm (fork server)")
@@ -147,6 +161,15 @@ def run(sizes: Sizes) -> CaseResult:
     return result
 
 
+def _sandboxed() -> bool:
+    """Whether the default isolation here is the sandbox (then its burst is compared with
+    the process mode's)."""
+    from lambda_widget.engine.isolation import ENV_VAR, namespaces_unavailable
+
+    return os.environ.get(ENV_VAR, "auto") != "process" and namespaces_unavailable() is None
+
+
 if __name__ == "__main__":
     count, mode, barrier = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
-    print(json.dumps(_scale(count, mode == "fork server", barrier)))
+    print(json.dumps(_scale(count, mode != "fork_server=False", barrier,
+                            "process" if mode == PROCESS else None)))

@@ -358,7 +358,7 @@ class ExecutionEnvironment(HasTraits):
     def sandbox_spec(self) -> dict | None:
         if self.mode != "namespaces":
             return None
-        return {"cgroups": self.cgroup.procs_files, "task_root": str(self.master_task_root),
+        return {"cgroups": self.cgroup.join_files, "task_root": str(self.master_task_root),
                 "tmp": str(self.tmp), "uid": self.uid, "mounts": self.isolation.mounts_for(
                     self.function.python if self.function.runtime == "bundled" else None),
                 "keep": self.isolation.keep + self._covered_wrapper(),
@@ -711,4 +711,6 @@ def zygote_environ(python: str | None = None) -> dict[str, str]:
            "TZ": LAMBDA_TZ}  # the environments' own: they need not re-read the time zone after the fork
     if os.environ.get("LD_LIBRARY_PATH"):
         env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
+    if os.environ.get("LAMBDA_WIDGET_PYTHON_INIT"):  # sandboxes keep the Python init (tests)
+        env["LAMBDA_WIDGET_PYTHON_INIT"] = "1"
     return env

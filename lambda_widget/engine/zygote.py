@@ -107,6 +107,7 @@ class Zygote:
         self._ids = itertools.count(1)
         self._server: _Server | None = None
         self.restarts = 0
+        self.standby = 0  # the pid of the ready sandbox's PID 1 (namespaces mode), if any
 
     @property
     def dead(self) -> bool:
@@ -148,6 +149,8 @@ class Zygote:
             with self._lock:
                 if "ready" in data:
                     server.ready.set()
+                elif "standby" in data:  # the sandbox made ahead for the next cold start
+                    self.standby = data["standby"]
                 elif "spawned" in data:
                     box = server.pending.pop(data["spawned"], None)
                     if box is not None:

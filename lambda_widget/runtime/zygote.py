@@ -32,7 +32,7 @@ import sys
 import time
 import traceback  # noqa: F401
 
-from lambda_widget.runtime import bootstrap, sandbox, tracer  # noqa: F401
+from lambda_widget.runtime import bootstrap, sandbox, tinyinit, tracer  # noqa: F401
 
 _ZYGOTE_PYTHONPATH = os.environ.get("PYTHONPATH")  # what sys.path was built from
 _ZYGOTE_TZ = os.environ.get("TZ")  # as the manager started the zygote; children with the same skip tzset
@@ -50,8 +50,10 @@ def _use_pythonpath(value: str) -> None:
     importlib.invalidate_caches()
 
 
-def _child(body: bytes, fds: list[int], zygote_pid: int, status_w: int | None = None) -> None:
-    """In the forked child: become the environment and run the runtime. Never returns."""
+def _child(body: bytes, fds: list[int], zygote_pid: int, status_w: int | None = None,
+           ready: bool = False) -> None:
+    """In the forked child: become the environment and run the runtime. Never returns.
+    ``ready``: this is a ready sandbox's PID 2 (its init and session are there already)."""
     code = 1
     try:
         cmd = json.loads(body)
@@ -63,17 +65,30 @@ def _child(body: bytes, fds: list[int], zygote_pid: int, status_w: int | None = 
             cmd["options"]["control_fd"] = named["control"]
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.setsid()
-        sandbox.outlive_parent(zygote_pid, _kernel)
+        if not ready:
+            os.setsid()
+            sandbox.outlive_parent(zygote_pid, _kernel)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
         os.dup2(out_fd, 1)
         os.dup2(out_fd, 2)
         os.close(out_fd)
+        if status_w is None and not ready:  # not a sandbox: neither descriptor is this process's business
+            for fd in (sandbox.INIT_FD, sandbox.KERNEL_FD):
+                if fd is not None:
+                    os.close(fd)
         if status_w is not None:
             try:
                 inner = sandbox.enter(cmd["sandbox"], fds[1:], status_w)
+            except OSError as exc:
+                sys.stderr.write(f"lambda_widget: the environment's sandbox could not be set up: {exc}\n")
+                raise
+            if inner["trace_file"]:
+                cmd["options"]["trace_file"] = inner["trace_file"]
+        elif ready:
+            try:
+                inner = sandbox.enter_ready(cmd["sandbox"])
             except OSError as exc:
                 sys.stderr.write(f"lambda_widget: the environment's sandbox could not be set up: {exc}\n")
                 raise
@@ -90,7 +105,7 @@ def _child(body: bytes, fds: list[int], zygote_pid: int, status_w: int | None = 
         if os.environ.get("PYTHONPATH") != _ZYGOTE_PYTHONPATH:
             _use_pythonpath(os.environ.get("PYTHONPATH", ""))
         if cmd.get("argv"):
-            if status_w is not None and "control_fd" in cmd["options"]:
+            if (status_w is not None or ready) and "control_fd" in cmd["options"]:
                 sandbox.keep_sys_admin_across_exec()  # a SnapStart snapshot restores in its own /tmp
             _exec(cmd["argv"], cmd["options"])
         sys.argv = [sys.argv[0]]
@@ -144,12 +159,72 @@ def _exec(argv: list[str], options: dict) -> None:
         os._exit(127)
 
 
+class _Ready:
+    """A sandbox made ahead, as Lambda keeps slots ready: a PID namespace whose init (PID 1,
+    the compiled init where there is one) already runs, and whose PID 2, forked from the fork
+    server's image, waits for an environment's command. Taking it takes both forks off the
+    cold start's path; the next one is made after the reply, while the new environment
+    starts on the other CPU."""
+
+    def __init__(self, pid: int, sock: socket.socket, status_r: int) -> None:
+        self.pid = pid  # its PID 1, as this machine sees it: the environment's pid
+        self.sock = sock
+        self.status_r = status_r  # where its init reports how the runtime ended
+
+    def discard(self) -> None:
+        self.sock.close()
+        os.close(self.status_r)
+
+
+def _make_ready(own_ns: int, closing: list, zygote_pid: int) -> _Ready | None:
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    status_r, status_w = os.pipe()
+    try:
+        pid = sandbox.fork_in_new_pid_namespace(own_ns)
+    except OSError:
+        for item in (ours, theirs):
+            item.close()
+        os.close(status_r)
+        os.close(status_w)
+        return None
+    if pid == 0:
+        ours.close()
+        os.close(status_r)
+        for item in closing:
+            try:
+                item.close() if hasattr(item, "close") else os.close(item)
+            except OSError:
+                pass
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        sandbox.ready_init(status_w, [theirs.fileno()])  # returns in PID 2 only
+        try:
+            msg, fds, _, _ = socket.recv_fds(theirs, 1 << 20, 3)
+        except OSError:
+            os._exit(0)
+        theirs.close()
+        if not msg or not fds:  # the fork server ended
+            os._exit(0)
+        _child(msg, fds, zygote_pid, ready=True)
+    theirs.close()
+    os.close(status_w)
+    return _Ready(pid, ours, status_r)
+
+
 def _children() -> list[int]:
     try:
         with open(f"/proc/self/task/{os.getpid()}/children", "rb") as f:
             return [int(p) for p in f.read().split()]
     except (OSError, ValueError):
         return []
+
+
+def _alive_child(pid: int) -> bool:
+    try:
+        return os.waitpid(pid, os.WNOHANG) == (0, 0)
+    except ChildProcessError:
+        return False
 
 
 def _kill_orphans(known: set[int]) -> None:
@@ -211,9 +286,19 @@ def serve(sock: socket.socket) -> None:
     known: set[int] = set()
     statuses: dict[int, int] = {}  # sandboxed environment -> the pipe its init reports through
     own_ns = os.open("/proc/self/ns/pid", os.O_RDONLY)
+    if _freezer:  # cgroups: environments are sandboxed, each with its own PID 1
+        sandbox.INIT_FD = tinyinit.open_init(True)
+        try:
+            sandbox.KERNEL_FD = os.pidfd_open(_kernel) if _kernel else None
+        except OSError:
+            sandbox.KERNEL_FD = None
     _prepare()
     gc.collect()
     gc.freeze()
+    closing = [sock, wake_r, wake_w, own_ns]  # what a ready sandbox closes once forked
+    ready = _make_ready(own_ns, closing, zygote_pid) if _freezer else None
+    if ready is not None:
+        sock.send(b'{"standby": %d}' % ready.pid)
     sock.send(b'{"ready": true}')
     while True:
         try:
@@ -238,7 +323,10 @@ def serve(sock: socket.socket) -> None:
                 if pid in known:
                     known.discard(pid)
                     sock.send(b'{"exit": %d, "code": %d}' % (pid, os.waitstatus_to_exitcode(status)))
-            _kill_orphans(known)
+            if ready is not None and not _alive_child(ready.pid):  # killed while it waited
+                ready.discard()
+                ready = None
+            _kill_orphans(known if ready is None else known | {ready.pid})
         if sock in readable:
             try:
                 msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, 3)
@@ -249,11 +337,22 @@ def serve(sock: socket.socket) -> None:
             ident, _, body = msg.partition(b"\n")
             sandboxed = ident.endswith(b" sandbox")
             status_r = status_w = None
+            taken = False
             try:
                 if sandboxed:
                     ident = ident[:-8]
-                    status_r, status_w = os.pipe()
-                    pid = sandbox.fork_in_new_pid_namespace(own_ns)
+                    if ready is not None:
+                        try:
+                            socket.send_fds(ready.sock, [body], list(fds))
+                            pid, status_r, taken = ready.pid, ready.status_r, True
+                            ready.sock.close()
+                        except OSError:  # too large a command, say: fork one here, as before
+                            os.kill(ready.pid, signal.SIGKILL)
+                            ready.discard()
+                        ready = None
+                    if not taken:
+                        status_r, status_w = os.pipe()
+                        pid = sandbox.fork_in_new_pid_namespace(own_ns)
                 else:
                     pid = os.fork()
             except OSError:
@@ -263,6 +362,8 @@ def serve(sock: socket.socket) -> None:
                 os.close(wake_r)
                 os.close(wake_w)
                 os.close(own_ns)
+                if ready is not None:
+                    ready.sock.close()
                 signal.set_wakeup_fd(-1)
                 if status_r is not None:
                     os.close(status_r)
@@ -280,6 +381,10 @@ def serve(sock: socket.socket) -> None:
                 statuses[pid] = status_r
             known.add(pid)
             sock.send(b'{"spawned": %s, "pid": %d}' % (ident, pid))
+            if sandboxed and ready is None:  # the next cold start's sandbox, made while this one starts
+                ready = _make_ready(own_ns, closing, zygote_pid)
+                if ready is not None:
+                    sock.send(b'{"standby": %d}' % ready.pid)
 
 
 def main() -> None:
