@@ -58,6 +58,11 @@ RUN_STATE_JS = """(path) => {
   return state;
 }"""
 
+# True once Run All has ended in the current notebook `path`: every code cell ran, or one failed,
+# and the kernel is idle.
+RAN_JS = f"""(path) => {{ const s = ({RUN_STATE_JS})(path);
+    return !!s && s.kernel === 'idle' && (s.errors.length > 0 || s.executed === s.total); }}"""
+
 # Top-level cell outputs that hold a rendered widget view, not "Loading widget" or "Error displaying widget".
 RENDERED_WIDGETS_JS = """() => {
   const nb = window.jupyterapp.shell.currentWidget;
@@ -77,6 +82,7 @@ class NotebookPage:
         self.artifacts = artifacts
         self.name = name  # prefix of screenshot files, and the Lab workspace
         self.path = ""
+        self.opened: set[str] = set()  # every notebook this page opened (each has a session on the server)
         self.console_errors: list[str] = []
         self.blocked_requests: list[str] = []
         page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
@@ -87,6 +93,7 @@ class NotebookPage:
         """Open `path` (relative to the server root) and wait for a connected, idle kernel
         (`kernel=False`: only for the notebook and its stored outputs)."""
         self.path = path
+        self.opened.add(path)
         self.page.goto(self.server.notebook_url(path, workspace=self.name))
         self.page.wait_for_function(KERNEL_READY_JS if kernel else DOCUMENT_READY_JS, arg=path, timeout=timeout)
         if self.server.kind == "lab":  # more room for outputs (and screenshots) without the file browser
@@ -112,13 +119,14 @@ class NotebookPage:
 
     def wait_ran(self, timeout: float = 120_000) -> dict:
         """Wait until every code cell ran and the kernel is idle; AssertionError names a failed cell."""
-        self.page.wait_for_function(
-            f"""(path) => {{ const s = ({RUN_STATE_JS})(path);
-                return !!s && s.kernel === 'idle' && (s.errors.length > 0 || s.executed === s.total); }}""",
-            arg=self.path, timeout=timeout, polling=250)
+        self.page.wait_for_function(RAN_JS, arg=self.path, timeout=timeout, polling=250)
         state = self.run_state()
         assert not state["errors"], f"{self.path}: cells failed: {state['errors']}"
         return state
+
+    def ran(self) -> bool:
+        """Whether Run All has ended: every code cell ran (or one failed) and the kernel is idle."""
+        return self.page.evaluate(RAN_JS, self.path)
 
     def run_state(self) -> dict:
         """{total, executed, errors, widgets, kernel} of the current notebook, read from its model."""
@@ -176,6 +184,11 @@ class NotebookPage:
             target.evaluate("e => e.scrollIntoView({block: 'start'})")
         self.page.screenshot(path=str(path))
         return path
+
+    def shutdown_own_kernels(self) -> None:
+        """Shut down the kernels of the notebooks this page opened, and no other on the server."""
+        if self.opened:
+            self.server.shutdown_sessions(self.opened)
 
     def shutdown_kernels(self) -> None:
         """Shut down every kernel of this server (at most 15 s), so tests don't pile up kernels."""

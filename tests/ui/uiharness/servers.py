@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,6 +58,17 @@ class JupyterServer:
             ws = workspace or "default"
             return f"{self.url}/lab/workspaces/{ws}/tree/{path}"
         return f"{self.url}/notebooks/{path}"
+
+    def shutdown_sessions(self, paths: set[str], timeout: float = 15) -> None:
+        """Shut down the sessions (and their kernels) of these notebook paths, and no other: tests
+        that share the server (the session's lesson pages) keep theirs."""
+        with urllib.request.urlopen(f"{self.url}/api/sessions", timeout=timeout) as response:
+            sessions = json.load(response)
+        for session in sessions:
+            if session.get("path") in paths:
+                request = urllib.request.Request(f"{self.url}/api/sessions/{session['id']}", method="DELETE")
+                with contextlib.suppress(urllib.error.HTTPError):  # already gone
+                    urllib.request.urlopen(request, timeout=timeout).close()
 
 
 def free_port() -> int:
