@@ -54,10 +54,11 @@ class Group:
 GROUPS = [
     Group("browser", ["tests/ui"],
           "JupyterLab and Notebook 7 in Chromium: every lesson once, views, themes, export"),
-    # The soak test runs here, after the lessons: alone in its process (its bounds are the kernel's
-    # descriptors, threads and memory), and the engine group is shorter by it.
+    # The soak test runs in this process too (first: tests/conftest.py starts the longest modules
+    # first), alone (its bounds are the kernel's descriptors, threads and memory), and the engine
+    # group is shorter by it.
     Group("binder", ["tests/test_binder.py", "tests/test_fidelity_soak.py"],
-          "a venv from binder/requirements.txt, then every lesson under nbval in it; then the soak test"),
+          "the soak test; a venv from binder/requirements.txt, then every lesson under nbval in it"),
     # Two workers (pytest-xdist), a test module each at a time: these tests mostly wait on processes.
     # The longest modules first (tests/conftest.py, LONGEST_MODULES), in that order: no reordering.
     Group("engine", ["tests", "--ignore=tests/ui", "--ignore=tests/test_binder.py",
