@@ -18,11 +18,14 @@ import math
 import re
 from pathlib import Path
 
+import nbformat
 import pytest
 from playwright.sync_api import Page, expect
 
+from lambda_widget.views.static_outputs import WIDGET_VIEW, problems, strip
+
 from .uiharness import NotebookPage, copy_lessons
-from .uiharness.checks import low_contrast, overflowing, set_theme
+from .uiharness.checks import low_contrast, overflowing, run_together, set_theme
 from .uiharness.notebooks import LESSONS
 
 pytestmark = pytest.mark.ui
@@ -118,14 +121,16 @@ def overlapping_options(page: Page) -> list[dict]:
     return bad
 
 
-# ---------------------------------------------------------------------------------- before Run All
-@pytest.mark.timeout(240)
+# ---------------------------------------------------------------------------------- opened untrusted
+@pytest.mark.timeout(420)
 @pytest.mark.parametrize("name", NAMES, ids=[_stem(n) for n in NAMES])
-def test_a_stored_lesson_reads_in_both_themes_before_it_runs(lab: NotebookPage, name: str,
-                                                              artifacts_dir: Path) -> None:
-    """The lesson as committed (static renderings only), opened untrusted: its text passes WCAG
-    contrast and its images carry their own background, in the light and in the dark theme."""
-    copy_lessons(lab.server.root, STORED)
+def test_a_lesson_opened_untrusted_reads_well_as_stored_and_as_run(lab: NotebookPage, lessons: dict[str, NotebookPage],
+                                                                    name: str, artifacts_dir: Path) -> None:
+    """Two untrusted notebooks in one JupyterLab page. The lesson as committed (static renderings
+    only): its text passes WCAG contrast and its images carry their own background, in the light and
+    in the dark theme. Then the lesson as the session's browser run left it, stripped as
+    `static_outputs` strips it: its outputs pass the sanitiser readably."""
+    folder = copy_lessons(lab.server.root, STORED)
     lab.page.set_viewport_size(VIEWPORT)
     lab.open(f"{STORED}/{name}", kernel=False)
     outputs = lab.page.locator(".jp-Notebook .jp-OutputArea-output")
@@ -142,6 +147,33 @@ def test_a_stored_lesson_reads_in_both_themes_before_it_runs(lab: NotebookPage, 
             screens(lab.page, artifacts_dir / "lessons" / _stem(name), f"before-{theme}")
     finally:
         set_theme(lab.page, "light")  # a server setting: leave it as the other tests expect it
+
+    ran = lessons[name]
+    nb = nbformat.from_dict(ran.page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.toJSON()"))
+    for cell in nb.cells:
+        if cell.get("attachments", {}) is None:  # JupyterLab's model says null where nbformat has no key
+            del cell["attachments"]
+    assert any(o.get("data", {}).get(WIDGET_VIEW) for c in nb.cells for o in c.get("outputs", [])), \
+        "the browser's run holds the widgets"
+    strip(nb)
+    assert problems(nb) == []
+    target = folder / f"untrusted_{name}"
+    nbformat.write(nb, target)
+    lab.page.set_viewport_size({"width": 1400, "height": 900})
+    lab.open_in_app(f"{STORED}/{target.name}")
+    expect(outputs.locator(".lw-root").first).to_be_visible()
+    expect(outputs.filter(has_text=re.compile(r"Loading widget|Error displaying widget"))).to_have_count(0)
+    assert lab.page.locator(".jp-Notebook .jp-OutputArea-output style, .jp-OutputArea-output svg").count() == 0, \
+        "the sanitiser ran: no <style>, no <svg> is left"
+    result = run_together(lab.page)
+    assert result["checked"] > 10 and result["glued"] == [], result
+    images = lab.page.locator(".jp-OutputArea-output img.lw-timeline-img, .jp-OutputArea-output img.lw-flow-img")
+    for img in images.all():
+        img.scroll_into_view_if_needed()
+        expect(img).to_be_visible()
+        assert img.evaluate("i => i.complete && i.naturalWidth > 0"), "the drawing is shown, offline"
+    assert overflowing(lab.page) == []
+    lab.screenshot("untrusted", outputs.locator(".lw-root").first)
 
 
 # ---------------------------------------------------------------------------------- after Run All

@@ -3,9 +3,9 @@
 Every lesson runs once, two at a time, one page each (the session's `lessons` fixture), then every check
 reads those pages: Play plays to the end in the light and the dark theme, text contrast in the
 high-contrast theme, burst and pool views keep their moment after Run All (fit and contrast of every
-lesson in the light and the dark theme, with screenshots: `test_lesson_pages.py`). Then each lesson, as
-that run left it and stripped to its static renderings (the lessons' policy), is opened untrusted; and a
-notebook of lesson 01's views is exported with the README's nbconvert command and opened offline.
+lesson in the light and the dark theme, with screenshots, and each lesson as that run left it, stripped
+to its static renderings (the lessons' policy) and opened untrusted: `test_lesson_pages.py`). A notebook
+of lesson 01's views is exported with the README's nbconvert command and opened offline.
 (Notebook 7: `test_lesson_ui.py`.)
 """
 
@@ -16,14 +16,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 from playwright.sync_api import Page, expect
 
-from lambda_widget.views.static_outputs import WIDGET_VIEW, problems, strip
-
-from .uiharness import NotebookPage, copy_lessons, write_notebook
-from .uiharness.checks import low_contrast, overflowing, play_to_the_end, run_together, set_theme
+from .uiharness import NotebookPage, write_notebook
+from .uiharness.checks import low_contrast, play_to_the_end, run_together, set_theme
 from .uiharness.notebooks import LESSONS, SEED_CELLS
 
 pytestmark = pytest.mark.ui
@@ -119,41 +116,9 @@ def test_play_plays_to_the_last_step_in_lab_dark(lessons: dict[str, NotebookPage
     set_theme(nb.page, "light")  # the theme is a server setting: leave it as the other tests expect
 
 
-# ---------------------------------------------------------------------------------- before it runs
-@needs_lessons
-@pytest.mark.timeout(240)
-@pytest.mark.parametrize("lesson", NAMES, ids=[_stem(n) for n in NAMES])
-def test_a_lesson_opened_untrusted_is_readable(lessons: dict[str, NotebookPage], lab: NotebookPage,
-                                               lesson: str) -> None:
-    """The outputs the lessons' policy stores (static renderings only) pass the sanitiser readably:
-    the lesson as the browser run left it, stripped as `static_outputs` strips it, opened untrusted."""
-    ran = lessons[lesson]
-    nb = nbformat.from_dict(ran.page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.toJSON()"))
-    for cell in nb.cells:
-        if cell.get("attachments", {}) is None:  # JupyterLab's model says null where nbformat has no key
-            del cell["attachments"]
-    assert any(o.get("data", {}).get(WIDGET_VIEW) for c in nb.cells for o in c.get("outputs", [])), \
-        "the browser's run holds the widgets"
-    strip(nb)
-    assert problems(nb) == []
-    folder = copy_lessons(lab.server.root, "stored")  # notebooks/ of this server holds the lesson pages
-    target = folder / f"untrusted_{lesson}"
-    nbformat.write(nb, target)
-    lab.open(f"{folder.name}/{target.name}", kernel=False)
-    outputs = lab.page.locator(".jp-Notebook .jp-OutputArea-output")
-    expect(outputs.locator(".lw-root").first).to_be_visible()
-    expect(outputs.filter(has_text=re.compile(r"Loading widget|Error displaying widget"))).to_have_count(0)
-    assert lab.page.locator(".jp-Notebook .jp-OutputArea-output style, .jp-OutputArea-output svg").count() == 0, \
-        "the sanitiser ran: no <style>, no <svg> is left"
-    result = run_together(lab.page)
-    assert result["checked"] > 10 and result["glued"] == [], result
-    images = lab.page.locator(".jp-OutputArea-output img.lw-timeline-img, .jp-OutputArea-output img.lw-flow-img")
-    for img in images.all():
-        img.scroll_into_view_if_needed()
-        expect(img).to_be_visible()
-        assert img.evaluate("i => i.complete && i.naturalWidth > 0"), "the drawing is shown, offline"
-    assert overflowing(lab.page) == []
-    lab.screenshot("untrusted", outputs.locator(".lw-root").first)
+# ---------------------------------------------------------------------------------- opened untrusted
+# Each lesson as the browser run left it, stripped to its static renderings and opened untrusted: in
+# the same page as the lesson as committed, test_lesson_pages.py.
 
 
 # ---------------------------------------------------------------------------------- nbconvert

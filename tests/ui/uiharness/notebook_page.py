@@ -100,6 +100,17 @@ class NotebookPage:
             self.page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
         return self
 
+    def open_in_app(self, path: str, timeout: float = 180_000) -> NotebookPage:
+        """Close what this JupyterLab page shows and open `path` in the same app, without loading the
+        page again; for the notebook and its stored outputs, as `open(path, kernel=False)`."""
+        self.path = path
+        self.opened.add(path)
+        self.page.evaluate("""(path) => { const app = window.jupyterapp;
+            app.shell.closeAll();
+            app.commands.execute('docmanager:open', {path}); }""", path)
+        self.page.wait_for_function(DOCUMENT_READY_JS, arg=path, timeout=timeout)
+        return self
+
     def run_all(self, timeout: float = 120_000) -> dict:
         """Clear all outputs, Run All, and wait until every code cell ran and the kernel is idle.
 
