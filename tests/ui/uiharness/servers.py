@@ -139,11 +139,24 @@ def _stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-    _gone, alive = psutil.wait_procs(tree, timeout=10)
+    alive = _wait_gone(tree, timeout=10)
     for p in alive:  # psutil checks the create time, so a recycled PID is never hit
         with contextlib.suppress(psutil.NoSuchProcess):
             p.kill()
-    psutil.wait_procs(alive, timeout=10)
+    _wait_gone(alive, timeout=10)
+
+
+def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait for these processes to end; those still running after `timeout`."""
+    try:
+        return psutil.wait_procs(procs, timeout=timeout)[1]
+    except (psutil.Error, OSError):  # a process left /proc while psutil read it (seen with the kernels' sandboxes)
+        alive = []
+        for p in procs:
+            with contextlib.suppress(psutil.Error, OSError):
+                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(p)
+        return alive
 
 
 class PortTaken(RuntimeError):
