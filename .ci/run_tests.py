@@ -10,8 +10,10 @@ JUnit report in .ci/artifacts/tests/. At the end a table gives each group's wall
 `N passed, N failed` for the whole run.
 
 A new test module lands in the `engine` group by itself, a new lesson in `binder` (nbval) and in
-`browser` (its one run in JupyterLab). If one group grows too long, split it: add a Group with the
-paths it takes, and `--ignore` them in `engine`.
+`browser` (its one run in JupyterLab). The groups are balanced so that they end together (the wall
+time is then about the CPU total over the CPUs): if one group grows too long, move a module to a
+shorter one (add its path there and `--ignore` it in `engine`), and keep tests/conftest.py's
+LONGEST_MODULES (the engine group's longest modules, started first) up to date.
 """
 
 from __future__ import annotations
@@ -52,11 +54,16 @@ class Group:
 GROUPS = [
     Group("browser", ["tests/ui"],
           "JupyterLab and Notebook 7 in Chromium: every lesson once, views, themes, export"),
-    Group("binder", ["tests/test_binder.py"],
-          "a venv from binder/requirements.txt, then every lesson under nbval in it"),
+    # The soak test runs in this process too (first: tests/conftest.py starts the longest modules
+    # first), alone (its bounds are the kernel's descriptors, threads and memory), and the engine
+    # group is shorter by it.
+    Group("binder", ["tests/test_binder.py", "tests/test_fidelity_soak.py"],
+          "the soak test; a venv from binder/requirements.txt, then every lesson under nbval in it"),
     # Two workers (pytest-xdist), a test module each at a time: these tests mostly wait on processes.
-    Group("engine", ["tests", "--ignore=tests/ui", "--ignore=tests/test_binder.py", "-n", "2",
-                     "--dist", "loadfile"],
+    # The longest modules first (tests/conftest.py, LONGEST_MODULES), in that order: no reordering.
+    Group("engine", ["tests", "--ignore=tests/ui", "--ignore=tests/test_binder.py",
+                     "--ignore=tests/test_fidelity_soak.py", "-n", "2", "--dist", "loadfile",
+                     "--no-loadscope-reorder"],
           "everything else, on two workers: engine, front, traffic, views, magics"),
 ]
 

@@ -7,6 +7,8 @@ their managers down so no execution environment outlives its test module.
 from __future__ import annotations
 
 import re
+import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -42,7 +44,110 @@ def lambda_handler(event, context):
     return context.aws_request_id
 """
 
+# Waits at a `Gate` (event["gate"]: its port) until the test opens it, then returns its request id.
+GATED_SOURCE = """import socket
+
+
+def lambda_handler(event, context):
+    with socket.create_connection(("127.0.0.1", event["gate"]), timeout=300) as gate:
+        assert gate.recv(2) == b"go", "the gate closed"
+    return context.aws_request_id
+"""
+
+
+class Gate:
+    """A gate on 127.0.0.1 for handlers of ``GATED_SOURCE``: each invocation waits there until the
+    gate opens, so invocations overlap (or are still running) for certain, however slow the machine.
+
+    ``Gate(n)`` opens by itself once ``n`` invocations wait at it; ``open()`` opens it now. Once
+    open, later arrivals pass straight through. ``wait_for(n)`` blocks until ``n`` have arrived.
+    """
+
+    def __init__(self, open_at: int | None = None) -> None:
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._server.getsockname()[1]
+        self._open_at = open_at
+        self._held: list[socket.socket] = []
+        self.arrived = 0
+        self.is_open = False
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._accept, name="test-gate", daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._server.accept()
+            except OSError:  # closed
+                return
+            with self._changed:
+                self.arrived += 1
+                self._held.append(conn)
+                if self.is_open or (self._open_at is not None and self.arrived >= self._open_at):
+                    self._release()
+                self._changed.notify_all()
+
+    def _release(self) -> None:
+        self.is_open = True
+        for conn in self._held:
+            try:
+                conn.sendall(b"go")
+            except OSError:  # that invocation ended already (a timeout)
+                pass
+            conn.close()
+        self._held.clear()
+
+    def wait_for(self, n: int, timeout: float = 120) -> None:
+        """Block until ``n`` invocations have arrived at the gate (AssertionError after ``timeout``)."""
+        with self._changed:
+            assert self._changed.wait_for(lambda: self.arrived >= n, timeout), \
+                f"{self.arrived} of {n} invocations reached the gate in {timeout} s"
+
+    def open(self) -> None:
+        """Let every waiting invocation through, and every later one."""
+        with self._changed:
+            self._release()
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        self.open()
+        try:
+            self._server.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        except OSError:
+            pass
+        self._server.close()
+        self._thread.join(timeout=10)
+
+
+@pytest.fixture
+def gate() -> Iterator[Callable[..., Gate]]:
+    """Make gates (``gate(n)``, ``gate()``); each is opened and closed after the test."""
+    made: list[Gate] = []
+
+    def make(open_at: int | None = None) -> Gate:
+        made.append(Gate(open_at))
+        return made[-1]
+
+    yield make
+    for g in made:
+        g.close()
+
+
 _REPORT_FIELD = re.compile(r"^(?P<key>[A-Za-z ]+): (?P<value>.*)$")
+
+
+# The modules that take longest (seconds of test time on a 2-CPU machine, most first): pytest-xdist
+# (`--dist loadfile`, .ci/run_tests.py) hands modules out in collection order, so these start first
+# and the short ones fill in around them, instead of one long module running alone at the end.
+LONGEST_MODULES = ("test_fidelity_soak.py", "test_queue_scaling.py", "test_scale_burst.py",
+                   "test_front_invoke.py", "test_queue_views.py", "test_sam_careless.py",
+                   "test_fidelity_hostile.py", "test_lifecycle_extensions.py")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The longest modules first (a stable sort: every other test keeps its order)."""
+    rank = {name: i for i, name in enumerate(LONGEST_MODULES)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
 @pytest.fixture(params=["namespaces", "process"])

@@ -5,22 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from conftest import GATED_SOURCE, wait_for
 from conftest import SEED_SOURCE as SEED
-from conftest import wait_for
 
 import lambda_widget as lw
 from lambda_widget.api import WaitResult
 from lambda_widget.views import BurstView, FunctionCard, HistoryView, InvocationView, PoolView
 
 ECHO = "def lambda_handler(event, context):\n    return event\n"
-
-SLEEPER = """import time
-
-
-def lambda_handler(event, context):
-    time.sleep(event.get('sleep', 0))
-    return context.aws_request_id
-"""
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -101,9 +93,10 @@ def test_invoke_failure_is_a_record_not_an_exception() -> None:
     assert view.status == "failed" and view.error["errorType"] == "ZeroDivisionError"
 
 
-def test_burst_scales_out_and_iterates_as_invocations() -> None:
-    lw.register("slow", SLEEPER)
-    view = lw.burst("slow", 3, {"sleep": 0.5})
+def test_burst_scales_out_and_iterates_as_invocations(gate) -> None:
+    lw.register("slow", GATED_SOURCE)
+    together = gate(3)  # each waits until all three run: they overlap for certain
+    view = lw.burst("slow", 3, {"gate": together.port})
     assert isinstance(view, BurstView) and len(view) == 3
     assert all(inv.status == "succeeded" for inv in view)
     assert len({inv.container_id for inv in view}) == 3
@@ -111,10 +104,12 @@ def test_burst_scales_out_and_iterates_as_invocations() -> None:
     assert "Burst: 3 of 3 done" in view._repr_mimebundle_()["text/plain"]
 
 
-def test_burst_without_waiting_fills_in_later() -> None:
-    lw.register("slow", SLEEPER)
-    view = lw.burst("slow", 2, {"sleep": 0.5}, wait=False)
-    assert not all(inv.done for inv in view)
+def test_burst_without_waiting_fills_in_later(gate) -> None:
+    lw.register("slow", GATED_SOURCE)
+    held = gate()  # nothing ends before the test opens it
+    view = lw.burst("slow", 2, {"gate": held.port}, wait=False)
+    assert not any(inv.done for inv in view)
+    held.open()
     assert wait_for(lambda: all(inv.done for inv in view))
     assert wait_for(lambda: view.flush() or view.progress.value == 2)
 

@@ -17,6 +17,7 @@ from concurrent.futures import wait
 from pathlib import Path
 
 import psutil
+import pytest
 from test_fidelity_helpers import Containment, kill_kernel_and_check
 
 FULL = os.environ.get("LW_SOAK") == "full"
@@ -25,6 +26,8 @@ COLD = 1_000 if FULL else int(os.environ.get("LW_SOAK_COLD", "200"))
 HOSTILE = 1_000 if FULL else int(os.environ.get("LW_SOAK_HOSTILE", "150"))
 CONCURRENT = int(os.environ.get("LW_SOAK_CONCURRENT", "300"))
 CHECK_EVERY = 250
+# pytest's 300 s is sized for the default counts; the full size on a busy 2-CPU machine takes longer.
+SIZED = pytest.mark.timeout(1200 if FULL else 300)
 FD_BOUND, THREAD_BOUND, RSS_BOUND_MB = 8, 4, 150
 
 ECHO_SOURCE = "def lambda_handler(event, context):\n    return event\n"
@@ -74,6 +77,7 @@ class Bounds:
             f"{sorted(dirs - {e.id for e in mgr.containers})}"
 
 
+@SIZED
 def test_warm_invocations_and_cold_starts_keep_the_kernel_bounded():
     with Containment(seed=5, virtual_clock=True, max_history=WARM + COLD + 10) as box:
         mgr = box.mgr
@@ -175,6 +179,7 @@ ACTIONS = ["raise", "exit", "child", "init-error", "self-response", "tamper", "b
 EXPECTED = {"raise": "failed", "exit": "crashed", "huge-length": "failed"}
 
 
+@SIZED
 def test_hostile_handlers_mixed_into_warm_traffic_leave_nothing_behind():
     # A short history: the 5 MB events it keeps are not the kernel growing.
     # The fallback mode: where handlers can reach the Runtime API and their trace file at all.

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from conftest import GATED_SOURCE, wait_for
 from conftest import SEED_SOURCE as SEED
-from conftest import wait_for
 from IPython.core.error import UsageError
 from IPython.testing import globalipapp
 from IPython.utils.capture import capture_output
@@ -402,10 +402,11 @@ def test_bad_subcommand_arguments(ip) -> None:
 
 
 # ---------------------------------------------------------------------- burst, wait, containers, history, reset
-def test_burst_scales_the_pool_out(ip, capsys) -> None:
-    ip.run_cell_magic("lambda", "slow", SLEEPER)
+def test_burst_scales_the_pool_out(ip, capsys, gate) -> None:
+    ip.run_cell_magic("lambda", "slow", GATED_SOURCE)
     capsys.readouterr()
-    ip.run_line_magic("lambda", 'burst slow 3 {"sleep": 0.5}')
+    together = gate(3)  # each waits until all three run: they overlap for certain
+    ip.run_line_magic("lambda", f'burst slow 3 {{"gate": {together.port}}}')
     out = capsys.readouterr().out
     mgr = lw.get_manager()
     assert len(mgr.history) == 3 and all(inv.status == "succeeded" for inv in mgr.history)
@@ -477,20 +478,22 @@ def test_widget_output_is_updated_with_the_outcome(ip) -> None:
     assert "Result: 4" in final.data["text/plain"] and "lw-invocation" in final.data["text/html"]
 
 
-def test_widget_burst_is_shown_before_it_finishes(ip, monkeypatch) -> None:
+def test_widget_burst_is_shown_before_it_finishes(ip, monkeypatch, gate) -> None:
     from lambda_widget.views import BurstView
 
-    ip.run_cell_magic("lambda", "slow", SLEEPER)
+    ip.run_cell_magic("lambda", "slow", GATED_SOURCE)
     shown: list[Any] = []
     done_when_shown: list[bool] = []
+    held = gate()  # the invocations wait there until the view is shown
 
     def record(obj: Any, **kwargs: Any) -> None:
         shown.append(obj)
         done_when_shown.extend(inv.done for inv in obj)
+        held.open()
 
     monkeypatch.setattr("lambda_widget.magics.output.display", record)
     magics(ip).display = "widget"
-    ip.run_line_magic("lambda", 'burst slow 3 {"sleep": 1}')
+    ip.run_line_magic("lambda", f'burst slow 3 {{"gate": {held.port}}}')
     (burst,) = shown
     assert isinstance(burst, BurstView) and len(burst) == 3
     assert done_when_shown == [False, False, False]  # on screen while the invocations still ran

@@ -222,7 +222,13 @@ def test_static_invocation_page(mgr):
     assert re.findall(r'<div class="lw-line[^"]*lw-current" data-line="(\d+)"', page3) == ["2"]
 
 
-def test_pool_timeline_and_history(mgr):
+def test_pool_timeline_and_history():
+    # The virtual clock: the idle gap is the minute advanced, however long the invocations took.
+    with lw.ContainerManager(seed=1, virtual_clock=True) as mgr:
+        _pool_timeline_and_history(mgr)
+
+
+def _pool_timeline_and_history(mgr):
     mgr.register("double", SEED, idle_timeout=60)
     mgr.invoke("double", {"value": 1})
     mgr.advance(60)

@@ -9,12 +9,12 @@ from collections.abc import Callable
 import comm
 import pytest
 from comm.base_comm import BaseComm
+from conftest import GATED_SOURCE
 from conftest import SEED_SOURCE as SEED
 
 import lambda_widget as lw
 from lambda_widget.views import BurstView, FunctionCard, HistoryView, InvocationView, PoolView
 
-SLEEPER = "import time\n\ndef lambda_handler(event, context):\n    time.sleep(event.get('sleep', 0.3))\n    return 1\n"
 CURRENT_ROW = re.compile(r'<tr class="[^"]*lw-current[^"]*" data-step="(\d+)"')
 CURRENT_LINE = re.compile(r'<div class="lw-line[^"]*lw-current" data-line="(\d+)"')
 CURRENT_COLUMN = re.compile(r'<th class="lw-current">(\d+)</th>')
@@ -135,13 +135,15 @@ def test_a_step_change_from_the_browser_is_one_comm_message(mgr, comms):
     assert sorted(updates(comms)) == sorted([(view.slider.model_id, ["value"]), (view.stage.model_id, ["value"])])
 
 
-def test_view_updates_live_and_keeps_observing_after_the_end(mgr, comms):
-    mgr.register("nap", SLEEPER, idle_timeout=30)
-    future = mgr.submit("nap", {"sleep": 1.0})
+def test_view_updates_live_and_keeps_observing_after_the_end(mgr, comms, gate):
+    mgr.register("nap", GATED_SOURCE, idle_timeout=30)
+    held = gate()  # the invocation runs until the test has seen it running
+    future = mgr.submit("nap", {"gate": held.port})
     view = InvocationView(future.invocation, mgr)
     wait_until(lambda: 'lw-badge lw-status-running"' in view.head.value)
     assert view.slider.disabled and "Running" in view.stage.value
     assert CURRENT_NODE.findall(view.stage.value) in (["create"], ["reuse"], ["check"])
+    held.open()
     future.result()
     wait_until(lambda: 'lw-badge lw-status-succeeded"' in view.head.value)
     n = view.slider.max
@@ -187,11 +189,12 @@ def test_mime_bundle_and_deterministic_text(comms):
     assert not re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-", text) and " ms" not in text
 
 
-def test_pool_view_shows_a_card_per_environment_and_reaping(mgr, comms):
-    mgr.register("nap", SLEEPER, idle_timeout=120)
+def test_pool_view_shows_a_card_per_environment_and_reaping(mgr, comms, gate):
+    mgr.register("nap", GATED_SOURCE, idle_timeout=120)
     view = PoolView(mgr, live=True)
     assert "No execution environments yet" in view.body.value
-    futures = [mgr.submit("nap", {"sleep": 0.3}) for _ in range(4)]
+    together = gate(4)  # each waits until all four run: they overlap for certain
+    futures = [mgr.submit("nap", {"gate": together.port}) for _ in range(4)]
     invs = [f.result() for f in futures]
     assert len({i.container_id for i in invs}) == 4  # they overlapped: four environments
     view.flush()
@@ -219,9 +222,10 @@ def test_pool_view_coalesces_a_burst_of_changes(mgr, comms):
     assert "200 invocations served" in view.body.value  # the last render saw the end state
 
 
-def test_burst_view(mgr, comms):
-    mgr.register("nap", SLEEPER)
-    futures = [mgr.submit("nap", {"sleep": 0.3}) for _ in range(3)]
+def test_burst_view(mgr, comms, gate):
+    mgr.register("nap", GATED_SOURCE)
+    together = gate(3)  # each waits until all three run: one cold for the first, two because all are busy
+    futures = [mgr.submit("nap", {"gate": together.port}) for _ in range(3)]
     view = BurstView(futures, mgr)
     assert re.search(r"\d of 3 done", view.summary.value)
     for f in futures:

@@ -12,6 +12,7 @@ import contextlib
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,6 +28,9 @@ LESSON_NAMES = sorted(p.name for p in LESSONS.glob("[0-9][0-9]_*.ipynb"))
 # Lessons run two at a time: their kernels mostly sleep, but lesson 05's memory watchdog samples
 # every 20 ms, and six kernels on a 2-CPU machine starve it.
 LESSONS_AT_ONCE = 2
+LESSON_TIMEOUT = 420  # seconds for one lesson's Run All (lesson 11 had 480 s in a test of its own)
+# Started first, so that the last lesson to start is a short one (numbers of the slowest Run Alls).
+LONGEST_LESSONS = ("11", "05", "06", "10")
 ARTIFACTS = Path(os.environ.get("UI_ARTIFACTS_DIR") or Path(__file__).parent / "artifacts")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -145,10 +149,10 @@ def _notebook_page(page: Page, server: JupyterServer, request: pytest.FixtureReq
         if report is not None and report.failed:
             page.screenshot(path=str(artifacts / f"{name}-FAILED.png"))
             (artifacts / f"{name}-console.txt").write_text("\n".join(nb.console_errors))
-        if nb.path:
-            # Best effort: the server's teardown stops any kernel that is left.
-            with contextlib.suppress(PlaywrightError):
-                nb.shutdown_kernels()
+        # Best effort: the server's teardown stops any kernel that is left. Only this page's own
+        # kernels: the session's lesson pages share the server.
+        with contextlib.suppress(OSError):
+            nb.shutdown_own_kernels()
 
 
 @pytest.fixture
@@ -180,45 +184,58 @@ class LessonPages(dict):
 
 
 @pytest.fixture(scope="session")
-def lessons_server(tmp_path_factory: pytest.TempPathFactory, artifacts_dir: Path) -> Iterator[JupyterServer]:
-    """A JupyterLab server of the `lessons` pages alone: other tests' kernel shutdowns and settings
-    (the `lab` fixture stops every kernel of its server) never reach the lessons' kernels."""
-    yield from _server("lab", tmp_path_factory, artifacts_dir, label="lessons")
-
-
-@pytest.fixture(scope="session")
-def lessons(browser: Browser, lessons_server: JupyterServer, artifacts_dir: Path) -> Iterator[dict[str, NotebookPage]]:
+def lessons(browser: Browser, lab_server: JupyterServer, artifacts_dir: Path) -> Iterator[dict[str, NotebookPage]]:
     """Every lesson (by file name), run to the end with Run All in its own JupyterLab page (1,000 px wide):
     the suite's one browser run of each lesson, shared by every test that looks at one.
 
-    A test that changes a page (a stepper moved, a theme set) puts it back as it found it: steppers
-    on their last step, the light theme."""
-    copy_lessons(lessons_server.root)
+    The lessons run on the `lab` server, in `notebooks/`, LESSONS_AT_ONCE at a time: the next starts
+    when one ends (the longest first). Other tests on that server stop only their own kernels and
+    never open `notebooks/` there. A test that changes a page (a stepper moved, a theme set) puts it
+    back as it found it: steppers on their last step, the light theme."""
+    copy_lessons(lab_server.root)
     context = browser.new_context(viewport={"width": 1000, "height": 1000})
     context.set_default_timeout(30_000)
     blocked = _block_non_local(context)
     pages: dict[str, NotebookPage] = {}
     failed: dict[str, str] = {}
+    waiting = sorted(LESSON_NAMES, key=lambda n: (n[:2] not in LONGEST_LESSONS, n))
+    running: dict[str, float] = {}  # lesson -> when its Run All must have ended
+
+    def settle(name: str, nb: NotebookPage) -> None:
+        try:
+            nb.wait_ran(timeout=5_000)
+            nb.wait_widgets()
+        except (AssertionError, PlaywrightError) as exc:  # that lesson's tests fail, not all
+            failed[name] = str(exc)
+
     try:
-        for batch in range(0, len(LESSON_NAMES), LESSONS_AT_ONCE):
-            running = []
-            for name in LESSON_NAMES[batch:batch + LESSONS_AT_ONCE]:
-                nb = NotebookPage(context.new_page(), lessons_server, artifacts_dir, f"lesson-{name[:2]}")
+        while waiting or running:
+            while waiting and len(running) < LESSONS_AT_ONCE:
+                name = waiting.pop(0)
+                nb = NotebookPage(context.new_page(), lab_server, artifacts_dir, f"lesson-{name[:2]}")
                 nb.blocked_requests = blocked  # the context's: any lesson's page may add to it
-                nb.open(f"notebooks/{name}")
-                nb.start_run_all()
                 pages[name] = nb
-                running.append(nb)
-            for nb in running:
                 try:
-                    nb.wait_ran(timeout=240_000)
-                    nb.wait_widgets()
-                except (AssertionError, PlaywrightError) as exc:  # that lesson's tests fail, not all
-                    failed[nb.path.rsplit("/", 1)[-1]] = str(exc)
+                    nb.open(f"notebooks/{name}")
+                    nb.start_run_all()
+                except (AssertionError, PlaywrightError) as exc:
+                    failed[name] = str(exc)
+                    continue
+                running[name] = time.monotonic() + LESSON_TIMEOUT
+            for name, deadline in list(running.items()):
+                nb = pages[name]
+                try:
+                    ended = nb.ran()
+                except PlaywrightError as exc:
+                    failed[name], ended = str(exc), None
+                if ended is None or ended or time.monotonic() > deadline:
+                    del running[name]
+                    if ended is not None:
+                        settle(name, nb)
+            if running:
+                pages[next(iter(running))].page.wait_for_timeout(250)
         yield LessonPages(pages, failed)
     finally:
-        for nb in pages.values():
-            if nb.path:
-                nb.shutdown_kernels()
-                break  # one call stops every kernel of the server
+        with contextlib.suppress(OSError):
+            lab_server.shutdown_sessions({nb.path for nb in pages.values()})
         context.close()

@@ -1,10 +1,14 @@
-"""Every lesson as a learner sees it in JupyterLab at 1280x900, in the light and the dark theme (issue 22).
+"""Every lesson as a learner sees it in JupyterLab, in the light and the dark theme (issue 22), and
+its views as they tell the truth.
 
 Before Run All (the stored static renderings, opened untrusted): text legible in both themes, every
-image carrying its own background. After Run All (the suite's one browser run of each lesson): no
-quiz option overlaps another from 800 to 1,400 px, quiz text legible in both themes, and a wrong
-answer says why. Screenshots of every screen of every lesson, both themes, before and after, go to
-``<artifacts>/lessons/<lesson>/``.
+image carrying its own background. After Run All (the suite's one browser run of each lesson, the
+session's `lessons` pages), one pass per lesson over its page: nothing overflows its cell and no quiz
+option overlaps another from 800 to 1,400 px; text contrast of the views and the quizzes in the light
+and the dark theme; steppers on their last step, flow drawings inside their cell; and a wrong answer
+says why. Screenshots of every screen of every lesson, both themes, before and after, go to
+``<artifacts>/lessons/<lesson>/``, and the first view of each in both themes to
+``<artifacts>/lessons/<lesson>-<theme>.png``.
 """
 
 from __future__ import annotations
@@ -14,16 +18,15 @@ import math
 import re
 from pathlib import Path
 
+import nbformat
 import pytest
 from playwright.sync_api import Page, expect
 
-from . import conftest as _conftest
-from .uiharness import NotebookPage, copy_lessons
-from .uiharness.checks import low_contrast, set_theme
-from .uiharness.notebooks import LESSONS
+from lambda_widget.views.static_outputs import WIDGET_VIEW, problems, strip
 
-if not hasattr(_conftest, "lessons"):  # where the suite has no session-wide run of the lessons yet
-    from .test_views_ui import lessons  # noqa: F401  (the lessons run once per module)
+from .uiharness import NotebookPage, copy_lessons
+from .uiharness.checks import low_contrast, overflowing, run_together, set_theme
+from .uiharness.notebooks import LESSONS
 
 pytestmark = pytest.mark.ui
 
@@ -31,6 +34,8 @@ NAMES = sorted(p.name for p in LESSONS.glob("[0-9][0-9]_*.ipynb"))
 VIEWPORT = {"width": 1280, "height": 900}
 WIDTHS = (800, 1000, 1280, 1400)
 MAX_SCREENS = 60
+# Where the `lab` tests copy the lessons: `notebooks/` of that server holds the session's lesson pages.
+STORED = "stored"
 
 # Every radio option of every quiz: the label's box, its button's box, and whether the label
 # cuts its own text off.
@@ -88,8 +93,9 @@ def screens(page: Page, folder: Path, prefix: str) -> list[Path]:
                     : s.scrollHeight; }""")
     shots = []
     for n in range(min(MAX_SCREENS, math.ceil(total / max(1, height - 60)))):
-        scroller.evaluate("(s, top) => { s.scrollTop = top; }", n * (height - 60))
-        page.wait_for_timeout(150)
+        # Scrolled, and two frames painted since (no fixed wait: the page draws what it scrolled to).
+        scroller.evaluate("""(s, top) => { s.scrollTop = top;
+            return new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))); }""", n * (height - 60))
         shot = folder / f"{prefix}-{n + 1:02d}.png"
         page.screenshot(path=str(shot))
         shots.append(shot)
@@ -115,16 +121,18 @@ def overlapping_options(page: Page) -> list[dict]:
     return bad
 
 
-# ---------------------------------------------------------------------------------- before Run All
-@pytest.mark.timeout(240)
+# ---------------------------------------------------------------------------------- opened untrusted
+@pytest.mark.timeout(420)
 @pytest.mark.parametrize("name", NAMES, ids=[_stem(n) for n in NAMES])
-def test_a_stored_lesson_reads_in_both_themes_before_it_runs(lab: NotebookPage, name: str,
-                                                              artifacts_dir: Path) -> None:
-    """The lesson as committed (static renderings only), opened untrusted: its text passes WCAG
-    contrast and its images carry their own background, in the light and in the dark theme."""
-    copy_lessons(lab.server.root)
+def test_a_lesson_opened_untrusted_reads_well_as_stored_and_as_run(lab: NotebookPage, lessons: dict[str, NotebookPage],
+                                                                    name: str, artifacts_dir: Path) -> None:
+    """Two untrusted notebooks in one JupyterLab page. The lesson as committed (static renderings
+    only): its text passes WCAG contrast and its images carry their own background, in the light and
+    in the dark theme. Then the lesson as the session's browser run left it, stripped as
+    `static_outputs` strips it: its outputs pass the sanitiser readably."""
+    folder = copy_lessons(lab.server.root, STORED)
     lab.page.set_viewport_size(VIEWPORT)
-    lab.open(f"notebooks/{name}", kernel=False)
+    lab.open(f"{STORED}/{name}", kernel=False)
     outputs = lab.page.locator(".jp-Notebook .jp-OutputArea-output")
     expect(outputs.first).to_be_attached()
     try:
@@ -140,30 +148,98 @@ def test_a_stored_lesson_reads_in_both_themes_before_it_runs(lab: NotebookPage, 
     finally:
         set_theme(lab.page, "light")  # a server setting: leave it as the other tests expect it
 
+    ran = lessons[name]
+    nb = nbformat.from_dict(ran.page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.toJSON()"))
+    for cell in nb.cells:
+        if cell.get("attachments", {}) is None:  # JupyterLab's model says null where nbformat has no key
+            del cell["attachments"]
+    assert any(o.get("data", {}).get(WIDGET_VIEW) for c in nb.cells for o in c.get("outputs", [])), \
+        "the browser's run holds the widgets"
+    strip(nb)
+    assert problems(nb) == []
+    target = folder / f"untrusted_{name}"
+    nbformat.write(nb, target)
+    lab.page.set_viewport_size({"width": 1400, "height": 900})
+    lab.open_in_app(f"{STORED}/{target.name}")
+    expect(outputs.locator(".lw-root").first).to_be_visible()
+    expect(outputs.filter(has_text=re.compile(r"Loading widget|Error displaying widget"))).to_have_count(0)
+    assert lab.page.locator(".jp-Notebook .jp-OutputArea-output style, .jp-OutputArea-output svg").count() == 0, \
+        "the sanitiser ran: no <style>, no <svg> is left"
+    result = run_together(lab.page)
+    assert result["checked"] > 10 and result["glued"] == [], result
+    images = lab.page.locator(".jp-OutputArea-output img.lw-timeline-img, .jp-OutputArea-output img.lw-flow-img")
+    for img in images.all():
+        img.scroll_into_view_if_needed()
+        expect(img).to_be_visible()
+        assert img.evaluate("i => i.complete && i.naturalWidth > 0"), "the drawing is shown, offline"
+    assert overflowing(lab.page) == []
+    lab.screenshot("untrusted", outputs.locator(".lw-root").first)
+
 
 # ---------------------------------------------------------------------------------- after Run All
+# Every stepper that stands elsewhere than on its view's last step, also where a later cell added that step.
+STEPPERS_BEHIND_JS = """() => [...document.querySelectorAll('.jp-OutputArea-output .lw-invocation')]
+    .filter(v => v.querySelector('.lw-stepper'))
+    .map(v => [v.querySelector('.widget-readout').textContent.trim(),
+               [...v.querySelectorAll('.lw-step-table tbody tr')].pop().dataset.step])
+    .filter(([at, last]) => at !== last)"""
+
+
+def shoot_first_view(page: Page, folder: Path, name: str, theme: str) -> None:
+    """The lesson's first view in the viewport, as ``<folder>/<lesson>-<theme>.png``."""
+    first = page.locator(".jp-Notebook .jp-OutputArea-output .lw-root").first
+    first.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(200)
+    page.screenshot(path=str(folder / f"{_stem(name)}-{theme}.png"))
+
+
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("name", NAMES, ids=[_stem(n) for n in NAMES])
-def test_quiz_options_never_overlap_and_read_in_both_themes(lessons: dict[str, NotebookPage], name: str,
-                                                           artifacts_dir: Path) -> None:
+def test_a_lesson_after_run_all_fits_and_reads_in_both_themes(lessons: dict[str, NotebookPage], name: str,
+                                                              artifacts_dir: Path) -> None:
+    """One pass over the lesson's page as Run All left it: the light theme at every width, then the
+    light and the dark theme at 1,280 px, each with its checks and its screenshots."""
     nb = lessons[name]
     page = nb.page
+    folder = artifacts_dir / "lessons"
+    folder.mkdir(parents=True, exist_ok=True)
     quizzes = page.locator(".jp-Notebook .lw-quiz")
     expect(quizzes.first, f"{name} ends with a quiz").to_be_attached()
     try:
+        set_theme(page, "light")
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
-            page.wait_for_timeout(300)
+            page.wait_for_timeout(400)
+            assert overflowing(page) == [], f"{name} at {width} px"
             for quiz in quizzes.all():  # JupyterLab lays out only what is near the viewport
                 quiz.scroll_into_view_if_needed()
             page.wait_for_timeout(200)
             assert overlapping_options(page) == [], f"{name} at {width} px"
         page.set_viewport_size(VIEWPORT)
+        page.wait_for_timeout(300)
+        assert page.evaluate(STEPPERS_BEHIND_JS) == [], f"{name}: steppers not on their last step (at, last)"
+        # The current node of every flow drawing is inside its cell, so it is on screen with it.
+        for flow in page.locator(".jp-OutputArea-output svg.lw-flow").all()[:4]:
+            # On screen first: JupyterLab skips the layout of cells far out of view (content-visibility),
+            # so an off-screen drawing can still report its size from the previous, wider viewport.
+            flow.scroll_into_view_if_needed()
+            page.wait_for_timeout(200)
+            box = flow.bounding_box()
+            cell = flow.locator("xpath=ancestor::*[contains(@class,'jp-OutputArea-output')]")
+            assert box is not None and box["width"] <= cell.bounding_box()["width"] + 1
         for theme in ("light", "dark"):
             set_theme(page, theme)
-            result = low_contrast(page, ".jp-Notebook .lw-quiz")
-            assert result["checked"] > 5 and result["failures"] == [], (name, theme, result["failures"])
-            screens(page, artifacts_dir / "lessons" / _stem(name), f"after-{theme}")
+            views = low_contrast(page)
+            assert views["checked"] > 20, views
+            assert views["failures"] == [], f"{name}: text below WCAG contrast in the {theme} theme"
+            quiz = low_contrast(page, ".jp-Notebook .lw-quiz")
+            assert quiz["checked"] > 5 and quiz["failures"] == [], (name, theme, quiz["failures"])
+            assert overflowing(page) == [], f"{name} in the {theme} theme"
+            shoot_first_view(page, folder, name, theme)
+            screens(page, folder / _stem(name), f"after-{theme}")
+        page.set_viewport_size({"width": 1000, "height": 1000})  # the dark theme at the lessons' own width
+        page.wait_for_timeout(400)
+        assert overflowing(page) == [], f"{name} in the dark theme at 1000 px"
     finally:
         set_theme(page, "light")
         page.set_viewport_size({"width": 1000, "height": 1000})

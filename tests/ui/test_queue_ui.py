@@ -1,13 +1,13 @@
-"""Lesson 11 (queues) in JupyterLab: Run All renders every queue panel and simulation; the panels fit their
-cell from 800 to 1,400 px and read well in the light and the dark theme. Screenshots of the queue panel in
-both themes go to `<artifacts>/queues/`."""
+"""Lesson 11 (queues) in JupyterLab, on the session's one browser run of it (the `lessons` pages): Run All
+rendered every queue panel and simulation; the panels fit their cell from 800 to 1,400 px and read well in
+the light and the dark theme. Screenshots of the queue panel in both themes go to `<artifacts>/queues/`."""
 
 from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
 
-from .uiharness import NotebookPage, copy_lessons, find_lesson
+from .uiharness import NotebookPage, find_lesson, lesson_page
 from .uiharness.checks import low_contrast, overflowing, set_theme
 
 pytestmark = pytest.mark.ui
@@ -38,14 +38,9 @@ def _shoot(nb: NotebookPage, theme: str) -> None:
 
 
 @needs_lesson
-@pytest.mark.timeout(600)
-def test_lesson_11_panels_render_fit_and_read_well(lab: NotebookPage) -> None:
-    assert LESSON is not None
-    copy_lessons(lab.server.root)
-    lab.page.set_viewport_size({"width": 1000, "height": 1000})
-    lab.open(f"notebooks/{LESSON.name}")
-    lab.run_all(timeout=480_000)
-    lab.wait_widgets()
+@pytest.mark.timeout(180)
+def test_lesson_11_panels_render_fit_and_read_well(lessons: dict[str, NotebookPage]) -> None:
+    lab = lesson_page(lessons, "11")
     book = lab.page.locator(".jp-Notebook")
     expect(book.locator(".jp-OutputArea-output .lw-queue").first).to_be_attached()
     assert book.locator(".jp-OutputArea-output .lw-queue").count() >= 4       # the mappings' panels
@@ -53,11 +48,14 @@ def test_lesson_11_panels_render_fit_and_read_well(lab: NotebookPage) -> None:
     assert book.locator(".jp-OutputArea-output .lw-queue svg").count() >= 2   # charts, inline: themed
     assert book.locator(".jp-OutputArea-output .jp-RenderedText[data-mime-type='application/vnd.jupyter.stderr']"
                         ).count() == 0
-    for theme in ("light", "dark"):
-        set_theme(lab.page, theme)
-        too_wide = {width: _overflow_at(lab, width) for width in (800, 1000, 1400)}
-        assert {w: found for w, found in too_wide.items() if found} == {}, theme
-        assert low_contrast(lab.page)["failures"] == [], f"text below WCAG contrast in the {theme} theme"
-        _shoot(lab, theme)
+    try:
+        for theme in ("light", "dark"):
+            set_theme(lab.page, theme)
+            too_wide = {width: _overflow_at(lab, width) for width in (800, 1000, 1400)}
+            assert {w: found for w, found in too_wide.items() if found} == {}, theme
+            assert low_contrast(lab.page)["failures"] == [], f"text below WCAG contrast in the {theme} theme"
+            _shoot(lab, theme)
+    finally:
+        set_theme(lab.page, "light")  # the theme is a server setting: leave it as the other tests expect
     assert lab.blocked_requests == []
     assert lab.unexpected_console_errors() == []

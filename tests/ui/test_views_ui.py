@@ -1,10 +1,10 @@
 """Views that tell the truth, on the real lessons, in JupyterLab 4 (light and dark) and Notebook 7.
 
 Every lesson runs once, two at a time, one page each (the session's `lessons` fixture), then every check
-reads those pages: Play plays to the end, nothing overflows its cell from 800 to 1,400 px, text contrast
-in the light, dark and high-contrast themes, burst and pool views keep their moment after Run All.
-Screenshots of every lesson in both themes go to `<artifacts>/lessons/`. Then each lesson, as that run
-left it and stripped to its static renderings (the lessons' policy), is opened untrusted; and a notebook
+reads those pages: Play plays to the end in the light and the dark theme, text contrast in the
+high-contrast theme, burst and pool views keep their moment after Run All (fit and contrast of every
+lesson in the light and the dark theme, with screenshots, and each lesson as that run left it, stripped
+to its static renderings (the lessons' policy) and opened untrusted: `test_lesson_pages.py`). A notebook
 of lesson 01's views is exported with the README's nbconvert command and opened offline.
 (Notebook 7: `test_lesson_ui.py`.)
 """
@@ -16,20 +16,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 from playwright.sync_api import Page, expect
 
-from lambda_widget.views.static_outputs import WIDGET_VIEW, problems, strip
-
-from .uiharness import NotebookPage, copy_lessons, write_notebook
-from .uiharness.checks import low_contrast, overflowing, play_to_the_end, run_together, set_theme
+from .uiharness import NotebookPage, write_notebook
+from .uiharness.checks import low_contrast, play_to_the_end, run_together, set_theme
 from .uiharness.notebooks import LESSONS, SEED_CELLS
 
 pytestmark = pytest.mark.ui
 
 NAMES = sorted(p.name for p in LESSONS.glob("[0-9][0-9]_*.ipynb"))
-WIDTHS = (800, 1000, 1400)
 needs_lessons = pytest.mark.skipif(not NAMES, reason="no lessons in notebooks/")
 
 
@@ -61,39 +57,9 @@ def test_every_lesson_runs_in_jupyterlab(lessons: dict[str, NotebookPage]) -> No
         assert state["executed"] == state["total"] and not state["errors"], (name, state)
 
 
-# ---------------------------------------------------------------------------------- light theme
-@needs_lessons
-@pytest.mark.timeout(420)
-@pytest.mark.parametrize("name", NAMES, ids=[_stem(n) for n in NAMES])
-def test_views_fit_their_cell_and_read_well_in_light(lessons: dict[str, NotebookPage], name: str) -> None:
-    nb = lessons[name]
-    set_theme(nb.page, "light")
-    for width in WIDTHS:
-        nb.page.set_viewport_size({"width": width, "height": 1000})
-        nb.page.wait_for_timeout(400)
-        assert overflowing(nb.page) == [], f"{name} at {width} px"
-    nb.page.set_viewport_size({"width": 1000, "height": 1000})
-    nb.page.wait_for_timeout(300)
-    result = low_contrast(nb.page)
-    assert result["failures"] == [], f"{name}: text below WCAG contrast in the light theme: {result['failures']}"
-    # Every stepper stands on its view's last step, also where a later cell added that step.
-    behind = nb.page.evaluate("""() => [...document.querySelectorAll('.jp-OutputArea-output .lw-invocation')]
-        .filter(v => v.querySelector('.lw-stepper'))
-        .map(v => [v.querySelector('.widget-readout').textContent.trim(),
-                   [...v.querySelectorAll('.lw-step-table tbody tr')].pop().dataset.step])
-        .filter(([at, last]) => at !== last)""")
-    assert behind == [], f"{name}: steppers not on their last step (at, last): {behind}"
-    # The current node of every flow drawing is inside its cell, so it is on screen with it.
-    for flow in nb.page.locator(".jp-OutputArea-output svg.lw-flow").all()[:4]:
-        # On screen first: JupyterLab skips the layout of cells far out of view (content-visibility),
-        # so an off-screen drawing can still report its size from the previous, wider viewport.
-        flow.scroll_into_view_if_needed()
-        nb.page.wait_for_timeout(200)
-        box, cell = flow.bounding_box(), flow.locator("xpath=ancestor::*[contains(@class,'jp-OutputArea-output')]")
-        assert box is not None and box["width"] <= cell.bounding_box()["width"] + 1
-    _shoot(nb, "light")
-
-
+# ---------------------------------------------------------------------------------- on the run's pages
+# Fit, contrast in the light and the dark theme, steppers and flows of every lesson, with their
+# screenshots: one pass per lesson in test_lesson_pages.py.
 @needs_lessons
 @pytest.mark.timeout(120)
 def test_play_plays_to_the_last_step_in_lab(lessons: dict[str, NotebookPage]) -> None:
@@ -125,31 +91,20 @@ def test_burst_and_pool_views_keep_their_moment_after_run_all(lessons: dict[str,
     expect(pool.locator(".lw-moment")).to_contain_text("as the pool stood when this cell ran")
 
 
-# ---------------------------------------------------------------------------------- dark theme
-@needs_lessons
-@pytest.mark.timeout(180)
-@pytest.mark.parametrize("name", NAMES, ids=[_stem(n) for n in NAMES])
-def test_dark_theme_text_contrast(lessons: dict[str, NotebookPage], name: str) -> None:
-    nb = lessons[name]
-    set_theme(nb.page, "dark")
-    result = low_contrast(nb.page)
-    assert result["checked"] > 20, result
-    assert result["failures"] == [], f"{name}: text below WCAG contrast in the dark theme: {result['failures']}"
-    assert overflowing(nb.page) == []
-    _shoot(nb, "dark")
-
-
 @needs_lessons
 @pytest.mark.timeout(120)
 def test_high_contrast_theme_text_contrast(lessons: dict[str, NotebookPage]) -> None:
     """JupyterLab's dark high-contrast theme, on the lessons with the most kinds of view."""
     for name in [n for n in NAMES if n[:2] in ("01", "04", "05")]:
         nb = lessons[name]
-        set_theme(nb.page, "high-contrast")
-        result = low_contrast(nb.page)
-        assert result["checked"] > 20 and result["failures"] == [], f"{name}: {result['failures']}"
-        if name.startswith("05"):
-            _shoot(nb, "high-contrast")
+        try:
+            set_theme(nb.page, "high-contrast")
+            result = low_contrast(nb.page)
+            assert result["checked"] > 20 and result["failures"] == [], f"{name}: {result['failures']}"
+            if name.startswith("05"):
+                _shoot(nb, "high-contrast")
+        finally:
+            set_theme(nb.page, "light")  # the theme is a server setting: leave it as the other tests expect
 
 
 @needs_lessons
@@ -161,41 +116,9 @@ def test_play_plays_to_the_last_step_in_lab_dark(lessons: dict[str, NotebookPage
     set_theme(nb.page, "light")  # the theme is a server setting: leave it as the other tests expect
 
 
-# ---------------------------------------------------------------------------------- before it runs
-@needs_lessons
-@pytest.mark.timeout(240)
-@pytest.mark.parametrize("lesson", NAMES, ids=[_stem(n) for n in NAMES])
-def test_a_lesson_opened_untrusted_is_readable(lessons: dict[str, NotebookPage], lab: NotebookPage,
-                                               lesson: str) -> None:
-    """The outputs the lessons' policy stores (static renderings only) pass the sanitiser readably:
-    the lesson as the browser run left it, stripped as `static_outputs` strips it, opened untrusted."""
-    ran = lessons[lesson]
-    nb = nbformat.from_dict(ran.page.evaluate("() => window.jupyterapp.shell.currentWidget.context.model.toJSON()"))
-    for cell in nb.cells:
-        if cell.get("attachments", {}) is None:  # JupyterLab's model says null where nbformat has no key
-            del cell["attachments"]
-    assert any(o.get("data", {}).get(WIDGET_VIEW) for c in nb.cells for o in c.get("outputs", [])), \
-        "the browser's run holds the widgets"
-    strip(nb)
-    assert problems(nb) == []
-    folder = copy_lessons(lab.server.root)
-    target = folder / f"untrusted_{lesson}"
-    nbformat.write(nb, target)
-    lab.open(f"notebooks/{target.name}", kernel=False)
-    outputs = lab.page.locator(".jp-Notebook .jp-OutputArea-output")
-    expect(outputs.locator(".lw-root").first).to_be_visible()
-    expect(outputs.filter(has_text=re.compile(r"Loading widget|Error displaying widget"))).to_have_count(0)
-    assert lab.page.locator(".jp-Notebook .jp-OutputArea-output style, .jp-OutputArea-output svg").count() == 0, \
-        "the sanitiser ran: no <style>, no <svg> is left"
-    result = run_together(lab.page)
-    assert result["checked"] > 10 and result["glued"] == [], result
-    images = lab.page.locator(".jp-OutputArea-output img.lw-timeline-img, .jp-OutputArea-output img.lw-flow-img")
-    for img in images.all():
-        img.scroll_into_view_if_needed()
-        expect(img).to_be_visible()
-        assert img.evaluate("i => i.complete && i.naturalWidth > 0"), "the drawing is shown, offline"
-    assert overflowing(lab.page) == []
-    lab.screenshot("untrusted", outputs.locator(".lw-root").first)
+# ---------------------------------------------------------------------------------- opened untrusted
+# Each lesson as the browser run left it, stripped to its static renderings and opened untrusted: in
+# the same page as the lesson as committed, test_lesson_pages.py.
 
 
 # ---------------------------------------------------------------------------------- nbconvert

@@ -58,6 +58,11 @@ RUN_STATE_JS = """(path) => {
   return state;
 }"""
 
+# True once Run All has ended in the current notebook `path`: every code cell ran, or one failed,
+# and the kernel is idle.
+RAN_JS = f"""(path) => {{ const s = ({RUN_STATE_JS})(path);
+    return !!s && s.kernel === 'idle' && (s.errors.length > 0 || s.executed === s.total); }}"""
+
 # Top-level cell outputs that hold a rendered widget view, not "Loading widget" or "Error displaying widget".
 RENDERED_WIDGETS_JS = """() => {
   const nb = window.jupyterapp.shell.currentWidget;
@@ -77,6 +82,7 @@ class NotebookPage:
         self.artifacts = artifacts
         self.name = name  # prefix of screenshot files, and the Lab workspace
         self.path = ""
+        self.opened: set[str] = set()  # every notebook this page opened (each has a session on the server)
         self.console_errors: list[str] = []
         self.blocked_requests: list[str] = []
         page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
@@ -87,10 +93,22 @@ class NotebookPage:
         """Open `path` (relative to the server root) and wait for a connected, idle kernel
         (`kernel=False`: only for the notebook and its stored outputs)."""
         self.path = path
+        self.opened.add(path)
         self.page.goto(self.server.notebook_url(path, workspace=self.name))
         self.page.wait_for_function(KERNEL_READY_JS if kernel else DOCUMENT_READY_JS, arg=path, timeout=timeout)
         if self.server.kind == "lab":  # more room for outputs (and screenshots) without the file browser
             self.page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
+        return self
+
+    def open_in_app(self, path: str, timeout: float = 180_000) -> NotebookPage:
+        """Close what this JupyterLab page shows and open `path` in the same app, without loading the
+        page again; for the notebook and its stored outputs, as `open(path, kernel=False)`."""
+        self.path = path
+        self.opened.add(path)
+        self.page.evaluate("""(path) => { const app = window.jupyterapp;
+            app.shell.closeAll();
+            app.commands.execute('docmanager:open', {path}); }""", path)
+        self.page.wait_for_function(DOCUMENT_READY_JS, arg=path, timeout=timeout)
         return self
 
     def run_all(self, timeout: float = 120_000) -> dict:
@@ -112,13 +130,14 @@ class NotebookPage:
 
     def wait_ran(self, timeout: float = 120_000) -> dict:
         """Wait until every code cell ran and the kernel is idle; AssertionError names a failed cell."""
-        self.page.wait_for_function(
-            f"""(path) => {{ const s = ({RUN_STATE_JS})(path);
-                return !!s && s.kernel === 'idle' && (s.errors.length > 0 || s.executed === s.total); }}""",
-            arg=self.path, timeout=timeout, polling=250)
+        self.page.wait_for_function(RAN_JS, arg=self.path, timeout=timeout, polling=250)
         state = self.run_state()
         assert not state["errors"], f"{self.path}: cells failed: {state['errors']}"
         return state
+
+    def ran(self) -> bool:
+        """Whether Run All has ended: every code cell ran (or one failed) and the kernel is idle."""
+        return self.page.evaluate(RAN_JS, self.path)
 
     def run_state(self) -> dict:
         """{total, executed, errors, widgets, kernel} of the current notebook, read from its model."""
@@ -176,6 +195,11 @@ class NotebookPage:
             target.evaluate("e => e.scrollIntoView({block: 'start'})")
         self.page.screenshot(path=str(path))
         return path
+
+    def shutdown_own_kernels(self) -> None:
+        """Shut down the kernels of the notebooks this page opened, and no other on the server."""
+        if self.opened:
+            self.server.shutdown_sessions(self.opened)
 
     def shutdown_kernels(self) -> None:
         """Shut down every kernel of this server (at most 15 s), so tests don't pile up kernels."""

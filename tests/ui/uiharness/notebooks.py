@@ -34,9 +34,12 @@ def write_notebook(root: Path, name: str, cells: list[str | NotebookNode]) -> st
     return name
 
 
-def copy_lessons(root: Path) -> Path:
-    """Copy the repo's `notebooks/` folder (with any files a lesson reads) into `root/notebooks`."""
-    target = root / "notebooks"
+def copy_lessons(root: Path, folder: str = "notebooks") -> Path:
+    """Copy the repo's `notebooks/` folder (with any files a lesson reads) into `root/<folder>`.
+
+    The session's lesson pages (the `lessons` fixture) run in `notebooks/` of the JupyterLab server:
+    other tests on that server copy the lessons into another folder."""
+    target = root / folder
     shutil.copytree(LESSONS, target, dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     return target

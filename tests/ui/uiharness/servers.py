@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -57,6 +58,17 @@ class JupyterServer:
             ws = workspace or "default"
             return f"{self.url}/lab/workspaces/{ws}/tree/{path}"
         return f"{self.url}/notebooks/{path}"
+
+    def shutdown_sessions(self, paths: set[str], timeout: float = 15) -> None:
+        """Shut down the sessions (and their kernels) of these notebook paths, and no other: tests
+        that share the server (the session's lesson pages) keep theirs."""
+        with urllib.request.urlopen(f"{self.url}/api/sessions", timeout=timeout) as response:
+            sessions = json.load(response)
+        for session in sessions:
+            if session.get("path") in paths:
+                request = urllib.request.Request(f"{self.url}/api/sessions/{session['id']}", method="DELETE")
+                with contextlib.suppress(urllib.error.HTTPError):  # already gone
+                    urllib.request.urlopen(request, timeout=timeout).close()
 
 
 def free_port() -> int:
@@ -127,11 +139,24 @@ def _stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-    _gone, alive = psutil.wait_procs(tree, timeout=10)
+    alive = _wait_gone(tree, timeout=10)
     for p in alive:  # psutil checks the create time, so a recycled PID is never hit
         with contextlib.suppress(psutil.NoSuchProcess):
             p.kill()
-    psutil.wait_procs(alive, timeout=10)
+    _wait_gone(alive, timeout=10)
+
+
+def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait for these processes to end; those still running after `timeout`."""
+    try:
+        return psutil.wait_procs(procs, timeout=timeout)[1]
+    except (psutil.Error, OSError):  # a process left /proc while psutil read it (seen with the kernels' sandboxes)
+        alive = []
+        for p in procs:
+            with contextlib.suppress(psutil.Error, OSError):
+                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(p)
+        return alive
 
 
 class PortTaken(RuntimeError):
