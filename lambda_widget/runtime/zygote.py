@@ -25,6 +25,7 @@ import json
 import logging  # noqa: F401
 import os
 import reprlib  # noqa: F401
+import resource
 import select
 import signal
 import socket
@@ -152,6 +153,10 @@ def _exec(argv: list[str], options: dict) -> None:
     argv = [str(values[a]) if a in values else a for a in argv]
     for sig in (signal.SIGPIPE, signal.SIGXFSZ):  # as subprocess leaves them for a new program
         signal.signal(sig, signal.SIG_DFL)
+    try:  # Lambda's quota holds for every runtime, not only the bundled one
+        resource.setrlimit(resource.RLIMIT_NOFILE, (bootstrap.OPEN_FILES, bootstrap.OPEN_FILES))
+    except (OSError, ValueError):
+        pass
     try:
         os.execve(argv[0], argv, os.environ)
     except OSError as exc:
