@@ -15,6 +15,7 @@ from benchmarks.sizes import Sizes
 from benchmarks.stats import CaseResult, interleave
 
 DEFAULT_CAP = 500  # register()'s default max_steps
+MEMORY_MB = 1769  # a full vCPU: the tracer's cost, not the CPU share's (128 MB gets 1/13.8 of a CPU)
 
 
 class _Loop:
@@ -50,9 +51,9 @@ def run(sizes: Sizes) -> CaseResult:
     n = sizes.loop_iterations
     result = CaseResult("tracing", f"Tracing: cost per traced line, {n}-iteration loop")
     with lw.ContainerManager(seed=1) as mgr:
-        plain = _Loop(mgr, "loop_plain", n, trace=False)
-        full = _Loop(mgr, "loop_traced", n, trace=True, max_steps=max(5000, 2 * n + 10))
-        capped = _Loop(mgr, "loop_capped", n, trace=True)
+        plain = _Loop(mgr, "loop_plain", n, trace=False, memory_mb=MEMORY_MB)
+        full = _Loop(mgr, "loop_traced", n, trace=True, max_steps=max(5000, 2 * n + 10), memory_mb=MEMORY_MB)
+        capped = _Loop(mgr, "loop_capped", n, trace=True, memory_mb=MEMORY_MB)
         interleave({"plain": plain, "full": full, "capped": capped}, sizes.trace_rounds)
     result.add("untraced invoke", plain.walls)
     result.add(f"traced invoke ({full.lines} lines)", full.walls)
