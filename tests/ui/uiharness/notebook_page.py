@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -32,6 +33,16 @@ DOCUMENT_READY_JS = """(path) => {
   const app = window.jupyterapp;
   const nb = app && app.shell.currentWidget;
   return !!nb && !!nb.context && nb.context.path === path && nb.context.isReady;
+}"""
+
+# The current notebook's kernel (if any) is connected, or there is none to wait for.
+KERNEL_SETTLED_JS = """() => {
+  const nb = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const ctx = nb && nb.sessionContext;
+  if (!ctx) return true;
+  if (!ctx.isReady) return false;
+  const kernel = ctx.session && ctx.session.kernel;
+  return !kernel || kernel.connectionStatus === 'connected';
 }"""
 
 # Execution state of the current notebook, read from its model (not from prompt text).
@@ -105,6 +116,10 @@ class NotebookPage:
         page again; for the notebook and its stored outputs, as `open(path, kernel=False)`."""
         self.path = path
         self.opened.add(path)
+        # Closing a notebook whose kernel is still connecting races the server (a 500 on the kernel's
+        # channels, which the page logs as a console error): let it connect first.
+        with contextlib.suppress(PlaywrightTimeoutError):
+            self.page.wait_for_function(KERNEL_SETTLED_JS, timeout=30_000)
         self.page.evaluate("""(path) => { const app = window.jupyterapp;
             app.shell.closeAll();
             app.commands.execute('docmanager:open', {path}); }""", path)

@@ -31,7 +31,9 @@ FRONTEND_SETTINGS: dict[str, dict] = {
 
 # Server-side config shared by both apps: no auth, no port hopping, nothing fetched from the internet.
 SERVER_CONFIG: dict[str, dict] = {
-    "ServerApp": {"ip": "127.0.0.1", "open_browser": False, "port_retries": 0, "allow_root": True},
+    "ServerApp": {"ip": "127.0.0.1", "open_browser": False, "port_retries": 0, "allow_root": True,
+                  # the harness's own REST calls (shutdown_sessions) carry no XSRF cookie
+                  "disable_check_xsrf": True},
     "IdentityProvider": {"token": ""},
     "LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate",
                "extension_manager": "readonly", "expose_app_in_browser": True},
