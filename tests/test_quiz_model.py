@@ -99,7 +99,11 @@ def test_answer_rejects_bad_indices() -> None:
     assert quiz.answered == 0 and quiz.revision == 0
 
 
-def test_seed_shuffles_authored_options_reproducibly(tmp_path) -> None:
+def test_seed_shuffles_authored_options_reproducibly(tmp_path, monkeypatch) -> None:
+    import lambda_widget.manager
+
+    # No kernel manager here, whatever an earlier test in this process left behind.
+    monkeypatch.setattr(lambda_widget.manager, "_default", None, raising=False)
     many = [{"question": f"Question {n}?", "options": ["right", "wrong a", "wrong b", "wrong c"], "answer": 0}
             for n in range(8)]
     plain = Quiz(many, shuffle=False)
