@@ -17,6 +17,17 @@ KNOWN_CONSOLE_NOISE: dict[str, list[re.Pattern[str]]] = {
     # Notebook 7.6.5's keyboard-shortcuts settings plugin, on page load.
     "notebook7": [re.compile(r"^pageerror: Cannot read properties of undefined \(reading 'schema'\)$")],
 }
+# Any server: jupyter_server answers its kernel list (which the page polls) with a 500 when the poll
+# falls while another kernel is starting (kernel_model reads the new kernel's last_activity before
+# it is set). The lessons run side by side on one server, so a page sees this now and then.
+SERVER_RACE_NOISE = [re.compile(r"^Failed to load resource: the server responded with a status of 500 .*"
+                                r"\[https?://127\.0\.0\.1:\d+/api/kernels\?\d+\]$")]
+
+
+def _console_text(message) -> str:
+    """A console message, with the URL of a resource that failed to load (its text does not say)."""
+    url = (message.location or {}).get("url", "")
+    return f"{message.text} [{url}]" if message.text.startswith("Failed to load resource") and url else message.text
 
 # True once `path` is the current notebook and its kernel is *connected* and idle. The toolbar's
 # execution indicator reads "idle" before the kernel websocket opens; "Run All" then runs nothing.
@@ -96,7 +107,7 @@ class NotebookPage:
         self.opened: set[str] = set()  # every notebook this page opened (each has a session on the server)
         self.console_errors: list[str] = []
         self.blocked_requests: list[str] = []
-        page.on("console", lambda m: m.type == "error" and self.console_errors.append(m.text))
+        page.on("console", lambda m: m.type == "error" and self.console_errors.append(_console_text(m)))
         page.on("pageerror", lambda e: self.console_errors.append(f"pageerror: {e}"))
 
     # ------------------------------------------------------------------ open and run
@@ -200,7 +211,7 @@ class NotebookPage:
     # ------------------------------------------------------------------ record
     def unexpected_console_errors(self) -> list[str]:
         """Browser console errors and uncaught page errors, minus the frontend's known noise."""
-        noise = KNOWN_CONSOLE_NOISE.get(self.server.kind, [])
+        noise = KNOWN_CONSOLE_NOISE.get(self.server.kind, []) + SERVER_RACE_NOISE
         return [e for e in self.console_errors if not any(p.search(e) for p in noise)]
 
     def screenshot(self, label: str, target: Locator | None = None) -> Path:
