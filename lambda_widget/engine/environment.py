@@ -698,12 +698,13 @@ def log_stream_name(now: datetime.datetime, hex32: str, version: str = "$LATEST"
 LAMBDA_TZ = ":UTC"  # Lambda's TZ
 
 
-def zygote_environ(python: str | None = None) -> dict[str, str]:
+def zygote_environ(python: str | None = None, tmpdir: str | None = None) -> dict[str, str]:
     """The template process's own environment: just enough to start Python, nothing of the kernel's.
 
     Forked environments replace it with Lambda's variables, but the initial environment block
     stays readable in ``/proc/self/environ``, so it must hold no secret. ``python``: the
-    interpreter it runs (the kernel's by default).
+    interpreter it runs (the kernel's by default). ``tmpdir``: where its start-up rehearsal writes
+    (the manager's root, which the sentinel removes even when the kernel is killed mid-way).
     """
     env = {"PATH": os.pathsep.join([os.path.dirname(python or sys.executable), "/usr/local/bin", "/usr/bin",
                                     "/bin"]),
@@ -713,4 +714,6 @@ def zygote_environ(python: str | None = None) -> dict[str, str]:
         env["LD_LIBRARY_PATH"] = os.environ["LD_LIBRARY_PATH"]
     if os.environ.get("LAMBDA_WIDGET_PYTHON_INIT"):  # sandboxes keep the Python init (tests)
         env["LAMBDA_WIDGET_PYTHON_INIT"] = "1"
+    if tmpdir:
+        env["TMPDIR"] = tmpdir
     return env

@@ -153,7 +153,7 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
         self._isolation = Isolation(isolation, fork_server)
         self._launcher = Launcher()
         freezer = self._isolation.cgroups.freezer_base if self._isolation.cgroups else ""
-        self._zygote = Zygote(self._launcher, zygote_environ(), freezer, self._on_fork_server_lost) \
+        self._zygote = Zygote(self._launcher, zygote_environ(tmpdir=str(self._root)), freezer, self._on_fork_server_lost) \
             if fork_server else None
         self._freezer = freezer
         self._other_zygotes: dict[str, Zygote] = {}  # other Pythons' (runtime="python3.12"), by executable
@@ -339,7 +339,7 @@ class ContainerManager(RoutingMixin, SnapStartMixin, VersionsMixin, ExecutionMix
             zygote = self._other_zygotes.get(fn.executable)
             if zygote is None:
                 zygote = self._other_zygotes[fn.executable] = Zygote(
-                    self._launcher, zygote_environ(fn.executable), self._freezer, self._on_fork_server_lost,
+                    self._launcher, zygote_environ(fn.executable, tmpdir=str(self._root)), self._freezer, self._on_fork_server_lost,
                     python=fn.executable)
         return zygote
 
